@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * st_batch.h - Kafka RecordBatch v2 (magic 2), the one format on the wire and
+ * on disk.
+ *
+ * A batch is a 61-byte header followed by its records (compressed as one
+ * block when the codec bits of the attributes are set).  The broker never
+ * re-encodes a batch: it validates it in place, then rewrites baseOffset and
+ * partitionLeaderEpoch, which both lie before the CRC'd range [21, end), so
+ * the CRC stays valid.  Compressed batches are stored exactly as they came.
+ *
+ * Tap mode builds batches record by record straight into a ring slot with
+ * struct st_batch_builder; the control plane and the dataplane validate
+ * produced batches with st_batch_validate().  The storage writer, recovery
+ * and the reader walk batches with st_batch_header_read().
+ *
+ * All functions here are pure (no allocation, no I/O) and safe on any thread,
+ * including DPDK lcores.
+ */
+#ifndef ST_BATCH_H
+#define ST_BATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Byte offsets of the v2 header fields (big-endian). */
+#define ST_BATCH_OFF_BASE_OFFSET      0   /* i64 */
+#define ST_BATCH_OFF_LENGTH           8   /* i32: bytes after this field */
+#define ST_BATCH_OFF_LEADER_EPOCH     12  /* i32 */
+#define ST_BATCH_OFF_MAGIC            16  /* i8 = 2 */
+#define ST_BATCH_OFF_CRC              17  /* u32 CRC-32C of [21, end) */
+#define ST_BATCH_OFF_ATTRIBUTES       21  /* i16 */
+#define ST_BATCH_OFF_LAST_OFFSET_DELTA 23 /* i32 */
+#define ST_BATCH_OFF_BASE_TIMESTAMP   27  /* i64 */
+#define ST_BATCH_OFF_MAX_TIMESTAMP    35  /* i64 */
+#define ST_BATCH_OFF_PRODUCER_ID      43  /* i64 */
+#define ST_BATCH_OFF_PRODUCER_EPOCH   51  /* i16 */
+#define ST_BATCH_OFF_BASE_SEQUENCE    53  /* i32 */
+#define ST_BATCH_OFF_RECORDS_COUNT    57  /* i32 */
+#define ST_BATCH_HEADER_SIZE          61
+#define ST_BATCH_LOG_OVERHEAD         12  /* baseOffset + batchLength */
+#define ST_BATCH_MAGIC                2
+
+/* attributes */
+#define ST_BATCH_ATTR_CODEC_MASK      0x07
+#define ST_BATCH_ATTR_LOG_APPEND_TIME 0x08
+#define ST_BATCH_ATTR_TRANSACTIONAL   0x10
+#define ST_BATCH_ATTR_CONTROL         0x20
+
+enum st_codec { ST_CODEC_NONE = 0, ST_CODEC_GZIP, ST_CODEC_SNAPPY, ST_CODEC_LZ4, ST_CODEC_ZSTD };
+
+/*
+ * Why a batch was refused.  Not errno values and not Kafka error codes;
+ * st_batch_err_kafka() maps each to the Kafka error a broker answers with.
+ */
+#define ST_BATCH_ERRORS(X) \
+	X(OK,            0,  "ok")                                   \
+	X(TRUNCATED,     87, "shorter than its header or batchLength") \
+	X(BAD_LENGTH,    87, "batchLength inconsistent with the buffer") \
+	X(BAD_MAGIC,     43, "magic is not 2")                       \
+	X(BAD_CRC,       2,  "CRC-32C mismatch")                     \
+	X(BAD_COUNT,     87, "recordsCount != lastOffsetDelta + 1 or <= 0") \
+	X(BAD_OFFSET,    87, "baseOffset is not 0 in a produced batch") \
+	X(CONTROL,       87, "control batch from a producer")        \
+	X(BAD_SEQUENCE,  87, "producerId set but baseSequence < 0")  \
+	X(TOO_LARGE,     10, "larger than message.max.bytes")        \
+	X(BAD_RECORDS,   87, "records do not decode (uncompressed batch)")
+
+enum st_batch_err {
+#define ST_BATCH_ERR_ENUM(name, kafka, text) ST_BATCH_ERR_##name,
+	ST_BATCH_ERRORS(ST_BATCH_ERR_ENUM)
+#undef ST_BATCH_ERR_ENUM
+	ST_BATCH_ERR_MAX
+};
+
+/** Text of an st_batch_err, for logs and dump-log. */
+const char *st_batch_err_str(enum st_batch_err err);
+/** The Kafka error code a broker answers a produce with for @err (0 for OK). */
+int16_t st_batch_err_kafka(enum st_batch_err err);
+
+/* The header fields, decoded to host order. */
+struct st_batch_info {
+	int64_t base_offset;
+	int32_t length;            /* batchLength: total size is length + 12 */
+	int32_t leader_epoch;
+	int8_t magic;
+	uint32_t crc;
+	int16_t attributes;
+	int32_t last_offset_delta;
+	int64_t base_timestamp;
+	int64_t max_timestamp;
+	int64_t producer_id;
+	int16_t producer_epoch;
+	int32_t base_sequence;
+	int32_t records_count;
+};
+
+static inline uint32_t st_batch_size(const struct st_batch_info *bi)
+{
+	return (uint32_t)bi->length + ST_BATCH_LOG_OVERHEAD;
+}
+
+static inline int64_t st_batch_last_offset(const struct st_batch_info *bi)
+{
+	return bi->base_offset + bi->last_offset_delta;
+}
+
+/**
+ * Decode the header of the batch at @buf without checking the CRC.
+ *
+ * @return ST_BATCH_ERR_OK; TRUNCATED when @len < 61 or < the batch size it
+ *   claims (bi is still filled when the 61 bytes are there, so callers can
+ *   tell a torn tail from garbage); BAD_LENGTH when batchLength < 49;
+ *   BAD_MAGIC.  Kafka's order: from 17 bytes on (batchLength and magic
+ *   present) BAD_LENGTH, then BAD_MAGIC, win over TRUNCATED, so TRUNCATED
+ *   always means "more bytes could complete this".  @bi is zeroed when
+ *   @len < 61.
+ */
+enum st_batch_err st_batch_header_read(const void *buf, size_t len, struct st_batch_info *bi);
+
+/* Flags for st_batch_validate(). */
+#define ST_BATCH_V_PRODUCE   (1u << 0) /* from a producer: baseOffset 0, no control batch */
+#define ST_BATCH_V_EXACT     (1u << 1) /* the batch must fill @len exactly */
+#define ST_BATCH_V_RECORDS   (1u << 2) /* also walk the records of an uncompressed batch */
+
+/**
+ * Validate one batch in place: header, batchLength vs @len, magic, CRC-32C,
+ * counts, and with @flags the producer rules; @max_bytes = message.max.bytes
+ * (0 = no limit).  Fills @bi.
+ *
+ * Order (Kafka's): header_read errors, BAD_LENGTH (V_EXACT and @len !=
+ * size), BAD_OFFSET (PRODUCE), TOO_LARGE, BAD_CRC, BAD_COUNT, CONTROL and
+ * BAD_SEQUENCE (PRODUCE), BAD_RECORDS (V_RECORDS, uncompressed batches only).
+ * Without V_EXACT, bytes after the batch are ignored.
+ * Counts: with PRODUCE recordsCount == lastOffsetDelta + 1 > 0; without it
+ * only 0 <= recordsCount <= lastOffsetDelta + 1, since compaction leaves
+ * batches with fewer records (even none) than their offset range.
+ * V_RECORDS: every record's varints and lengths (headers included) are in
+ * bounds, exactly recordsCount records fill the batch; null is -1 only.
+ */
+enum st_batch_err st_batch_validate(const void *buf, size_t len, uint32_t flags,
+				    uint32_t max_bytes, struct st_batch_info *bi);
+
+/**
+ * Assign offsets: rewrite baseOffset and partitionLeaderEpoch.  Both precede
+ * the CRC range, so the batch stays valid.
+ */
+void st_batch_assign(void *buf, int64_t base_offset, int32_t leader_epoch);
+
+/** Recompute and store the CRC of a complete batch (builders, tests). */
+void st_batch_crc_update(void *buf);
+
+/* CRC-32C (Castagnoli), as Kafka: crc = st_crc32c(0, buf, len). */
+uint32_t st_crc32c(uint32_t crc, const void *buf, size_t len);
+
+/* A record header (key + nullable value). */
+struct st_record_header {
+	const char *key;
+	uint32_t key_len;
+	const void *value;         /* NULL = null value */
+	int32_t value_len;
+};
+
+/* A decoded record (views into the batch). */
+struct st_record {
+	int64_t offset;            /* base_offset + offsetDelta */
+	int64_t timestamp;         /* base_timestamp + timestampDelta */
+	const void *key;           /* NULL = null key */
+	int32_t key_len;           /* -1 when null, as on the wire */
+	const void *value;         /* NULL = null value */
+	int32_t value_len;         /* -1 when null */
+	uint32_t n_headers;
+	const uint8_t *headers;    /* encoded headers; walk with st_record_header_next() */
+	const uint8_t *headers_end;
+};
+
+/* Iterate the records of an uncompressed batch (already validated). */
+struct st_record_iter {
+	const uint8_t *p, *end;
+	struct st_batch_info bi;
+	int32_t remaining;
+	int err;                   /* sticky: 0, -EBADMSG at the first bad record (p
+				    * stays on it), -ENOTSUP for a compressed batch */
+};
+
+void st_record_iter_init(struct st_record_iter *it, const void *batch, const struct st_batch_info *bi);
+/** @return true and fills @rec, or false at the end or on error (it->err). */
+bool st_record_iter_next(struct st_record_iter *it, struct st_record *rec);
+/** Walk headers: *@pos starts at rec->headers. @return true while one was read. */
+bool st_record_header_next(const struct st_record *rec, const uint8_t **pos, struct st_record_header *hdr);
+
+/*
+ * Building a batch record by record, straight into caller memory (a ring
+ * slot): begin, add records, finish.  finish writes the header fields,
+ * lengths and the CRC.  Nothing is allocated; add fails with -ENOSPC when the
+ * record does not fit and leaves the batch as it was.
+ */
+struct st_batch_builder {
+	uint8_t *buf;
+	uint32_t cap;
+	uint32_t len;              /* bytes used, header included */
+	int32_t count;
+	int64_t base_timestamp;
+	int64_t max_timestamp;
+	int64_t producer_id;
+	int16_t producer_epoch;
+	int32_t base_sequence;
+	int16_t attributes;
+};
+
+/** Upper bound of the encoded size of one record, for reserving space. */
+uint32_t st_record_size_max(uint32_t key_len, uint32_t value_len,
+			    const struct st_record_header *hdrs, uint32_t n_hdrs);
+
+/**
+ * Start a batch at @buf; sets producerId/epoch/baseSequence to -1 and
+ * attributes to 0 (set the fields in @b before finish to change them).
+ * @return 0 or -ENOSPC (cap < header size).
+ */
+int st_batch_builder_begin(struct st_batch_builder *b, void *buf, uint32_t cap, int64_t base_timestamp);
+
+/**
+ * Append one record; key NULL = null key, value NULL = null value (their
+ * lengths are then ignored).  The record's timestamp is stored as a delta to
+ * the base timestamp given to begin (negative is fine).
+ * @return 0, -ENOSPC (nothing written), or -EINVAL for a negative length with
+ *   non-NULL data or a header with a NULL key and key_len != 0.
+ */
+int st_batch_builder_add(struct st_batch_builder *b, int64_t timestamp,
+			 const void *key, int32_t key_len,
+			 const void *value, int32_t value_len,
+			 const struct st_record_header *hdrs, uint32_t n_hdrs);
+
+/**
+ * Seal the batch: baseOffset 0, partitionLeaderEpoch -1 (none yet; assign
+ * sets both), magic 2, attributes/producer fields from @b, counts, batchLength
+ * and CRC.  More records may be added and finish called again.
+ * @return its size in bytes, or -EINVAL if empty.
+ */
+int st_batch_builder_finish(struct st_batch_builder *b);
+
+#endif /* ST_BATCH_H */
