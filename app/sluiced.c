@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * sluiced - the Sluice appliance daemon.
+ *
+ * Startup order: configuration (file or the embedded default, then the
+ * --override list, then cross-checks; any error exits 2 before anything is
+ * touched), data directory, DPDK EAL from the configuration plus the
+ * arguments after "--", ports.  The main thread then waits for SIGTERM or
+ * SIGINT and tears everything down in reverse order.  Exit codes: 0 clean
+ * stop, 1 runtime failure, 2 bad configuration or usage.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <rte_log.h>
+
+#include "sluice_build.h"
+#include "fwc_config.h"
+#include "ctl_listener.h"
+#include "dp_eal.h"
+#include "dp_port.h"
+
+RTE_LOG_REGISTER(sluiced_logtype, sluice.daemon, INFO);
+
+#define LOG(level, fmt, ...) \
+	rte_log(RTE_LOG_##level, sluiced_logtype, "SLUICED: " fmt "\n", ##__VA_ARGS__)
+
+#define SLUICED_MAX_OVERRIDES 64
+#define EXIT_CONFIG 2
+
+struct sluiced_opts {
+	const char *config;             /* --config (NULL: embedded default) */
+	int check_only;                 /* --check-config */
+	int print_config;               /* --print-config */
+	int dry_run;                    /* --dry-run: print the EAL line, do not start */
+	unsigned int n_overrides;
+	const char *overrides[SLUICED_MAX_OVERRIDES];
+	int eal_argc;                   /* arguments after "--" */
+	char **eal_argv;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: sluiced [OPTIONS] [-- EAL-ARGS...]\n"
+		"Capture UDP traffic with DPDK into Kafka-format logs and serve them over the\n"
+		"Kafka protocol.\n\n"
+		"  -c, --config FILE         load FILE (default: the embedded %s)\n"
+		"  -o, --override KEY=VALUE  set any configuration key by its dotted name\n"
+		"                            (repeatable; e.g. log.retention.ms=60000)\n"
+		"      --check-config [FILE] validate the configuration and exit (0 ok, 2 bad)\n"
+		"      --print-config        print the effective configuration as YAML and exit\n"
+		"      --dry-run             validate, print the EAL command line and exit\n"
+		"  -h, --help                this text\n"
+		"  -V, --version             print the version\n\n"
+		"Arguments after \"--\" are passed to DPDK's EAL after those of the\n"
+		"configuration (dataplane.eal), e.g. \"-- --no-huge -m 256\".\n"
+		"See docs/configuration.md for every key.\n",
+		FWC_DEFAULT_NAME);
+}
+
+/* @return 0 to go on, 1 to exit 0 (help/version), -1 on a usage error. */
+static int parse_args(int argc, char **argv, struct sluiced_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "override", required_argument, NULL, 'o' },
+		{ "check-config", optional_argument, NULL, 'k' },
+		{ "print-config", no_argument, NULL, 'p' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "c:o:hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o->config = optarg;
+			break;
+		case 'o':
+			if (o->n_overrides == SLUICED_MAX_OVERRIDES) {
+				fprintf(stderr, "sluiced: more than %d --override\n",
+					SLUICED_MAX_OVERRIDES);
+				return -1;
+			}
+			o->overrides[o->n_overrides++] = optarg;
+			break;
+		case 'k':
+			o->check_only = 1;
+			/* Accept both --check-config=FILE and --check-config FILE. */
+			if (!optarg && optind < argc && argv[optind][0] != '-')
+				optarg = argv[optind++];
+			if (optarg)
+				o->config = optarg;
+			break;
+		case 'p':
+			o->print_config = 1;
+			break;
+		case 'n':
+			o->dry_run = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 1;
+		case 'V':
+			printf("sluiced %s\n", SLUICE_VERSION);
+			return 1;
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	/* getopt_long stops at "--"; everything after it belongs to EAL. */
+	if (optind < argc && strcmp(argv[optind - 1], "--") != 0) {
+		fprintf(stderr, "sluiced: unexpected argument '%s' (EAL arguments go after --)\n",
+			argv[optind]);
+		return -1;
+	}
+	o->eal_argc = argc - optind;
+	o->eal_argv = argv + optind;
+	return 0;
+}
+
+/* Load, override, validate.  Every error is printed; @return 0 or -EINVAL. */
+static int load_config(const struct sluiced_opts *o, struct fwc_config *cfg)
+{
+	struct fwc_diag diag = { 0 };
+	int rc;
+
+	rc = o->config ? fwc_config_load(cfg, o->config, &diag)
+		       : fwc_config_load_default(cfg, &diag);
+	for (unsigned int i = 0; i < o->n_overrides; i++)
+		fwc_config_override(cfg, o->overrides[i], i + 1, &diag);
+	/* Validate whatever loaded, so one run reports every error. */
+	if (rc != -ENOENT && rc != -EACCES)
+		fwc_config_validate(cfg, 0, &diag);
+	if (diag.n_errors) {
+		fprintf(stderr, "sluiced: %u error%s in the configuration\n", diag.n_errors,
+			diag.n_errors == 1 ? "" : "s");
+		return -EINVAL;
+	}
+	return rc;
+}
+
+static void log_config(const struct fwc_config *cfg)
+{
+	const struct fwc_broker *b = &cfg->broker;
+
+	LOG(INFO, "sluiced %s: config %s", SLUICE_VERSION, cfg->path[0] ? cfg->path : FWC_DEFAULT_NAME);
+	for (unsigned int i = 0; i < b->n_listeners; i++)
+		LOG(INFO, "listener %s", b->listeners[i]);
+	LOG(INFO, "log.dirs %s, metrics.listener %s", b->log_dirs,
+	    b->metrics_listener[0] ? b->metrics_listener : "(off)");
+	for (unsigned int i = 0; i < cfg->dataplane.n_ports; i++)
+		LOG(INFO, "port %s: %s, %u rx queue(s)", cfg->dataplane.ports[i].name,
+		    cfg->dataplane.ports[i].device, cfg->dataplane.ports[i].rx_queues);
+	for (unsigned int i = 0; i < cfg->n_topics; i++) {
+		const struct fwc_topic *t = &cfg->topics[i];
+
+		LOG(INFO, "topic %s: %d partition(s), %u rule(s)", t->name, t->partitions,
+		    t->n_rules);
+		for (unsigned int r = 0; r < t->n_rules; r++)
+			LOG(INFO, "  rule: udp port %u -> %s", t->rules[r].udp_port,
+			    t->rules[r].mode == FWC_MODE_TAP ? "tap" : "produce");
+	}
+}
+
+/* mkdir -p for log.dirs. */
+static int make_dirs(const char *path)
+{
+	char buf[PATH_MAX];
+	size_t n = strlen(path);
+
+	if (n == 0 || n >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, n + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int check_listeners(const struct fwc_config *cfg)
+{
+	struct ctl_listener l;
+	int rc;
+
+	for (unsigned int i = 0; i < cfg->broker.n_listeners; i++) {
+		rc = ctl_listener_parse(cfg->broker.listeners[i], &l);
+		if (rc < 0) {
+			fprintf(stderr, "sluiced: listeners: '%s': %s\n", cfg->broker.listeners[i],
+				rc == -ENOTSUP ? "security protocol not supported yet"
+					       : "expected NAME://host:port");
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/* Runs the appliance until SIGTERM/SIGINT. */
+static int run(const struct sluiced_opts *o, const struct fwc_config *cfg)
+{
+	struct dp_eal_args eal;
+	struct dp_ports ports;
+	sigset_t stop;
+	int sig, rc;
+
+	/*
+	 * Block the stop signals before EAL creates its threads, so that they
+	 * inherit the mask and the signal is taken only by sigwait below.
+	 */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+
+	log_config(cfg);
+	if ((rc = make_dirs(cfg->broker.log_dirs)) < 0) {
+		LOG(ERR, "log.dirs %s: %s", cfg->broker.log_dirs, strerror(-rc));
+		return 1;
+	}
+	if ((rc = dp_eal_args_build(cfg, o->eal_argc, o->eal_argv, &eal)) < 0) {
+		LOG(ERR, "EAL arguments: %s", strerror(-rc));
+		return 1;
+	}
+	fputs("SLUICED: EAL:", stderr);
+	for (int i = 1; i < eal.argc; i++)
+		fprintf(stderr, " %s", eal.argv[i]);
+	fputc('\n', stderr);
+	if (dp_eal_init(&eal) < 0)
+		return 1;
+	if (dp_ports_start(cfg, &ports) < 0) {
+		dp_eal_fini();
+		return 1;
+	}
+	LOG(INFO, "running; SIGTERM or SIGINT stops");
+	do {
+		sig = sigwaitinfo(&stop, NULL);
+	} while (sig < 0 && errno == EINTR);
+	LOG(INFO, "%s received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	dp_ports_stop(&ports);
+	dp_eal_fini();
+	LOG(INFO, "stopped cleanly");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct fwc_config cfg; /* large: keep it off the stack */
+	struct sluiced_opts o = { 0 };
+	int rc;
+
+	/* Logs go to stdout (DPDK's log stream); keep them line by line in files too. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	rc = parse_args(argc, argv, &o);
+	if (rc)
+		return rc > 0 ? 0 : EXIT_CONFIG;
+	if (load_config(&o, &cfg) < 0 || check_listeners(&cfg) < 0)
+		return EXIT_CONFIG;
+	if (o.check_only) {
+		printf("%s: OK\n", cfg.path[0] ? cfg.path : FWC_DEFAULT_NAME);
+		return 0;
+	}
+	if (o.print_config) {
+		fwc_config_dump(&cfg, stdout);
+		return 0;
+	}
+	if (o.dry_run) {
+		struct dp_eal_args eal;
+
+		if (dp_eal_args_build(&cfg, o.eal_argc, o.eal_argv, &eal) < 0)
+			return 1;
+		dp_eal_args_print(&eal, stdout);
+		return 0;
+	}
+	return run(&o, &cfg);
+}

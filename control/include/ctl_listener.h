@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * ctl_listener.h - Kafka listener addresses.
+ *
+ * Kafka names a listener "NAME://host:port" (listeners, advertised.listeners);
+ * the host may be empty (all addresses), a name, an IPv4 address or a
+ * bracketed IPv6 address.  The control thread binds one socket per listener;
+ * Metadata answers with the advertised host and port.  Only the PLAINTEXT
+ * security protocol exists so far; SSL and SASL_* are recognised and refused
+ * until TLS and SASL land, so a config written for them fails loudly.
+ */
+#ifndef CTL_LISTENER_H
+#define CTL_LISTENER_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+enum ctl_security { CTL_SEC_PLAINTEXT = 0, CTL_SEC_SSL, CTL_SEC_SASL_PLAINTEXT, CTL_SEC_SASL_SSL };
+
+struct ctl_listener {
+	char name[32];                  /* listener name ("PLAINTEXT") */
+	enum ctl_security security;
+	char host[256];                 /* as written, without brackets; "" = any */
+	uint16_t port;
+};
+
+/**
+ * Parse "NAME://host:port".
+ *
+ * @return 0, -EINVAL (malformed), -ERANGE (port), -ENOTSUP (security
+ *   protocol not implemented yet).
+ */
+int ctl_listener_parse(const char *s, struct ctl_listener *out);
+
+/**
+ * Resolve the listener's host to a bindable address (numeric or via
+ * getaddrinfo; "" = the IPv4 wildcard).
+ *
+ * @return 0 or -EADDRNOTAVAIL.
+ */
+int ctl_listener_sockaddr(const struct ctl_listener *l, struct sockaddr_storage *ss,
+			  socklen_t *len);
+
+#endif /* CTL_LISTENER_H */

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * dp_eal.h - bring up the DPDK Environment Abstraction Layer from the
+ * appliance configuration.
+ *
+ * The EAL command line is assembled from, in order: the program name, the
+ * config's dataplane.eal list, an lcore list derived from the config (the
+ * control cpu as main lcore plus every lcore named in rx.lcores) unless the
+ * operator already gave -l/-c/--lcores, one --vdev per virtual port
+ * ("net_*" devices) and one -a per PCI port, and finally the arguments given
+ * after "--" on sluiced's command line, which win over everything before them.
+ *
+ * "--no-huge" given anywhere drops a configured --in-memory (EAL refuses the
+ * pair) and adds --no-shconf and "-m 512" unless a memory size is given, so
+ * any configuration runs on a machine without hugepages by appending
+ * "-- --no-huge".
+ */
+#ifndef DP_EAL_H
+#define DP_EAL_H
+
+#include <stdio.h>
+#include "fwc_config.h"
+
+#define DP_EAL_ARGV_MAX 128
+#define DP_EAL_NO_HUGE_MB "512"  /* -m for --no-huge when none is given */
+
+struct dp_eal_args {
+	int argc;
+	char *argv[DP_EAL_ARGV_MAX + 1];
+	char store[DP_EAL_ARGV_MAX][FWC_STR_MAX + 16];
+};
+
+/** Log type of the dataplane module (rte_log). */
+extern int dp_logtype;
+
+/**
+ * Assemble the EAL argument vector.
+ *
+ * @return 0, or -E2BIG when it would exceed DP_EAL_ARGV_MAX arguments.
+ */
+int dp_eal_args_build(const struct fwc_config *cfg, int extra_argc, char *const extra_argv[],
+		      struct dp_eal_args *out);
+
+/** Print the argument vector on one line (for the startup log and --dry-run). */
+void dp_eal_args_print(const struct dp_eal_args *args, FILE *out);
+
+/**
+ * rte_eal_init() with @args (the vector is consumed by EAL, so pass a copy).
+ *
+ * @return 0, or -errno (rte_errno) with an error logged.
+ */
+int dp_eal_init(struct dp_eal_args *args);
+
+/** rte_eal_cleanup(). */
+void dp_eal_fini(void);
+
+#endif /* DP_EAL_H */

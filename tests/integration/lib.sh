@@ -1,0 +1,35 @@
+# Shared helpers for the integration tests (sourced, not run).
+# SLUICE_SOURCE_ROOT / SLUICE_BUILD_ROOT come from meson's test environment.
+set -u
+src=${SLUICE_SOURCE_ROOT:?run through meson test}
+bld=${SLUICE_BUILD_ROOT:?run through meson test}
+work=$(mktemp -d /tmp/sluice-it.XXXXXX)
+trap 'cleanup' EXIT
+pids=()
+
+cleanup() {
+	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+	rm -rf "$work"
+}
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+skip() { echo "SKIP: $*" >&2; exit 77; }
+ok() { echo "ok - $*"; }
+
+# DPDK flags for tests: hugepages if free, else --no-huge (the daemon adapts
+# its memory options to it).
+eal_mem_args() {
+	local free
+	free=$(awk '/^HugePages_Free/ {print $2}' /proc/meminfo)
+	if [ "${free:-0}" -ge 64 ]; then echo ""; else echo "--no-huge"; fi
+}
+
+# wait_for FILE PATTERN SECONDS: wait until PATTERN appears in FILE.
+wait_for() {
+	local deadline=$((SECONDS + $3))
+	while [ $SECONDS -lt $deadline ]; do
+		grep -q -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
