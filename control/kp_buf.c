@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "kp_buf.h"
+#include "st_endian.h"
+#include "st_varint.h"
 
 _Static_assert(-EBADMSG == -74, "kp_reader_fail uses the Linux EBADMSG value");
 
@@ -35,27 +37,21 @@ int16_t kp_read_i16(struct kp_reader *r)
 {
 	const uint8_t *p = rd_take(r, 2);
 
-	return p ? (int16_t)((uint16_t)p[0] << 8 | p[1]) : 0;
+	return p ? (int16_t)st_be16_load(p) : 0;
 }
 
 int32_t kp_read_i32(struct kp_reader *r)
 {
 	const uint8_t *p = rd_take(r, 4);
 
-	return p ? (int32_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-			     (uint32_t)p[2] << 8 | p[3]) : 0;
+	return p ? (int32_t)st_be32_load(p) : 0;
 }
 
 int64_t kp_read_i64(struct kp_reader *r)
 {
 	const uint8_t *p = rd_take(r, 8);
-	uint64_t v = 0;
 
-	if (!p)
-		return 0;
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return (int64_t)v;
+	return p ? (int64_t)st_be64_load(p) : 0;
 }
 
 bool kp_read_bool(struct kp_reader *r)
@@ -63,46 +59,44 @@ bool kp_read_bool(struct kp_reader *r)
 	return kp_read_i8(r) != 0;
 }
 
-static uint64_t rd_uvarint(struct kp_reader *r, unsigned int max_bytes)
-{
-	uint64_t v = 0;
-
-	for (unsigned int i = 0; i < max_bytes; i++) {
-		const uint8_t *p = rd_take(r, 1);
-
-		if (!p)
-			return 0;
-		v |= (uint64_t)(*p & 0x7f) << (7 * i);
-		if (!(*p & 0x80))
-			return v;
-	}
-	kp_reader_fail(r); /* too long */
-	return 0;
-}
-
+/* Varints through the storage codec's decoders (one copy of the format). */
 uint32_t kp_read_uvarint(struct kp_reader *r)
 {
-	uint64_t v = rd_uvarint(r, 5);
+	uint32_t v = 0;
+	int n = r->err ? -1 : st_uvarint32_decode(r->buf + r->pos, r->len - r->pos, &v);
 
-	if (v > UINT32_MAX) {
+	if (n < 0) {
 		kp_reader_fail(r);
 		return 0;
 	}
-	return (uint32_t)v;
+	r->pos += (size_t)n;
+	return v;
 }
 
 int32_t kp_read_varint(struct kp_reader *r)
 {
-	uint32_t u = kp_read_uvarint(r);
+	int32_t v = 0;
+	int n = r->err ? -1 : st_varint_decode(r->buf + r->pos, r->len - r->pos, &v);
 
-	return (int32_t)((u >> 1) ^ (~(u & 1) + 1));
+	if (n < 0) {
+		kp_reader_fail(r);
+		return 0;
+	}
+	r->pos += (size_t)n;
+	return v;
 }
 
 int64_t kp_read_varlong(struct kp_reader *r)
 {
-	uint64_t u = rd_uvarint(r, 10);
+	int64_t v = 0;
+	int n = r->err ? -1 : st_varlong_decode(r->buf + r->pos, r->len - r->pos, &v);
 
-	return (int64_t)((u >> 1) ^ (~(u & 1) + 1));
+	if (n < 0) {
+		kp_reader_fail(r);
+		return 0;
+	}
+	r->pos += (size_t)n;
+	return v;
 }
 
 static struct kp_str rd_view(struct kp_reader *r, int64_t len, bool nullable)
@@ -259,16 +253,8 @@ void kp_write_bool(struct kp_writer *w, bool v)
 void kp_write_uvarint(struct kp_writer *w, uint32_t v)
 {
 	uint8_t tmp[5];
-	size_t n = 0;
 
-	do {
-		tmp[n] = (uint8_t)(v & 0x7f);
-		v >>= 7;
-		if (v)
-			tmp[n] |= 0x80;
-		n++;
-	} while (v);
-	kp_write_raw(w, tmp, n);
+	kp_write_raw(w, tmp, (size_t)st_uvarint_encode(tmp, v));
 }
 
 void kp_write_strn(struct kp_writer *w, const char *s, int32_t len)
