@@ -1,0 +1,388 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * dp_parse.h - parse and validate one received frame: Ethernet, up to two
+ * VLAN tags, IPv4 (with options) or IPv6 (with extension headers), UDP.
+ *
+ * This is the first step of the lcore poll loop (docs/dataplane.md): the
+ * result says where the UDP payload is and carries what the traffic rules
+ * match on (dp_rules.h); a non-zero result is the enum dp_drop reason the
+ * caller counts before freeing the mbuf.  IP fragments are not an error:
+ * they come back with is_fragment set and no UDP fields, for dp_frag.h to
+ * reassemble, after which the whole datagram is parsed again.
+ *
+ * Everything here is static inline and per packet: no allocation, no
+ * syscalls, no logging, no counters (the caller's).  Header reads go through
+ * byte loads, so no alignment is assumed, and no byte at or past @len is
+ * ever read.  Checks run outside-in and each layer is bounds-checked before
+ * it is read, so a frame cut at any byte gives one well-defined reason:
+ *
+ *   shorter than Ethernet header + tags        malformed_eth
+ *   shorter than the IP header (incl. options) malformed_ip
+ *   shorter than the IP total length           bad_ip_length
+ *
+ * A frame longer than the IP total length is Ethernet padding and fine; the
+ * IP length is trusted then.  A UDP length shorter than the IP payload is
+ * trusted too (the trailing bytes are ignored), a longer one is an error.
+ * The UDP checksum is verified over the UDP length, as RFC 768 defines it.
+ *
+ * Checksums are verified in software unless the mbuf offload flags say the
+ * NIC found them good (RTE_MBUF_F_RX_IP_CKSUM_GOOD, RTE_MBUF_F_RX_L4_CKSUM_GOOD);
+ * a NIC's BAD or UNKNOWN is re-checked in software, because NICs cannot check
+ * L4 on fragments and some report those as bad.
+ *
+ * Two entry points: dp_parse() over raw bytes (unit-testable without EAL)
+ * and dp_parse_mbuf(), which also handles stripped VLAN tags and chained
+ * mbufs (reassembled datagrams), as long as all headers are in the first
+ * segment.
+ */
+#ifndef DP_PARSE_H
+#define DP_PARSE_H
+
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <rte_branch_prediction.h>
+#include <rte_byteorder.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+
+#include "dp_drop.h"
+
+#define DP_ETH_HLEN        14
+#define DP_VLAN_HLEN       4
+#define DP_VLAN_MAX        2        /* QinQ; a third tag is malformed_eth */
+#define DP_IPV4_HLEN       20
+#define DP_IPV6_HLEN       40
+#define DP_IPV6_FRAG_HLEN  8
+#define DP_UDP_HLEN        8
+#define DP_IPV6_EXT_MAX    8        /* extension headers walked before giving up */
+
+#define DP_ETYPE_IPV4      0x0800
+#define DP_ETYPE_IPV6      0x86DD
+#define DP_ETYPE_VLAN      0x8100   /* 802.1Q C-tag */
+#define DP_ETYPE_QINQ      0x88A8   /* 802.1ad S-tag */
+#define DP_ETYPE_QINQ_OLD  0x9100   /* pre-standard S-tag, still seen */
+
+/*
+ * One parsed frame.  Offsets are from the first byte of the frame.  For
+ * IPv4 only the first 4 bytes of src/dst are written.
+ */
+struct dp_pkt {
+	uint8_t src[16];                /* IP source address */
+	uint8_t dst[16];                /* IP destination address (rules match it) */
+	uint16_t vlan[DP_VLAN_MAX];     /* VLAN ids, outermost first */
+	uint8_t n_vlan;                 /* 0, 1 or 2 */
+	uint8_t family;                 /* AF_INET or AF_INET6 */
+	uint8_t is_fragment;            /* an IP fragment: only L2/L3 fields are set */
+	uint8_t reserved;
+	uint16_t vid;                   /* innermost VLAN id, 0 = untagged; rules match it */
+	uint16_t l2_len;                /* Ethernet header + VLAN tags */
+	uint16_t l3_len;                /* IPv4 header with options; IPv6 header + extension
+					 * headers (up to and including the fragment header) */
+	uint16_t frag_hdr_off;          /* IPv6 fragments: fragment header offset from the IPv6 header */
+	uint16_t src_port;              /* UDP ports, host order */
+	uint16_t dst_port;
+	uint16_t udp_cksum;             /* as in the header (network order bytes) */
+	uint32_t ip_len;                /* IP total length (IPv6: 40 + payload length) */
+	uint32_t payload_off;           /* UDP payload */
+	uint32_t payload_len;
+};
+
+static inline uint16_t dp_rd16(const uint8_t *p)
+{
+	return (uint16_t)((uint16_t)p[0] << 8 | p[1]);
+}
+
+static inline int dp_is_vlan_tpid(uint16_t t)
+{
+	return t == DP_ETYPE_VLAN || t == DP_ETYPE_QINQ || t == DP_ETYPE_QINQ_OLD;
+}
+
+/* Ethernet and VLAN tags; *etype gets the EtherType after the tags. */
+static inline int dp_parse_eth(const uint8_t *p, uint32_t len, struct dp_pkt *pk, uint16_t *etype)
+{
+	uint32_t off = 12;              /* the EtherType/TPID field */
+	uint16_t t;
+
+	pk->n_vlan = 0;
+	pk->vid = 0;
+	if (unlikely(len < DP_ETH_HLEN))
+		return DP_DROP_malformed_eth;
+	t = dp_rd16(p + off);
+	while (dp_is_vlan_tpid(t)) {
+		/* TCI and the next EtherType must both be present */
+		if (unlikely(pk->n_vlan == DP_VLAN_MAX || len < off + 2 + DP_VLAN_HLEN))
+			return DP_DROP_malformed_eth;
+		pk->vlan[pk->n_vlan++] = dp_rd16(p + off + 2) & 0x0fff;
+		off += DP_VLAN_HLEN;
+		t = dp_rd16(p + off);
+	}
+	if (pk->n_vlan)
+		pk->vid = pk->vlan[pk->n_vlan - 1];
+	pk->l2_len = (uint16_t)(off + 2);
+	*etype = t;
+	return 0;
+}
+
+/* Fold a 32-bit one's complement sum to 16 bits. */
+static inline uint16_t dp_cksum_fold(uint32_t sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+/*
+ * 1 if @udp_sum (the raw sum over the UDP header and payload, UDP-length
+ * bytes) plus the pseudo-header sums to all ones.  Words are summed in
+ * memory order, so constants are added in network order.
+ */
+static inline int dp_udp_cksum_ok(const struct dp_pkt *pk, uint16_t udp_sum)
+{
+	size_t alen = pk->family == AF_INET ? 4 : 16;
+	uint32_t sum = udp_sum;
+
+	sum += rte_raw_cksum(pk->src, alen);
+	sum += rte_raw_cksum(pk->dst, alen);
+	sum += rte_cpu_to_be_16(IPPROTO_UDP);
+	sum += rte_cpu_to_be_16((uint16_t)(pk->payload_len + DP_UDP_HLEN));
+	return dp_cksum_fold(sum) == 0xffff;
+}
+
+/* An IP fragment: no L4 fields until it is reassembled. */
+static inline int dp_pkt_fragment(struct dp_pkt *pk)
+{
+	pk->is_fragment = 1;
+	pk->src_port = 0;
+	pk->dst_port = 0;
+	pk->payload_off = 0;
+	pk->payload_len = 0;
+	return 0;
+}
+
+/* The UDP header after the IP header (l2_len + l3_len into the frame). */
+static inline int dp_parse_udp(const uint8_t *p, uint32_t len, struct dp_pkt *pk)
+{
+	uint32_t l4 = (uint32_t)pk->l2_len + pk->l3_len;
+	uint32_t ip_payload = pk->ip_len - pk->l3_len;
+	const uint8_t *u = p + l4;
+	uint32_t ulen;
+
+	if (unlikely(ip_payload < DP_UDP_HLEN || len < l4 + DP_UDP_HLEN))
+		return DP_DROP_malformed_udp;
+	ulen = dp_rd16(u + 4);
+	if (unlikely(ulen < DP_UDP_HLEN || ulen > ip_payload))
+		return DP_DROP_bad_udp_length;
+	pk->src_port = dp_rd16(u);
+	pk->dst_port = dp_rd16(u + 2);
+	memcpy(&pk->udp_cksum, u + 6, 2);
+	pk->payload_off = l4 + DP_UDP_HLEN;
+	pk->payload_len = ulen - DP_UDP_HLEN;
+	/* RFC 8200 8.1: IPv6 receivers discard a zero UDP checksum. */
+	if (unlikely(pk->udp_cksum == 0 && pk->family == AF_INET6))
+		return DP_DROP_bad_udp_checksum;
+	return 0;
+}
+
+static inline int dp_parse_ipv4(const uint8_t *p, uint32_t len, uint32_t frame_len,
+				uint64_t ol_flags, struct dp_pkt *pk)
+{
+	const uint8_t *ip = p + pk->l2_len;
+	uint32_t avail = len - pk->l2_len;
+	uint32_t ihl, tot;
+
+	if (unlikely(avail < DP_IPV4_HLEN || (ip[0] >> 4) != 4))
+		return DP_DROP_malformed_ip;
+	ihl = (uint32_t)(ip[0] & 0x0f) * 4;
+	if (unlikely(ihl < DP_IPV4_HLEN || avail < ihl))
+		return DP_DROP_malformed_ip;
+	if ((ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) != RTE_MBUF_F_RX_IP_CKSUM_GOOD &&
+	    unlikely(rte_raw_cksum(ip, ihl) != 0xffff))
+		return DP_DROP_bad_ip_checksum;
+	tot = dp_rd16(ip + 2);
+	if (unlikely(tot < ihl || tot > frame_len - pk->l2_len))
+		return DP_DROP_bad_ip_length;
+	pk->family = AF_INET;
+	pk->l3_len = (uint16_t)ihl;
+	pk->ip_len = tot;
+	memcpy(pk->src, ip + 12, 4);
+	memcpy(pk->dst, ip + 16, 4);
+	if (unlikely(ip[9] != IPPROTO_UDP))
+		return DP_DROP_not_udp;
+	/* MF set or a non-zero offset (the low 14 bits; DF does not count) */
+	if (unlikely(dp_rd16(ip + 6) & 0x3fff))
+		return dp_pkt_fragment(pk);
+	return dp_parse_udp(p, len, pk);
+}
+
+/* The IPv6 extension headers a UDP datagram may sit behind. */
+static inline int dp_ipv6_is_ext(uint8_t nh)
+{
+	return nh == IPPROTO_HOPOPTS || nh == IPPROTO_ROUTING || nh == IPPROTO_DSTOPTS;
+}
+
+/*
+ * A real IPv6 fragment (non-zero offset or M set) at @off ends the walk:
+ * what it carries is reassembled first.  Anything but UDP or an extension
+ * header that may precede UDP can be dropped right away.
+ */
+static inline int dp_parse_ipv6_frag(const uint8_t *ip, uint32_t off, struct dp_pkt *pk)
+{
+	uint8_t nh = ip[off];
+
+	if (unlikely(nh != IPPROTO_UDP && nh != IPPROTO_DSTOPTS && nh != IPPROTO_ROUTING))
+		return DP_DROP_not_udp;
+	pk->frag_hdr_off = (uint16_t)off;
+	pk->l3_len = (uint16_t)(off + DP_IPV6_FRAG_HLEN);
+	return dp_pkt_fragment(pk);
+}
+
+static inline int dp_parse_ipv6(const uint8_t *p, uint32_t len, uint32_t frame_len,
+				struct dp_pkt *pk)
+{
+	const uint8_t *ip = p + pk->l2_len;
+	uint32_t avail = len - pk->l2_len;
+	uint32_t tot, end, off = DP_IPV6_HLEN;
+	uint8_t nh;
+
+	if (unlikely(avail < DP_IPV6_HLEN || (ip[0] >> 4) != 6))
+		return DP_DROP_malformed_ip;
+	tot = DP_IPV6_HLEN + (uint32_t)dp_rd16(ip + 4);
+	if (unlikely(tot > frame_len - pk->l2_len))
+		return DP_DROP_bad_ip_length;
+	pk->family = AF_INET6;
+	pk->ip_len = tot;
+	memcpy(pk->src, ip + 8, 16);
+	memcpy(pk->dst, ip + 24, 16);
+	end = tot < avail ? tot : avail;        /* headers must be in the packet and contiguous */
+	nh = ip[6];
+	for (unsigned int n = 0; nh != IPPROTO_UDP; n++) {
+		/* every extension header we walk is at least 8 bytes */
+		if (unlikely(n == DP_IPV6_EXT_MAX || end < off + 8))
+			return dp_ipv6_is_ext(nh) || nh == IPPROTO_FRAGMENT ?
+			       DP_DROP_malformed_ip : DP_DROP_not_udp;
+		if (nh == IPPROTO_FRAGMENT) {
+			if (dp_rd16(ip + off + 2) & 0xfff9)     /* offset or M set */
+				return dp_parse_ipv6_frag(ip, off, pk);
+			/* an atomic fragment (RFC 6946) is a whole datagram: skip the header */
+			nh = ip[off];
+			off += DP_IPV6_FRAG_HLEN;
+			continue;
+		}
+		if (unlikely(!dp_ipv6_is_ext(nh)))
+			return DP_DROP_not_udp;         /* TCP, ICMPv6, ESP, AH, none, unknown */
+		nh = ip[off];
+		off += ((uint32_t)ip[off + 1] + 1) * 8;
+		if (unlikely(off > end))
+			return DP_DROP_malformed_ip;
+	}
+	pk->l3_len = (uint16_t)off;
+	return dp_parse_udp(p, len, pk);
+}
+
+/*
+ * Parse headers with @len contiguous bytes at @p out of a @frame_len-byte
+ * frame; no UDP checksum check.  The building block of both entry points.
+ */
+static inline int dp_parse_hdrs(const uint8_t *p, uint32_t len, uint32_t frame_len,
+				uint64_t ol_flags, struct dp_pkt *pk)
+{
+	uint16_t etype;
+	int r;
+
+	r = dp_parse_eth(p, len, pk, &etype);
+	if (unlikely(r))
+		return r;
+	pk->is_fragment = 0;
+	if (likely(etype == DP_ETYPE_IPV4))
+		return dp_parse_ipv4(p, len, frame_len, ol_flags, pk);
+	if (etype == DP_ETYPE_IPV6)
+		return dp_parse_ipv6(p, len, frame_len, pk);
+	return DP_DROP_not_ip;
+}
+
+/* 1 when the UDP checksum of a parsed, non-fragment datagram needs a software check. */
+static inline int dp_udp_cksum_needed(const struct dp_pkt *pk, uint64_t ol_flags)
+{
+	return pk->udp_cksum != 0 &&
+	       (ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) != RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+}
+
+/**
+ * Parse and validate a frame held in @len contiguous bytes.
+ *
+ * @param p        the frame, from the destination MAC address
+ * @param len      its length (may include Ethernet padding and the FCS)
+ * @param ol_flags mbuf offload flags (0 when there are none: verify all)
+ * @param pk       filled in as far as parsing got
+ * @return 0 (accepted, or a fragment: pk->is_fragment) or an enum dp_drop reason.
+ */
+static inline int dp_parse(const uint8_t *p, uint32_t len, uint64_t ol_flags, struct dp_pkt *pk)
+{
+	uint32_t l4;
+	int r;
+
+	r = dp_parse_hdrs(p, len, len, ol_flags, pk);
+	if (r || pk->is_fragment || !dp_udp_cksum_needed(pk, ol_flags))
+		return r;
+	l4 = pk->payload_off - DP_UDP_HLEN;
+	if (unlikely(!dp_udp_cksum_ok(pk, rte_raw_cksum(p + l4, pk->payload_len + DP_UDP_HLEN))))
+		return DP_DROP_bad_udp_checksum;
+	return 0;
+}
+
+/*
+ * Tags the NIC stripped are outside any left in the frame: with QinQ
+ * stripping vlan_tci_outer is the outer one and vlan_tci the inner.
+ */
+static inline int dp_parse_vlan_offload(const struct rte_mbuf *m, struct dp_pkt *pk)
+{
+	uint16_t tags[DP_VLAN_MAX * 2];
+	unsigned int n = 0;
+
+	if (m->ol_flags & RTE_MBUF_F_RX_QINQ_STRIPPED)
+		tags[n++] = m->vlan_tci_outer & 0x0fff;
+	tags[n++] = m->vlan_tci & 0x0fff;
+	if (unlikely(n + pk->n_vlan > DP_VLAN_MAX))
+		return DP_DROP_malformed_eth;
+	for (unsigned int i = 0; i < pk->n_vlan; i++)
+		tags[n + i] = pk->vlan[i];
+	pk->n_vlan = (uint8_t)(n + pk->n_vlan);
+	memcpy(pk->vlan, tags, pk->n_vlan * sizeof(tags[0]));
+	pk->vid = pk->vlan[pk->n_vlan - 1];
+	return 0;
+}
+
+/**
+ * Parse and validate the frame in @m (dp_parse() for an mbuf).  Headers
+ * must be in the first segment; the payload and the UDP checksum may span
+ * a chain.  VLAN tags stripped by the NIC are merged into pk->vlan.
+ *
+ * @return 0 or an enum dp_drop reason, as dp_parse().
+ */
+static inline int dp_parse_mbuf(const struct rte_mbuf *m, struct dp_pkt *pk)
+{
+	uint16_t sum;
+	int r;
+
+	r = dp_parse_hdrs(rte_pktmbuf_mtod(m, const uint8_t *), m->data_len, m->pkt_len,
+			  m->ol_flags, pk);
+	if (unlikely(r))
+		return r;
+	if (unlikely(m->ol_flags & RTE_MBUF_F_RX_VLAN_STRIPPED)) {
+		r = dp_parse_vlan_offload(m, pk);
+		if (r)
+			return r;
+	}
+	if (pk->is_fragment || !dp_udp_cksum_needed(pk, m->ol_flags))
+		return 0;
+	if (unlikely(rte_raw_cksum_mbuf(m, pk->payload_off - DP_UDP_HLEN,
+					pk->payload_len + DP_UDP_HLEN, &sum) != 0 ||
+		     !dp_udp_cksum_ok(pk, sum)))
+		return DP_DROP_bad_udp_checksum;
+	return 0;
+}
+
+#endif /* DP_PARSE_H */
