@@ -21,7 +21,10 @@
 
 #include "sluice_build.h"
 #include "fwc_config.h"
+#include "ctl_catalog.h"
 #include "ctl_listener.h"
+#include "ctl_server.h"
+#include "kp_api.h"
 #include "dp_eal.h"
 #include "dp_port.h"
 
@@ -214,6 +217,11 @@ static int check_listeners(const struct fwc_config *cfg)
 /* Runs the appliance until SIGTERM/SIGINT. */
 static int run(const struct sluiced_opts *o, const struct fwc_config *cfg)
 {
+	struct ctl_server_params sp = { .broker = &cfg->broker, .dispatch = kp_api_serve,
+					.handle_signals = true };
+	struct ctl_catalog *cat = NULL;
+	struct ctl_server *srv = NULL;
+	struct kp_api_ctx api;
 	struct dp_eal_args eal;
 	struct dp_ports ports;
 	sigset_t stop;
@@ -221,7 +229,7 @@ static int run(const struct sluiced_opts *o, const struct fwc_config *cfg)
 
 	/*
 	 * Block the stop signals before EAL creates its threads, so that they
-	 * inherit the mask and the signal is taken only by sigwait below.
+	 * inherit the mask and only the control loop's signalfd takes the signal.
 	 */
 	sigemptyset(&stop);
 	sigaddset(&stop, SIGTERM);
@@ -247,13 +255,29 @@ static int run(const struct sluiced_opts *o, const struct fwc_config *cfg)
 		dp_eal_fini();
 		return 1;
 	}
+	/* This thread is the control thread from here on: catalog, then the Kafka server. */
+	sp.dispatch_arg = &api;
+	if ((rc = ctl_catalog_create(cfg, NULL, NULL, &cat)) < 0 ||
+	    (rc = kp_api_ctx_init(&api, cfg, cat)) < 0 ||
+	    (rc = ctl_server_create(&sp, &srv)) < 0) {
+		LOG(ERR, "control plane: %s", strerror(-rc));
+		ctl_catalog_destroy(cat);
+		dp_ports_stop(&ports);
+		dp_eal_fini();
+		return 1;
+	}
 	LOG(INFO, "running; SIGTERM or SIGINT stops");
-	do {
-		sig = sigwaitinfo(&stop, NULL);
-	} while (sig < 0 && errno == EINTR);
-	LOG(INFO, "%s received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	sig = ctl_server_run(srv);
+	if (sig < 0)
+		LOG(ERR, "control loop: %s", strerror(-sig));
+	else
+		LOG(INFO, "%s received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	ctl_server_destroy(srv);
+	ctl_catalog_destroy(cat);
 	dp_ports_stop(&ports);
 	dp_eal_fini();
+	if (sig < 0)
+		return 1;
 	LOG(INFO, "stopped cleanly");
 	return 0;
 }

@@ -14,7 +14,8 @@ ok "help, version, usage errors"
 cd "$src"
 log=$work/sluiced.log
 mem=$(eal_mem_args)
-"$bld/sluiced" --override "log.dirs=$work/data" -- $mem >"$log" 2>&1 &
+"$bld/sluiced" --override "log.dirs=$work/data" --override "listeners=PLAINTEXT://127.0.0.1:0" \
+	--override metrics.listener= -- $mem >"$log" 2>&1 &
 pid=$!
 pids+=("$pid")
 wait_for "$log" "running; SIGTERM" 30 || { cat "$log"; fail "sluiced did not come up"; }

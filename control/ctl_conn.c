@@ -1,0 +1,473 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * ctl_conn.c - one Kafka client connection: frame the input, hand each
+ * request to dispatch with a response slot queued in request order, write
+ * completed slots from the head of the queue (writev; EAGAIN arms EPOLLOUT),
+ * and push back on a client that pipelines faster than it reads (reading
+ * pauses while too many slots or bytes are queued).
+ *
+ * A connection is never freed while the loop may still hold it: closing
+ * unregisters and closes the socket at once but the struct is freed by
+ * ctl_conn_reap() at the end of the loop pass.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/uio.h>
+
+#include "ctl_log.h"
+#include "ctl_server_int.h"
+
+static void conn_process(struct ctl_conn *c);
+
+static void lru_unlink(struct ctl_server *s, struct ctl_conn *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->lru_head = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		s->lru_tail = c->prev;
+	c->prev = c->next = NULL;
+}
+
+static void lru_touch(struct ctl_conn *c)
+{
+	struct ctl_server *s = c->srv;
+
+	c->last_ns = ctl_now_ns();
+	if (s->lru_tail == c)
+		return;
+	lru_unlink(s, c);
+	c->prev = s->lru_tail;
+	if (s->lru_tail)
+		s->lru_tail->next = c;
+	else
+		s->lru_head = c;
+	s->lru_tail = c;
+}
+
+static void conn_set_events(struct ctl_conn *c)
+{
+	uint32_t want = (c->paused ? 0 : EPOLLIN) |
+			(c->q_head && c->q_head->ready ? EPOLLOUT : 0);
+	struct epoll_event ev = { .events = want, .data.ptr = &c->src };
+
+	if (c->closed || want == c->ev_mask)
+		return;
+	if (epoll_ctl(c->srv->epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0)
+		c->ev_mask = want;
+}
+
+int ctl_conn_open(struct ctl_server *s, int fd, const char *peer)
+{
+	struct ctl_conn *c = calloc(1, sizeof(*c));
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	if (!c)
+		return -ENOMEM;
+	c->src.kind = CTL_SRC_CONN;
+	c->fd = fd;
+	c->srv = s;
+	c->ev_mask = EPOLLIN;
+	snprintf(c->peer, sizeof(c->peer), "%s", peer);
+	ev.data.ptr = &c->src;
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		int rc = -errno;
+
+		free(c);
+		return rc;
+	}
+	/* Append to the LRU list (lru_touch expects a member). */
+	c->last_ns = ctl_now_ns();
+	c->prev = s->lru_tail;
+	if (s->lru_tail)
+		s->lru_tail->next = c;
+	else
+		s->lru_head = c;
+	s->lru_tail = c;
+	s->st.conn_accepted++;
+	s->st.conn_open++;
+	return 0;
+}
+
+static void resp_free(struct ctl_resp *r)
+{
+	kp_writer_free(&r->w);
+	free(r);
+}
+
+/* Close the socket now; the struct waits for ctl_conn_reap(). */
+void ctl_conn_close(struct ctl_conn *c, const char *why)
+{
+	struct ctl_server *s = c->srv;
+	struct ctl_resp *r, *next;
+
+	if (c->closed)
+		return;
+	if (why)
+		CTL_LOG(DEBUG, "connection %s closed: %s", c->peer, why);
+	c->closed = true;
+	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	c->fd = -1;
+	lru_unlink(s, c);
+	/* Pending slots belong to their owners until completed: orphan them. */
+	for (r = c->q_head; r; r = next) {
+		next = r->next;
+		if (!r->pending) {
+			resp_free(r);
+			continue;
+		}
+		r->conn = NULL;
+		r->next = s->orphans;
+		s->orphans = r;
+		if (r->cancel)
+			r->cancel(r->cancel_arg, r);
+	}
+	c->q_head = c->q_tail = NULL;
+	c->q_n = 0;
+	c->dead_next = s->dead;
+	s->dead = c;
+	s->st.conn_closed++;
+	s->st.conn_open--;
+}
+
+void ctl_conn_reap(struct ctl_server *s)
+{
+	while (s->dead) {
+		struct ctl_conn *c = s->dead;
+
+		s->dead = c->dead_next;
+		free(c->in);
+		free(c);
+	}
+}
+
+void ctl_conn_close_all(struct ctl_server *s)
+{
+	while (s->lru_head)
+		ctl_conn_close(s->lru_head, NULL);
+	ctl_conn_reap(s);
+}
+
+unsigned int ctl_conn_idle_sweep(struct ctl_server *s, uint64_t now)
+{
+	uint64_t idle_ns = (uint64_t)s->b->connections_max_idle_ms * 1000000u;
+	unsigned int n = 0;
+
+	while (s->lru_head && now - s->lru_head->last_ns >= idle_ns) {
+		struct ctl_conn *c = s->lru_head;
+
+		if (c->q_n) {
+			lru_touch(c); /* a request is in flight: not idle */
+			continue;
+		}
+		ctl_conn_close(c, "idle");
+		s->st.conn_idle_closed++;
+		n++;
+	}
+	return n;
+}
+
+/* Pause reading when the client is far ahead of us; resume when it drains. */
+static void conn_backpressure(struct ctl_conn *c)
+{
+	if (!c->paused && (c->q_n >= CTL_CONN_QUEUE_MAX || c->out_bytes >= CTL_CONN_OUT_MAX))
+		c->paused = true;
+	else if (c->paused && c->q_n < CTL_CONN_QUEUE_LOW && c->out_bytes < CTL_CONN_OUT_LOW)
+		c->paused = false;
+}
+
+/* Write completed slots from the head; keeps order by never passing a pending one. */
+static void conn_flush(struct ctl_conn *c)
+{
+	bool was_paused = c->paused;
+	struct iovec iov[64];
+	ssize_t n;
+
+	while (!c->closed && c->q_head && c->q_head->ready) {
+		struct ctl_resp *r = c->q_head;
+		int k = 0;
+
+		for (; r && r->ready && k < 64; r = r->next)
+			if (r->send)
+				iov[k++] = (struct iovec){ r->w.buf + r->sent, r->w.len - r->sent };
+		if (k) {
+			n = writev(c->fd, iov, k);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+				break;
+			if (n < 0) {
+				ctl_conn_close(c, strerror(errno));
+				return;
+			}
+			c->srv->st.bytes_out += (uint64_t)n;
+			lru_touch(c);
+		} else {
+			n = 0;
+		}
+		/* Retire fully written (and silent) slots. */
+		while ((r = c->q_head) && r->ready) {
+			size_t left = r->send ? r->w.len - r->sent : 0;
+
+			if ((size_t)n < left) {
+				r->sent += (size_t)n;
+				break;
+			}
+			n -= (ssize_t)left;
+			c->q_head = r->next;
+			if (!c->q_head)
+				c->q_tail = NULL;
+			c->q_n--;
+			c->out_bytes -= r->send ? r->w.len : 0;
+			resp_free(r);
+		}
+		if (k && c->q_head && c->q_head->ready && c->q_head->sent)
+			break; /* short write: the socket is full */
+	}
+	if (c->closed)
+		return;
+	conn_backpressure(c);
+	conn_set_events(c);
+	if (was_paused && !c->paused && !c->processing)
+		conn_process(c); /* frames buffered while paused */
+}
+
+static void resp_count(struct ctl_resp *r)
+{
+	struct ctl_api_stats *a;
+
+	if (r->api_key < 0 || r->api_key >= CTL_API_KEYS)
+		return;
+	a = &r->srv->st.api[r->api_key];
+	a->requests++;
+	a->errors += r->errors;
+	a->latency_ns += ctl_now_ns() - r->t0;
+}
+
+/* Mark a slot done (size patched) without flushing. */
+static void resp_ready(struct ctl_resp *r, bool send)
+{
+	if (send && r->w.len >= 4)
+		kp_write_patch_i32(&r->w, 0, (int32_t)(r->w.len - 4));
+	if (r->w.err || (send && r->w.len < 8))
+		send = false; /* could not build it: drop rather than send garbage */
+	r->ready = true;
+	r->send = send;
+	r->pending = false;
+	if (send && r->conn)
+		r->conn->out_bytes += r->w.len;
+	resp_count(r);
+}
+
+void ctl_resp_complete(struct ctl_resp *resp, bool send)
+{
+	struct ctl_server *s = resp->srv;
+	struct ctl_resp **pp;
+
+	if (!resp->conn) {
+		for (pp = &s->orphans; *pp; pp = &(*pp)->next)
+			if (*pp == resp) {
+				*pp = resp->next;
+				break;
+			}
+		resp_free(resp);
+		return;
+	}
+	resp_ready(resp, send);
+	conn_flush(resp->conn);
+}
+
+static struct ctl_resp *resp_new(struct ctl_conn *c, const uint8_t *frame, size_t len)
+{
+	struct ctl_resp *r = calloc(1, sizeof(*r));
+	struct kp_reader rd;
+
+	if (!r)
+		return NULL;
+	kp_writer_init(&r->w);
+	r->conn = c;
+	r->srv = c->srv;
+	r->t0 = ctl_now_ns();
+	kp_reader_init(&rd, frame, len);
+	r->api_key = kp_read_i16(&rd);
+	if (!kp_reader_ok(&rd))
+		r->api_key = -1;
+	if (c->q_tail)
+		c->q_tail->next = r;
+	else
+		c->q_head = r;
+	c->q_tail = r;
+	c->q_n++;
+	return r;
+}
+
+/* @return false when the connection was closed. */
+static bool conn_dispatch(struct ctl_conn *c, const uint8_t *frame, size_t len)
+{
+	struct ctl_server *s = c->srv;
+	struct ctl_resp *r = resp_new(c, frame, len);
+
+	if (!r) {
+		ctl_conn_close(c, "out of memory");
+		return false;
+	}
+	switch (s->dispatch(s->dispatch_arg, frame, len, r)) {
+	case CTL_DISP_RESPOND:
+		resp_ready(r, true);
+		break;
+	case CTL_DISP_NO_RESPONSE:
+		resp_ready(r, false);
+		break;
+	case CTL_DISP_PENDING:
+		r->pending = true; /* completing before returning is not allowed: RESPOND then */
+		break;
+	case CTL_DISP_CLOSE:
+	default:
+		s->st.requests_refused++;
+		CTL_LOG(INFO, "connection %s closed: unsupported or malformed request (api_key %d)",
+			c->peer, r->api_key);
+		ctl_conn_close(c, NULL);
+		return false;
+	}
+	return !c->closed;
+}
+
+/* Check a frame's size prefix; @return false (connection closed) if it is out of bounds. */
+static bool frame_size_ok(struct ctl_conn *c, int32_t size)
+{
+	struct ctl_server *s = c->srv;
+
+	if (size <= 0) {
+		s->st.frames_invalid++;
+		CTL_LOG(NOTICE, "connection %s closed: invalid frame size %d", c->peer, size);
+	} else if (size > s->b->socket_request_max_bytes) {
+		s->st.frames_too_large++;
+		CTL_LOG(NOTICE, "connection %s closed: frame of %d bytes exceeds "
+			"socket.request.max.bytes %d", c->peer, size, s->b->socket_request_max_bytes);
+	} else {
+		return true;
+	}
+	ctl_conn_close(c, NULL);
+	return false;
+}
+
+/* Dispatch every complete frame in the input buffer (until paused). */
+static void conn_process(struct ctl_conn *c)
+{
+	size_t off = 0;
+
+	c->processing = true;
+	while (!c->closed && !c->paused && c->in_len - off >= 4) {
+		struct kp_reader rd;
+		int32_t size;
+
+		kp_reader_init(&rd, c->in + off, c->in_len - off);
+		size = kp_read_i32(&rd);
+		if (!frame_size_ok(c, size))
+			return;
+		if (c->in_len - off - 4 < (size_t)size)
+			break;
+		if (!conn_dispatch(c, c->in + off + 4, (size_t)size))
+			return;
+		off += 4 + (size_t)size;
+		conn_backpressure(c);
+	}
+	c->processing = false;
+	if (off) {
+		memmove(c->in, c->in + off, c->in_len - off);
+		c->in_len -= off;
+	}
+	if (c->in_len == 0 && c->in_cap > 4 * CTL_CONN_IN_MIN) {
+		free(c->in); /* a big request passed: give the memory back */
+		c->in = NULL;
+		c->in_cap = 0;
+	}
+	conn_flush(c);
+}
+
+static int conn_grow(struct ctl_conn *c)
+{
+	size_t cap = c->in_cap ? c->in_cap * 2 : CTL_CONN_IN_MIN;
+	uint8_t *p = realloc(c->in, cap);
+
+	if (!p)
+		return -ENOMEM;
+	c->in = p;
+	c->in_cap = cap;
+	return 0;
+}
+
+/* Read what the socket has (bounded per event, for fairness) and process it. */
+static void conn_readable(struct ctl_conn *c)
+{
+	for (int i = 0; i < 16 && !c->closed && !c->paused; i++) {
+		ssize_t n;
+
+		if (c->in_cap - c->in_len < 4096 && conn_grow(c) < 0) {
+			ctl_conn_close(c, "out of memory");
+			return;
+		}
+		n = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
+		if (n == 0) {
+			ctl_conn_close(c, "peer closed");
+			return;
+		}
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				ctl_conn_close(c, strerror(errno));
+			return;
+		}
+		c->in_len += (size_t)n;
+		c->srv->st.bytes_in += (uint64_t)n;
+		lru_touch(c);
+		conn_process(c);
+	}
+}
+
+void ctl_conn_event(struct ctl_conn *c, uint32_t events)
+{
+	if (c->closed)
+		return;
+	if (events & EPOLLOUT)
+		conn_flush(c);
+	if (!c->closed && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+		conn_readable(c);
+}
+
+/* ---- slot accessors ----------------------------------------------------- */
+
+struct kp_writer *ctl_resp_writer(struct ctl_resp *resp)
+{
+	return &resp->w;
+}
+
+struct ctl_server *ctl_resp_server(const struct ctl_resp *resp)
+{
+	return resp->srv;
+}
+
+void ctl_resp_add_errors(struct ctl_resp *resp, unsigned int n)
+{
+	resp->errors += n;
+}
+
+void ctl_resp_set_cancel(struct ctl_resp *resp, void (*cancel)(void *arg, struct ctl_resp *r),
+			 void *arg)
+{
+	resp->cancel = cancel;
+	resp->cancel_arg = arg;
+}
+
+bool ctl_resp_orphaned(const struct ctl_resp *resp)
+{
+	return resp->conn == NULL;
+}

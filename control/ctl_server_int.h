@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* ctl_server_int.h - loop, connection and response-slot internals (control/ only). */
+#ifndef CTL_SERVER_INT_H
+#define CTL_SERVER_INT_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "ctl_server.h"
+#include "fwc_config.h"
+#include "kp_buf.h"
+
+/* Back-pressure: stop reading a connection with this many slots queued... */
+#define CTL_CONN_QUEUE_MAX      256
+#define CTL_CONN_OUT_MAX        (16u << 20)
+/* ...and resume below these. */
+#define CTL_CONN_QUEUE_LOW      128
+#define CTL_CONN_OUT_LOW        (8u << 20)
+#define CTL_CONN_IN_MIN         (64u << 10)     /* input buffer, initial/idle size */
+#define CTL_MAX_NOTIFY          8
+
+enum ctl_src_kind { CTL_SRC_LISTENER, CTL_SRC_CONN, CTL_SRC_EVENT, CTL_SRC_SIGNAL };
+
+/* First member of everything registered with epoll (data.ptr). */
+struct ctl_src {
+	enum ctl_src_kind kind;
+};
+
+struct ctl_lsock {
+	struct ctl_src src;
+	int fd;
+	uint16_t port;
+	char text[FWC_STR_MAX];
+};
+
+struct ctl_resp {
+	struct ctl_resp *next;          /* connection queue, or orphan list */
+	struct ctl_conn *conn;          /* NULL once orphaned */
+	struct ctl_server *srv;
+	struct kp_writer w;             /* the whole response frame */
+	size_t sent;
+	uint64_t t0;
+	int16_t api_key;
+	bool ready, send, pending;
+	unsigned int errors;
+	void (*cancel)(void *arg, struct ctl_resp *r);
+	void *cancel_arg;
+};
+
+struct ctl_conn {
+	struct ctl_src src;
+	int fd;
+	struct ctl_server *srv;
+	uint8_t *in;                    /* received, not yet consumed */
+	size_t in_len, in_cap;
+	struct ctl_resp *q_head, *q_tail;
+	unsigned int q_n;
+	size_t out_bytes;               /* completed, unsent */
+	uint32_t ev_mask;               /* what epoll watches now */
+	bool closed, paused, processing;
+	uint64_t last_ns;               /* last read or write progress */
+	struct ctl_conn *prev, *next;   /* LRU list of live connections */
+	struct ctl_conn *dead_next;     /* closed, freed at the end of the loop pass */
+	char peer[64];
+};
+
+struct ctl_server {
+	const struct fwc_broker *b;
+	ctl_dispatch_fn dispatch;
+	void *dispatch_arg;
+	int epfd;
+	struct ctl_src ev_src;
+	int evfd;
+	struct ctl_src sig_src;
+	int sigfd;
+	struct ctl_lsock ls[FWC_MAX_LISTENERS];
+	unsigned int n_ls;
+	bool ls_paused;
+	struct ctl_conn *lru_head, *lru_tail;
+	struct ctl_conn *dead;
+	struct ctl_resp *orphans;
+	struct ctl_timer *timers;       /* sorted by deadline */
+	struct ctl_timer idle_timer, accept_timer;
+	atomic_bool stop_req, notify_req;
+	bool stopping;
+	int stop_sig;
+	struct { void (*fn)(void *arg); void *arg; } notify[CTL_MAX_NOTIFY];
+	unsigned int n_notify;
+	uint64_t reject_log_ns, reject_unlogged;
+	struct ctl_server_stats st;
+};
+
+int ctl_conn_open(struct ctl_server *s, int fd, const char *peer);
+void ctl_conn_event(struct ctl_conn *c, uint32_t events);
+void ctl_conn_close(struct ctl_conn *c, const char *why);
+void ctl_conn_reap(struct ctl_server *s);
+/* Close connections idle for connections.max.idle.ms; @return how many. */
+unsigned int ctl_conn_idle_sweep(struct ctl_server *s, uint64_t now);
+/* Orphan everything and free connections (server teardown). */
+void ctl_conn_close_all(struct ctl_server *s);
+
+#endif /* CTL_SERVER_INT_H */

@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * ctl_server.h - the control thread's event loop and Kafka TCP server.
+ *
+ * One thread runs everything: an epoll loop (level-triggered) over the
+ * listening sockets, the connections, an eventfd for cross-thread wakeups
+ * and, optionally, a signalfd for SIGTERM/SIGINT.  Sockets are nonblocking.
+ *
+ * Framing: each request is "i32 size" + size bytes.  size <= 0 or above
+ * socket.request.max.bytes closes that connection (one log line, a
+ * counter); nothing else is affected.  Every complete frame is handed to the
+ * dispatch callback together with a response slot (struct ctl_resp) that
+ * is already queued on the connection, so responses leave strictly in
+ * request order.
+ *
+ * Deferred responses: dispatch may return CTL_DISP_PENDING and keep the
+ * slot; later responses on that connection are produced but wait behind it.
+ * The owner finishes the frame in ctl_resp_writer() and calls
+ * ctl_resp_complete() on the loop thread (from a timer, a notify callback or
+ * another handler).  If the connection dies first, the slot is orphaned:
+ * the optional cancel hook is called (so a long-poll can stop waiting), and
+ * the owner must still call ctl_resp_complete(), which then just frees it.
+ *
+ * Threads: everything here runs on the loop thread except ctl_server_stop()
+ * and ctl_server_notify(), which are async-signal- and thread-safe.
+ */
+#ifndef CTL_SERVER_H
+#define CTL_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct fwc_broker;
+struct kp_writer;
+struct ctl_server;
+struct ctl_resp;
+
+/* What dispatch did with a request. */
+enum ctl_disp {
+	CTL_DISP_RESPOND = 0,   /* the response frame is complete in the slot */
+	CTL_DISP_NO_RESPONSE,   /* no response (Produce acks=0) */
+	CTL_DISP_PENDING,       /* the handler kept the slot; it completes it later */
+	CTL_DISP_CLOSE,         /* unsupported or malformed: close the connection */
+};
+
+/*
+ * Called for every complete request frame (header + body, without the size
+ * prefix).  The frame is valid only during the call.  The slot's writer is
+ * empty; by convention it receives the whole response frame, size slot
+ * first (ctl_resp_complete patches the size).
+ */
+typedef enum ctl_disp (*ctl_dispatch_fn)(void *arg, const uint8_t *frame, size_t len,
+					 struct ctl_resp *resp);
+
+#define CTL_API_KEYS 128        /* per-key counters for api_key 0..127 */
+
+struct ctl_api_stats {
+	uint64_t requests;
+	uint64_t errors;        /* responses carrying a non-zero error code */
+	uint64_t latency_ns;    /* sum of request-read -> response-queued times */
+};
+
+/* Plain counters, written by the loop thread only. */
+struct ctl_server_stats {
+	struct ctl_api_stats api[CTL_API_KEYS];
+	uint64_t conn_accepted;
+	uint64_t conn_closed;
+	uint64_t conn_rejected;         /* max.connections reached at accept */
+	uint64_t conn_idle_closed;      /* connections.max.idle.ms */
+	uint64_t frames_too_large;      /* size > socket.request.max.bytes */
+	uint64_t frames_invalid;        /* size <= 0 */
+	uint64_t requests_refused;      /* unadvertised API/version or malformed: closed */
+	uint64_t bytes_in, bytes_out;
+	uint32_t conn_open;
+};
+
+struct ctl_server_params {
+	const struct fwc_broker *broker;        /* listeners and limits; must outlive the server */
+	ctl_dispatch_fn dispatch;
+	void *dispatch_arg;
+	bool handle_signals;    /* own a signalfd for SIGTERM/SIGINT (caller blocked them) */
+};
+
+/**
+ * Bind every listener (SO_REUSEADDR), create the epoll set, eventfd and
+ * optional signalfd.  Nothing runs until ctl_server_run().
+ *
+ * @return 0, -EINVAL (bad listener), -EADDRINUSE etc. from bind, -ENOMEM.
+ */
+int ctl_server_create(const struct ctl_server_params *p, struct ctl_server **out);
+
+/**
+ * Run the loop on the calling thread until stopped.
+ *
+ * @return the signal number that stopped it (SIGTERM/SIGINT), 0 after
+ *   ctl_server_stop(), or -errno if epoll failed.
+ */
+int ctl_server_run(struct ctl_server *srv);
+
+/** Make ctl_server_run() return soon.  Any thread, signal-safe. */
+void ctl_server_stop(struct ctl_server *srv);
+
+/**
+ * Wake the loop and run the notify callbacks there ("watermarks moved").
+ * Any thread; wakeups coalesce.
+ */
+void ctl_server_notify(struct ctl_server *srv);
+
+/** Register a callback run on the loop after ctl_server_notify(). @return 0 or -ENOSPC. */
+int ctl_server_on_notify(struct ctl_server *srv, void (*fn)(void *arg), void *arg);
+
+/** Close every connection, listener and fd; orphaned slots are freed. NULL is a no-op. */
+void ctl_server_destroy(struct ctl_server *srv);
+
+/** The bound port of listener @i (useful with port 0), or 0. */
+uint16_t ctl_server_port(const struct ctl_server *srv, unsigned int i);
+
+const struct ctl_server_stats *ctl_server_stats(const struct ctl_server *srv);
+
+/* ---- response slots ---------------------------------------------------- */
+
+/** The slot's frame buffer. */
+struct kp_writer *ctl_resp_writer(struct ctl_resp *resp);
+/** The server the slot belongs to (for timers and notify). */
+struct ctl_server *ctl_resp_server(const struct ctl_resp *resp);
+/** Count @n error codes in this response (per-API errors counter). */
+void ctl_resp_add_errors(struct ctl_resp *resp, unsigned int n);
+/** Hook called if the connection goes away while the slot is pending. */
+void ctl_resp_set_cancel(struct ctl_resp *resp, void (*cancel)(void *arg, struct ctl_resp *r),
+			 void *arg);
+/** True once the connection behind a pending slot is gone. */
+bool ctl_resp_orphaned(const struct ctl_resp *resp);
+/**
+ * Finish a pending slot: patch the frame size, send it when its turn comes
+ * (@send false: no response, the slot just leaves the queue).  Frees an
+ * orphaned slot.  Loop thread only; the slot is invalid afterwards.
+ */
+void ctl_resp_complete(struct ctl_resp *resp, bool send);
+
+/* ---- timers ------------------------------------------------------------- */
+
+/*
+ * Intrusive one-shot timers owned by the caller (no allocation); a sorted
+ * list, which is cheap for the tens to hundreds of long-polls expected.
+ * Callbacks run on the loop thread; a callback may re-arm its timer.
+ */
+struct ctl_timer {
+	uint64_t deadline_ns;   /* CLOCK_MONOTONIC */
+	void (*fn)(void *arg, struct ctl_timer *t);
+	void *arg;
+	struct ctl_timer *prev, *next;
+	bool armed;
+};
+
+void ctl_timer_init(struct ctl_timer *t, void (*fn)(void *arg, struct ctl_timer *t), void *arg);
+/** (Re-)arm @t to fire @delay_ms from now. */
+void ctl_timer_arm(struct ctl_server *srv, struct ctl_timer *t, uint64_t delay_ms);
+/** Disarm; harmless when not armed. */
+void ctl_timer_cancel(struct ctl_server *srv, struct ctl_timer *t);
+
+/** CLOCK_MONOTONIC in nanoseconds (the loop's clock). */
+uint64_t ctl_now_ns(void);
+
+#endif /* CTL_SERVER_H */

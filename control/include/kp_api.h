@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * kp_api.h - the Kafka protocol codec, upper layer: request headers, the
+ * API table and the handlers.
+ *
+ * One table of {api_key, min_version, max_version, handler} drives both
+ * dispatch and the ApiVersions answer, so the broker never advertises a
+ * version it cannot parse.  A request for a key or version outside the
+ * table closes the connection (as Kafka does), except ApiVersions, which
+ * answers an unsupported version with a v0 body carrying
+ * UNSUPPORTED_VERSION and its own range so that clients retry lower.
+ *
+ * Handlers read their request fields in spec order with the kp_buf cursors
+ * (one kp_reader_ok() check at the end: a malformed body closes the
+ * connection) and write the response body in spec order, each field
+ * gated by "if (version >= N)" and named as in Kafka's JSON schemas.
+ * Produce, Fetch, ListOffsets and the group APIs plug in as more table rows
+ * with handlers that may return CTL_DISP_PENDING and keep req->resp.
+ */
+#ifndef KP_API_H
+#define KP_API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ctl_server.h"
+#include "kp_buf.h"
+#include "kp_err.h"
+
+struct ctl_catalog;
+struct fwc_config;
+
+enum kp_api_key {
+	KP_API_PRODUCE = 0,
+	KP_API_FETCH = 1,
+	KP_API_LIST_OFFSETS = 2,
+	KP_API_METADATA = 3,
+	KP_API_API_VERSIONS = 18,
+	KP_API_CREATE_TOPICS = 19,
+	KP_API_DELETE_TOPICS = 20,
+	KP_API_DESCRIBE_CONFIGS = 32,
+};
+
+/* What the handlers need; owned by the caller, read-only to handlers. */
+struct kp_api_ctx {
+	struct ctl_catalog *cat;
+	const struct fwc_config *cfg;
+	int32_t node_id;                /* broker.id */
+	char host[256];                 /* advertised host */
+	int32_t port;                   /* advertised port */
+	char cluster_id[64];
+	void *storage;                  /* for the record APIs (later) */
+};
+
+/* One request being handled. */
+struct kp_req {
+	const struct kp_api_ctx *ctx;
+	int16_t api_key;
+	int16_t api_version;
+	int32_t correlation_id;
+	struct kp_str client_id;
+	bool flexible;                  /* request header v2 / response header v1 */
+	struct ctl_resp *resp;          /* the slot (NULL when called without a server) */
+	unsigned int errors;            /* error codes written into the response */
+};
+
+/*
+ * A handler: body reader positioned after the request header, writer
+ * holding the response header.  Returns a ctl_disp.
+ */
+typedef enum ctl_disp (*kp_handler_fn)(struct kp_req *req, struct kp_reader *r,
+				       struct kp_writer *w);
+
+struct kp_api_entry {
+	int16_t api_key;
+	int16_t min_version;
+	int16_t max_version;
+	int16_t first_flexible;         /* first flexible version (header v2) */
+	const char *name;
+	kp_handler_fn handler;
+};
+
+/** The table (sorted by api_key) and its length. */
+const struct kp_api_entry *kp_api_table(size_t *n);
+
+/**
+ * Fill @ctx from the configuration: broker.id, advertised host/port
+ * (advertised.listeners, else the first listener; an empty or wildcard
+ * host becomes the machine's host name), and the cluster id
+ * (ctl_cluster_id_load on log.dirs, or "sluice-<broker.id>" without one).
+ *
+ * @return 0 or -EINVAL (unparsable listener).
+ */
+int kp_api_ctx_init(struct kp_api_ctx *ctx, const struct fwc_config *cfg,
+		    struct ctl_catalog *cat);
+
+/**
+ * Handle one request frame (header + body, no size prefix): parse the
+ * header, look up the table, write "i32 size, correlation_id" then let the
+ * handler write the body.  On CTL_DISP_RESPOND the size is patched, so @w
+ * holds a complete frame.  @resp may be NULL (tests).
+ */
+enum ctl_disp kp_api_dispatch(const struct kp_api_ctx *ctx, const uint8_t *frame, size_t len,
+			      struct kp_writer *w, struct ctl_resp *resp);
+
+/** ctl_dispatch_fn adapter: @arg is a struct kp_api_ctx. */
+enum ctl_disp kp_api_serve(void *arg, const uint8_t *frame, size_t len, struct ctl_resp *resp);
+
+/** Write an error code and count it when non-zero. */
+static inline void kp_write_err(struct kp_req *req, struct kp_writer *w, int16_t code)
+{
+	if (code != KP_ERR_NONE)
+		req->errors++;
+	kp_write_i16(w, code);
+}
+
+/* Handlers (kp_api.c, kp_metadata.c, kp_admin.c). */
+enum ctl_disp kp_handle_api_versions(struct kp_req *req, struct kp_reader *r, struct kp_writer *w);
+enum ctl_disp kp_handle_metadata(struct kp_req *req, struct kp_reader *r, struct kp_writer *w);
+enum ctl_disp kp_handle_create_topics(struct kp_req *req, struct kp_reader *r, struct kp_writer *w);
+enum ctl_disp kp_handle_delete_topics(struct kp_req *req, struct kp_reader *r, struct kp_writer *w);
+enum ctl_disp kp_handle_describe_configs(struct kp_req *req, struct kp_reader *r,
+					 struct kp_writer *w);
+
+#endif /* KP_API_H */
