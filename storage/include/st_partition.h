@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * st_partition.h - one topic-partition as the rest of the appliance sees it:
+ * the producer side of its ring, and its published watermarks.
+ *
+ * Exactly one thread produces into a partition at a time (a dataplane lcore
+ * for rule-fed partitions, the control thread otherwise; see
+ * docs/architecture.md).  The producer assigns offsets as it commits batches
+ * into the ring, so offsets are dense and in ring order; the partition's
+ * writer thread (st_writer) moves the ring into the segment files and
+ * publishes, in offsets, how far the log is
+ *
+ *   written  >= flushed >= durable        (each "next offset not yet covered")
+ *
+ * and readers take the one matching storage.consumer.visibility as their
+ * high watermark.  Every hot-path call here is inline or lock-free, never
+ * blocks, allocates or makes a system call: a full ring is reported at once
+ * (-ENOBUFS) for the caller to count a drop or to wait.
+ *
+ * Tap mode builds batches in place: st_partition_tap_add() opens a batch of
+ * batch.size bytes in the ring, appends records to it, and seals it (offsets
+ * assigned, CRC computed, committed) when the next record does not fit or
+ * when st_partition_tap_flush() finds it older than linger.
+ */
+#ifndef ST_PARTITION_H
+#define ST_PARTITION_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "st_batch.h"
+#include "st_log.h"
+#include "st_ring.h"
+
+struct st_log;
+struct st_writer;
+
+/* Per-partition counters, written by the producer only. */
+struct st_partition_pstats {
+	uint64_t batches;          /* committed into the ring */
+	uint64_t records;
+	uint64_t bytes;
+	uint64_t ring_full;        /* batches/records refused: ring had no room */
+	uint64_t too_large;        /* a record or batch larger than the ring allows */
+};
+
+struct st_partition {
+	/* ---- producer side (one thread) ---- */
+	alignas(ST_RING_CACHE_LINE) struct st_ring *ring;
+	int64_t next_offset;       /* next offset to assign (log end offset incl. the ring) */
+	int32_t leader_epoch;
+	uint32_t batch_size;       /* tap batches: bytes reserved per batch */
+	uint64_t linger_ns;        /* tap batches: seal when this old */
+	uint64_t tap_opened_ns;    /* when the open tap batch got its first record */
+	bool tap_open;
+	struct st_batch_builder tap;
+	struct st_partition_pstats pstats;
+
+	/* ---- published by the writer thread, read by anyone ---- */
+	alignas(ST_RING_CACHE_LINE) _Atomic int64_t written;  /* next offset not yet written */
+	_Atomic int64_t flushed;
+	_Atomic int64_t durable;
+	_Atomic int64_t log_start; /* first offset still on disk */
+	_Atomic int err;           /* sticky -errno: appends stopped (ENOSPC, EIO) */
+
+	/* ---- set at open, read-only afterwards ---- */
+	alignas(ST_RING_CACHE_LINE) char topic[256];
+	int32_t partition;
+	uint64_t segment_bytes;    /* the log's segment.bytes: writes are cut to fit */
+	struct st_log *log;        /* owned by the writer thread once attached */
+	struct st_writer *writer;
+	void *writer_priv;         /* the writer's per-partition state */
+};
+
+/* How to open a partition. */
+struct st_partition_cfg {
+	uint64_t ring_bytes;       /* storage.ring.bytes (power of two) */
+	enum st_huge_policy huge;  /* storage.hugepages */
+	uint32_t batch_size;       /* tap batches: batch.size */
+	uint32_t linger_ms;        /* tap batches: linger.ms */
+	int32_t leader_epoch;      /* stamped into every batch */
+};
+
+/**
+ * Open a partition: open (recover) its log under @d, make what recovery kept
+ * durable, create its ring.  The producer continues at the log end offset.
+ * Not hot: runs on the control thread at start or topic creation.
+ *
+ * @return 0, ST_HUGEMEM_FALLBACK (opened, ring on ordinary pages: log one
+ *   warning), or -errno (st_log_open, st_ring_create).
+ */
+int st_partition_open(struct st_partition **out, struct st_logdir *d, const char *topic,
+		      int32_t partition, const struct st_log_config *lc,
+		      const struct st_partition_cfg *pc, struct st_log_recovery *rep);
+
+/**
+ * Close a partition that no writer holds (see st_writer_detach): clean
+ * close of its log (recovery point, trimmed files), free the ring.
+ * @return 0 or -errno from st_log_close.
+ */
+int st_partition_close(struct st_partition *p);
+
+/* Which watermark readers may read up to (storage.consumer.visibility). */
+enum st_visibility { ST_VIS_DURABLE = 0, ST_VIS_FLUSHED, ST_VIS_WRITTEN };
+
+/** The high watermark readers see under @vis (acquire load). */
+static inline int64_t st_partition_hw(const struct st_partition *p, enum st_visibility vis)
+{
+	switch (vis) {
+	case ST_VIS_WRITTEN:
+		return atomic_load_explicit(&p->written, memory_order_acquire);
+	case ST_VIS_FLUSHED:
+		return atomic_load_explicit(&p->flushed, memory_order_acquire);
+	default:
+		return atomic_load_explicit(&p->durable, memory_order_acquire);
+	}
+}
+
+static inline int64_t st_partition_log_start(const struct st_partition *p)
+{
+	return atomic_load_explicit(&p->log_start, memory_order_acquire);
+}
+
+/**
+ * Producer: append one complete, already validated RecordBatch (produce mode
+ * and the Kafka produce path).  Copies it once into the ring and assigns its
+ * offsets there.  Seals an open tap batch first so offsets stay in order.
+ *
+ * @return 0 and *@base_offset, -ENOBUFS (ring full now: count or wait),
+ *   -EMSGSIZE (larger than half the ring: can never fit), or the partition's
+ *   sticky error.
+ */
+int st_partition_append(struct st_partition *p, const void *batch, uint32_t len,
+			int64_t *base_offset);
+
+/**
+ * Producer, tap mode: add one record to the open batch (opening one as
+ * needed); seals the batch when the record does not fit.  @now_ns is the
+ * caller's clock for linger.
+ *
+ * @return 0, -ENOBUFS (ring full: the record is not stored), -EMSGSIZE.
+ */
+int st_partition_tap_add(struct st_partition *p, uint64_t now_ns, int64_t timestamp_ms,
+			 const void *key, int32_t key_len, const void *value, int32_t value_len,
+			 const struct st_record_header *hdrs, uint32_t n_hdrs);
+
+/**
+ * Producer, tap mode: seal the open batch if it is older than linger (or
+ * unconditionally with @force).  Call from the poll loop when idle.
+ *
+ * @return records sealed (0 if none).
+ */
+int st_partition_tap_flush(struct st_partition *p, uint64_t now_ns, bool force);
+
+#endif /* ST_PARTITION_H */

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * st_writer.h - storage writer threads: partition rings into segment files.
+ *
+ * A writer is one pinned thread with one io_uring (st_uring).  Partitions
+ * are attached to it (st_writer_attach); from then on the thread owns the
+ * consumer side of their rings, their logs and appenders.  Each pass of its
+ * loop, for every partition:
+ *
+ *   1. peek the committed bytes of the ring and cut them at a batch boundary
+ *      (at most storage.write.max.bytes per write);
+ *   2. st_log_append_prepare() (rolls the segment when due; the old
+ *      segment's appender is synced and closed first), st_appender_write(),
+ *      st_log_append_commit() (index and time index);
+ *   3. remember {file end, next offset} of the write in a small FIFO.
+ *
+ * then it submits everything in one io_uring_enter and reaps completions.
+ * The appender's byte watermarks are turned into offsets through the FIFO
+ * and published on the partition (written, flushed, durable) and, at the
+ * configured visibility, to the log's readers (st_log_publish).  Ring bytes
+ * are released once written.  Group commit: an fdatasync per dirty
+ * partition when log.flush.interval.ms has passed since the last one or
+ * log.flush.interval.messages records are waiting.  Retention runs every
+ * log.retention.check.interval.ms.
+ *
+ * An I/O error (ENOSPC, EIO) stops appends to that partition only: the
+ * partition's sticky error is set (producers see it at once), the error is
+ * logged once and counted, and nothing already written is touched.
+ *
+ * Nothing here blocks a producer; the writer thread itself sleeps briefly
+ * when it has nothing to do.
+ */
+#ifndef ST_WRITER_H
+#define ST_WRITER_H
+
+#include <stdint.h>
+
+#include "st_appender.h"
+#include "st_hugemem.h"
+#include "st_log.h"
+#include "st_partition.h"
+
+struct st_writer;
+
+/* Log levels for st_writer_cfg.log (syslog numbering). */
+#define ST_LOG_ERR     3
+#define ST_LOG_WARNING 4
+#define ST_LOG_INFO    6
+
+struct st_writer_cfg {
+	int cpu;                        /* pin the thread here; -1 = unpinned */
+	enum st_direct_policy direct;   /* storage.direct.io */
+	enum st_huge_policy huge;       /* memory of the staging buffers */
+	uint32_t write_max;             /* storage.write.max.bytes; 0 = 1 MiB */
+	int64_t flush_interval_ms;      /* log.flush.interval.ms; <= 0 = sync every pass */
+	int64_t flush_interval_messages;/* log.flush.interval.messages; <= 0 = off */
+	int64_t retention_check_ms;     /* log.retention.check.interval.ms; <= 0 = never */
+	enum st_visibility visibility;  /* what readers may see */
+	uint32_t idle_sleep_us;         /* sleep when there was nothing to do; 0 = 100 */
+	/* Watermarks moved (called on the writer thread; e.g. an eventfd write). */
+	void (*notify)(void *arg);
+	void *notify_arg;
+	/* A line for the daemon's log (called on the writer thread; not hot). */
+	void (*log)(void *arg, int level, const char *msg);
+	void *log_arg;
+};
+
+struct st_writer_stats {
+	uint64_t passes;                /* loop iterations */
+	uint64_t writes;                /* appender writes issued */
+	uint64_t bytes;                 /* bytes handed to appenders */
+	uint64_t syncs;                 /* fdatasyncs issued */
+	uint64_t rolls;                 /* segments rolled */
+	uint64_t retained_segments;     /* segments deleted by retention */
+	uint64_t io_errors;             /* partitions stopped by an I/O error */
+};
+
+/**
+ * Create a writer (the thread starts at once).
+ *
+ * @return 0, ST_HUGEMEM_FALLBACK (created; staging buffers on ordinary
+ *   pages: log one warning), -EINVAL, -ENOMEM, -errno.
+ */
+int st_writer_create(struct st_writer **out, const struct st_writer_cfg *cfg);
+
+/**
+ * Hand a partition to the writer (any thread).  The writer registers its
+ * ring as an io_uring fixed buffer and starts moving it.  Returns once the
+ * writer has taken it.  @return 0 or -errno.
+ */
+int st_writer_attach(struct st_writer *w, struct st_partition *p);
+
+/**
+ * Take a partition back (any thread): the writer writes out what its
+ * producer committed, syncs and closes its appender, and stops looking at
+ * it.  The caller then owns p->log again (st_partition_close).  The
+ * producer must have stopped.  @return 0 or the partition's sticky error.
+ */
+int st_writer_detach(struct st_writer *w, struct st_partition *p);
+
+/**
+ * Stop: write out every ring (producers must have stopped), sync, close the
+ * appenders, join the thread and free the writer.  Attached partitions are
+ * detached (their logs stay open for st_partition_close).
+ */
+void st_writer_destroy(struct st_writer *w);
+
+/** Statistics (any thread; relaxed reads). */
+void st_writer_stats_get(const struct st_writer *w, struct st_writer_stats *st);
+
+#endif /* ST_WRITER_H */

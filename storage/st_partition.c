@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * st_partition.c - the producer side of a partition: batches into the ring
+ * with their offsets assigned, and tap-mode batches built in place.
+ *
+ * Runs on dataplane lcores: no locks, no allocation, no system calls.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "st_partition.h"
+
+static inline int sticky_err(const struct st_partition *p)
+{
+	return atomic_load_explicit(&p->err, memory_order_relaxed);
+}
+
+/* Seal the open tap batch: header, CRC, offsets, commit. */
+static int tap_seal(struct st_partition *p)
+{
+	int32_t n = p->tap.count;
+	int len;
+
+	if (!p->tap_open)
+		return 0;
+	p->tap_open = false;
+	len = st_batch_builder_finish(&p->tap);
+	if (len < 0) {
+		st_ring_commit(p->ring, 0); /* empty: give the slot back */
+		return 0;
+	}
+	st_batch_assign(p->tap.buf, p->next_offset, p->leader_epoch);
+	st_ring_commit(p->ring, (uint64_t)len);
+	p->next_offset += n;
+	p->pstats.batches++;
+	p->pstats.records += (uint64_t)n;
+	p->pstats.bytes += (uint64_t)len;
+	return n;
+}
+
+int st_partition_append(struct st_partition *p, const void *batch, uint32_t len,
+			int64_t *base_offset)
+{
+	struct st_batch_info bi;
+	void *slot;
+	int err = sticky_err(p);
+
+	if (err)
+		return err;
+	tap_seal(p);
+	if (len > p->ring->size / 2) {
+		p->pstats.too_large++;
+		return -EMSGSIZE;
+	}
+	if (st_batch_header_read(batch, len, &bi) != ST_BATCH_ERR_OK)
+		return -EINVAL;
+	slot = st_ring_reserve(p->ring, len);
+	if (!slot) {
+		p->pstats.ring_full++;
+		return -ENOBUFS;
+	}
+	memcpy(slot, batch, len);
+	st_batch_assign(slot, p->next_offset, p->leader_epoch);
+	st_ring_commit(p->ring, len);
+	*base_offset = p->next_offset;
+	p->next_offset += (int64_t)bi.last_offset_delta + 1;
+	p->pstats.batches++;
+	p->pstats.records += (uint64_t)bi.records_count;
+	p->pstats.bytes += len;
+	return 0;
+}
+
+/* Open a tap batch with room for at least @need bytes of records. */
+static int tap_open(struct st_partition *p, uint64_t now_ns, int64_t ts, uint32_t need)
+{
+	uint64_t size = p->batch_size;
+	void *slot;
+
+	if (need + ST_BATCH_HEADER_SIZE > size)
+		size = need + ST_BATCH_HEADER_SIZE; /* one oversized record: a batch of its own */
+	if (size > p->ring->size / 2) {
+		p->pstats.too_large++;
+		return -EMSGSIZE;
+	}
+	slot = st_ring_reserve(p->ring, size);
+	if (!slot) {
+		p->pstats.ring_full++;
+		return -ENOBUFS;
+	}
+	st_batch_builder_begin(&p->tap, slot, (uint32_t)size, ts);
+	p->tap_open = true;
+	p->tap_opened_ns = now_ns;
+	return 0;
+}
+
+int st_partition_tap_add(struct st_partition *p, uint64_t now_ns, int64_t timestamp_ms,
+			 const void *key, int32_t key_len, const void *value, int32_t value_len,
+			 const struct st_record_header *hdrs, uint32_t n_hdrs)
+{
+	int err = sticky_err(p);
+	int rc;
+
+	if (err)
+		return err;
+	if (p->tap_open) {
+		rc = st_batch_builder_add(&p->tap, timestamp_ms, key, key_len, value, value_len,
+					  hdrs, n_hdrs);
+		if (rc != -ENOSPC)
+			return rc;
+		tap_seal(p);
+	}
+	rc = tap_open(p, now_ns, timestamp_ms,
+		      st_record_size_max(key ? (uint32_t)key_len : 0,
+					 value ? (uint32_t)value_len : 0, hdrs, n_hdrs));
+	if (rc < 0)
+		return rc;
+	return st_batch_builder_add(&p->tap, timestamp_ms, key, key_len, value, value_len, hdrs,
+				    n_hdrs);
+}
+
+int st_partition_tap_flush(struct st_partition *p, uint64_t now_ns, bool force)
+{
+	if (!p->tap_open || (!force && now_ns - p->tap_opened_ns < p->linger_ns))
+		return 0;
+	return tap_seal(p);
+}
+
+int st_partition_open(struct st_partition **out, struct st_logdir *d, const char *topic,
+		      int32_t partition, const struct st_log_config *lc,
+		      const struct st_partition_cfg *pc, struct st_log_recovery *rep)
+{
+	struct st_partition *p;
+	int64_t leo;
+	int rc, ring_rc;
+
+	/* The struct holds cache-line-aligned members: allocate it aligned. */
+	if (posix_memalign((void **)&p, ST_RING_CACHE_LINE, sizeof(*p)))
+		return -ENOMEM;
+	memset(p, 0, sizeof(*p));
+	snprintf(p->topic, sizeof(p->topic), "%s", topic);
+	p->partition = partition;
+	p->segment_bytes = lc->segment_bytes;
+	p->batch_size = pc->batch_size ? pc->batch_size : 16384;
+	p->linger_ns = (uint64_t)pc->linger_ms * 1000000u;
+	p->leader_epoch = pc->leader_epoch;
+	ring_rc = st_ring_create(&p->ring, pc->ring_bytes, pc->huge);
+	if (ring_rc < 0) {
+		rc = ring_rc;
+		goto out;
+	}
+	rc = st_log_open(&p->log, d, topic, partition, lc, rep);
+	if (rc < 0)
+		goto out;
+	/* What recovery kept may sit in the page cache only: make it durable. */
+	rc = st_log_sync(p->log);
+	if (rc < 0) {
+		st_log_close(p->log);
+		goto out;
+	}
+	leo = st_log_leo(p->log);
+	p->next_offset = leo;
+	atomic_store_explicit(&p->written, leo, memory_order_relaxed);
+	atomic_store_explicit(&p->flushed, leo, memory_order_relaxed);
+	atomic_store_explicit(&p->durable, leo, memory_order_relaxed);
+	atomic_store_explicit(&p->log_start, st_log_start_offset(p->log), memory_order_release);
+	*out = p;
+	return ring_rc; /* 0 or ST_HUGEMEM_FALLBACK */
+out:
+	st_ring_free(p->ring);
+	free(p);
+	return rc;
+}
+
+int st_partition_close(struct st_partition *p)
+{
+	int rc = 0;
+
+	if (!p)
+		return 0;
+	if (p->log)
+		rc = st_log_close(p->log);
+	st_ring_free(p->ring);
+	free(p);
+	return rc;
+}

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * st_retention.c - delete old segments by time and by size (Kafka's
+ * deleteRetentionMsBreachedSegments / deleteRetentionSizeBreachedSegments).
+ *
+ * Runs on the log's writer thread.  Only a prefix of the segment list is
+ * ever deleted; each segment leaves the list under the lock (the log start
+ * offset moves with it) and has its files renamed to `.deleted`.  Readers
+ * that still hold a range keep the fd and mapping; the files are unlinked
+ * at the last reference (st_segment_put).
+ */
+#include <errno.h>
+
+#include "st_log_int.h"
+
+/* Largest timestamp of a segment; the creation time when it has none (Kafka: mtime). */
+static int64_t seg_largest_ts(const struct st_segment *seg)
+{
+	int64_t ts = atomic_load_explicit(&seg->max_ts, memory_order_relaxed);
+
+	return ts >= 0 ? ts : seg->created_ms;
+}
+
+/*
+ * May segment @i go?  The active one only when non-empty and every byte of
+ * it is published (an io_uring write may still target it otherwise).
+ */
+static bool seg_deletable(const struct st_log *log, uint32_t i)
+{
+	const struct st_segment *seg = log->segs[i];
+
+	if (i + 1 < log->nsegs)
+		return true;
+	return seg->size > 0 &&
+	       atomic_load_explicit(&seg->readable, memory_order_acquire) == seg->size &&
+	       seg->next_offset == log->leo;
+}
+
+static uint32_t count_by_time(const struct st_log *log, int64_t now_ms)
+{
+	uint32_t k = 0;
+
+	if (log->cfg.retention_ms < 0)
+		return 0;
+	while (k < log->nsegs && seg_deletable(log, k) &&
+	       seg_largest_ts(log->segs[k]) < now_ms - log->cfg.retention_ms)
+		k++;
+	return k;
+}
+
+static uint32_t count_by_size(const struct st_log *log)
+{
+	int64_t diff;
+	uint32_t k = 0;
+
+	if (log->cfg.retention_bytes < 0)
+		return 0;
+	diff = (int64_t)st_log_size(log) - log->cfg.retention_bytes;
+	while (k < log->nsegs && seg_deletable(log, k) &&
+	       diff - (int64_t)log->segs[k]->size >= 0) {
+		diff -= (int64_t)log->segs[k]->size;
+		k++;
+	}
+	return k;
+}
+
+static int delete_prefix(struct st_log *log, uint32_t k, int64_t now_ms,
+			 struct st_log_retain_result *res)
+{
+	int rc = 0;
+
+	if (k == 0)
+		return 0;
+	/* Never leave the log without a segment: roll an empty one first. */
+	if (k == log->nsegs) {
+		rc = st_log_roll(log, now_ms);
+		if (rc < 0)
+			return rc;
+	}
+	for (uint32_t j = 0; j < k; j++) {
+		struct st_segment *seg = st_log_seg_shift(log);
+		int r = st_segment_mark_deleted(seg);
+
+		rc = rc ? rc : r;
+		res->segments++;
+		res->bytes += seg->size;
+		st_segment_put(seg);
+	}
+	return rc;
+}
+
+int st_log_retain(struct st_log *log, int64_t now_ms, struct st_log_retain_result *res)
+{
+	struct st_log_retain_result dummy;
+	int rc;
+
+	if (!res)
+		res = &dummy;
+	res->segments = 0;
+	res->bytes = 0;
+	rc = delete_prefix(log, count_by_time(log, now_ms), now_ms, res);
+	if (rc == 0)
+		rc = delete_prefix(log, count_by_size(log), now_ms, res);
+	res->log_start = st_log_start_offset(log);
+	return rc < 0 ? rc : (int)res->segments;
+}

@@ -1,0 +1,562 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * st_writer.c - the storage writer thread: rings -> io_uring appenders ->
+ * Kafka segment files, watermarks in offsets, group commit, retention.
+ *
+ * See st_writer.h for the loop.  Everything below the "thread" marker runs
+ * on the writer thread only, except st_writer_attach/detach/destroy, which
+ * hand requests to it through one mutex-protected slot (control-plane rate,
+ * never on a producer's path).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "st_endian.h"
+#include "st_writer.h"
+
+#define WFLIGHT_MAX 64          /* writes remembered per partition until durable */
+#define WPART_MAX   1024        /* partitions per writer */
+
+/* One write to a segment, until it is durable. */
+struct wflight {
+	uint64_t end_pos;       /* file position after it */
+	int64_t end_offset;     /* next offset after its last batch */
+	uint64_t ring_len;      /* ring bytes to release once written */
+};
+
+/* The writer's state of one partition. */
+struct wpart {
+	struct st_partition *p;
+	struct st_writer *w;
+	struct st_appender *app;
+	int64_t seg_base;       /* segment the appender writes */
+	uint64_t seg_pos;       /* its size after the writes issued so far */
+	int ring_slot;          /* fixed-buffer slot of the ring */
+	struct wflight fl[WFLIGHT_MAX];
+	uint32_t fl_durable;    /* oldest entry not yet durable (FIFO head) */
+	uint32_t fl_flushed;    /* oldest not yet flushed */
+	uint32_t fl_written;    /* oldest not yet written */
+	uint32_t fl_tail;       /* next free */
+	uint64_t unsynced;      /* records written since the last sync request */
+	int64_t last_sync_ms;
+	bool failed;
+};
+
+enum wreq_op { WREQ_NONE = 0, WREQ_ATTACH, WREQ_DETACH };
+
+struct st_writer {
+	struct st_writer_cfg cfg;
+	struct st_uring *uring;
+	pthread_t thread;
+	_Atomic bool stop;
+	bool moved;             /* a watermark moved during this pass */
+	int64_t last_retention_ms;
+
+	unsigned n_parts;
+	struct wpart *parts[WPART_MAX];
+
+	/* One pending control request. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	_Atomic bool req_pending;
+	enum wreq_op req_op;
+	struct st_partition *req_p;
+	int req_rc;
+	bool req_done;
+
+	struct st_writer_stats stats;
+};
+
+static void wlog(struct st_writer *w, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void wlog(struct st_writer *w, int level, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (!w->cfg.log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	w->cfg.log(w->cfg.log_arg, level, msg);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Stop appends to a partition after an I/O error: sticky, logged once. */
+static void wpart_fail(struct wpart *wp, int err, const char *what)
+{
+	if (wp->failed)
+		return;
+	wp->failed = true;
+	atomic_store_explicit(&wp->p->err, err ? err : -EIO, memory_order_release);
+	wp->w->stats.io_errors++;
+	wlog(wp->w, ST_LOG_ERR, "%s-%d: %s failed: %s; appends to this partition stopped",
+	     wp->p->topic, wp->p->partition, what, strerror(err < 0 ? -err : EIO));
+}
+
+/*
+ * Appender completion: byte watermarks of the current segment -> offsets.
+ * Entries of the FIFO all belong to this appender's segment (a roll closes
+ * the old appender before the new segment gets any write).
+ */
+static void wpart_on_event(void *arg, struct st_appender *a, const struct st_appender_event *ev)
+{
+	struct wpart *wp = arg;
+	struct st_partition *p = wp->p;
+	enum st_visibility vis = wp->w->cfg.visibility;
+	const struct wflight *pub = NULL;
+
+	(void)a;
+	if (ev->err)
+		wpart_fail(wp, ev->err, "write");
+	while (wp->fl_written != wp->fl_tail && wp->fl[wp->fl_written % WFLIGHT_MAX].end_pos <= ev->written) {
+		const struct wflight *f = &wp->fl[wp->fl_written++ % WFLIGHT_MAX];
+
+		st_ring_release(p->ring, f->ring_len);
+		atomic_store_explicit(&p->written, f->end_offset, memory_order_release);
+		if (vis == ST_VIS_WRITTEN)
+			pub = f;
+	}
+	while (wp->fl_flushed != wp->fl_written && wp->fl[wp->fl_flushed % WFLIGHT_MAX].end_pos <= ev->flushed) {
+		const struct wflight *f = &wp->fl[wp->fl_flushed++ % WFLIGHT_MAX];
+
+		atomic_store_explicit(&p->flushed, f->end_offset, memory_order_release);
+		if (vis == ST_VIS_FLUSHED)
+			pub = f;
+	}
+	while (wp->fl_durable != wp->fl_flushed && wp->fl[wp->fl_durable % WFLIGHT_MAX].end_pos <= ev->durable) {
+		const struct wflight *f = &wp->fl[wp->fl_durable++ % WFLIGHT_MAX];
+
+		atomic_store_explicit(&p->durable, f->end_offset, memory_order_release);
+		st_log_set_recovery_point(p->log, f->end_offset);
+		if (vis == ST_VIS_DURABLE)
+			pub = f;
+	}
+	/* Durable implies flushed implies written, whatever order they came in. */
+	if (pub) {
+		st_log_publish(p->log, wp->seg_base, pub->end_pos, pub->end_offset);
+		wp->w->moved = true;
+	}
+}
+
+/* Close the appender of the current segment: sync, drain, close. */
+static int wpart_close_segment(struct wpart *wp)
+{
+	int rc;
+
+	if (!wp->app)
+		return 0;
+	st_appender_sync(wp->app);
+	rc = st_appender_close(wp->app);
+	wp->app = NULL;
+	if (rc < 0)
+		wpart_fail(wp, rc, "closing a segment");
+	return rc;
+}
+
+static int wpart_open_segment(struct wpart *wp, const struct st_log_slot *slot)
+{
+	struct st_appender_cfg acfg = {
+		.direct = wp->w->cfg.direct,
+		.prealloc_chunk = 0, /* st_log preallocates the .log */
+		.cb = wpart_on_event,
+		.cb_arg = wp,
+	};
+	int rc;
+
+	rc = st_appender_open(&wp->app, wp->w->uring, slot->path, &acfg);
+	if (rc < 0)
+		return rc;
+	if (st_appender_pos(wp->app) != slot->position) {
+		/* The file is not where the log thinks it ends: never write blind. */
+		st_appender_close(wp->app);
+		wp->app = NULL;
+		return -EIO;
+	}
+	wp->seg_base = slot->segment_base;
+	return 0;
+}
+
+/*
+ * Cut the committed bytes at @ptr (@n of them, whole batches) to at most
+ * write_max bytes of whole batches (at least one).  Fills the last offset,
+ * max timestamp and record count of what was taken.
+ */
+static uint32_t cut_batches(const uint8_t *ptr, uint64_t n, uint32_t write_max,
+			    int64_t *last_offset, int64_t *max_ts, uint32_t *records)
+{
+	uint64_t pos = 0;
+
+	*records = 0;
+	while (pos + ST_BATCH_HEADER_SIZE <= n) {
+		const uint8_t *b = ptr + pos;
+		uint64_t len = ST_BATCH_LOG_OVERHEAD + st_be32_load(b + ST_BATCH_OFF_LENGTH);
+		int64_t ts = (int64_t)st_be64_load(b + ST_BATCH_OFF_MAX_TIMESTAMP);
+
+		if (pos + len > n || (pos > 0 && pos + len > write_max))
+			break;
+		*last_offset = (int64_t)st_be64_load(b + ST_BATCH_OFF_BASE_OFFSET) +
+			       (int32_t)st_be32_load(b + ST_BATCH_OFF_LAST_OFFSET_DELTA);
+		*records += st_be32_load(b + ST_BATCH_OFF_RECORDS_COUNT);
+		if (pos == 0 || ts > *max_ts)
+			*max_ts = ts;
+		pos += len;
+	}
+	return (uint32_t)pos;
+}
+
+/*
+ * Move one write's worth of a partition's ring into its segment.
+ * @return bytes issued (0: nothing to do or no room now), or -errno.
+ */
+static int wpart_pump_one(struct wpart *wp, int64_t now)
+{
+	struct st_partition *p = wp->p;
+	struct st_log_slot slot;
+	uint8_t *ptr;
+	int64_t last_offset = -1, max_ts = -1;
+	uint32_t records, len, room;
+	uint64_t n;
+	int rc;
+
+	if (wp->fl_tail - wp->fl_durable >= WFLIGHT_MAX)
+		return 0; /* FIFO full: wait for completions */
+	n = st_ring_peek(p->ring, &ptr);
+	if (n == 0)
+		return 0;
+	/*
+	 * A write never crosses a segment roll: gather only what fits in the
+	 * rest of the segment (at least one batch; prepare rolls for it).
+	 */
+	room = wp->w->cfg.write_max;
+	if (wp->app && p->segment_bytes > wp->seg_pos && p->segment_bytes - wp->seg_pos < room)
+		room = (uint32_t)(p->segment_bytes - wp->seg_pos);
+	len = cut_batches(ptr, n, room, &last_offset, &max_ts, &records);
+	if (len == 0)
+		return -EBADMSG; /* a producer committed something that is not a batch */
+	rc = st_log_append_prepare(p->log, len, last_offset, max_ts, now, &slot);
+	if (rc < 0)
+		return rc;
+	if (!wp->app || slot.segment_base != wp->seg_base) {
+		if (wp->app) {
+			wpart_close_segment(wp);
+			wp->w->stats.rolls++;
+		}
+		if ((rc = wpart_open_segment(wp, &slot)) < 0)
+			return rc;
+	}
+	rc = st_appender_write(wp->app, ptr, len);
+	if (rc == -EAGAIN)
+		return 0;
+	if (rc < 0)
+		return rc;
+	if (st_log_append_commit(p->log, slot.position, ptr, len) < 0)
+		return -EIO;
+	st_ring_consume(p->ring, len);
+	wp->seg_pos = slot.position + len;
+	wp->fl[wp->fl_tail++ % WFLIGHT_MAX] = (struct wflight){
+		.end_pos = slot.position + len, .end_offset = last_offset + 1, .ring_len = len,
+	};
+	wp->unsynced += records;
+	wp->w->stats.writes++;
+	wp->w->stats.bytes += len;
+	return (int)len;
+}
+
+/* Group commit: fdatasync when the interval or the message count says so. */
+static void wpart_maybe_sync(struct wpart *wp, int64_t now, bool force)
+{
+	const struct st_writer_cfg *c = &wp->w->cfg;
+
+	if (!wp->app || wp->unsynced == 0)
+		return;
+	if (!force && c->flush_interval_ms > 0 && now - wp->last_sync_ms < c->flush_interval_ms &&
+	    (c->flush_interval_messages <= 0 || wp->unsynced < (uint64_t)c->flush_interval_messages))
+		return;
+	if (st_appender_sync(wp->app) < 0)
+		return; /* the sticky error reaches us through the callback */
+	wp->unsynced = 0;
+	wp->last_sync_ms = now;
+	wp->w->stats.syncs++;
+}
+
+/* @return bytes moved in this pass. */
+static uint64_t wpart_pump(struct wpart *wp, int64_t now, bool force_sync)
+{
+	uint64_t moved = 0;
+	int rc;
+
+	if (wp->failed)
+		return 0;
+	while ((rc = wpart_pump_one(wp, now)) > 0)
+		moved += (uint64_t)rc;
+	if (rc < 0)
+		wpart_fail(wp, rc, "append");
+	else
+		wpart_maybe_sync(wp, now, force_sync);
+	return moved;
+}
+
+static bool wpart_idle(const struct wpart *wp)
+{
+	uint8_t *ptr;
+
+	return wp->failed ||
+	       (wp->fl_durable == wp->fl_tail && st_ring_peek(wp->p->ring, &ptr) == 0);
+}
+
+static void writer_retention(struct st_writer *w, int64_t now)
+{
+	for (unsigned i = 0; i < w->n_parts; i++) {
+		struct wpart *wp = w->parts[i];
+		struct st_log_retain_result res;
+		int rc;
+
+		if (wp->failed)
+			continue;
+		rc = st_log_retain(wp->p->log, now, &res);
+		if (rc < 0) {
+			wlog(w, ST_LOG_WARNING, "%s-%d: retention: %s", wp->p->topic,
+			     wp->p->partition, strerror(-rc));
+			continue;
+		}
+		if (rc > 0) {
+			w->stats.retained_segments += (uint64_t)rc;
+			atomic_store_explicit(&wp->p->log_start, res.log_start, memory_order_release);
+			wlog(w, ST_LOG_INFO, "%s-%d: retention deleted %d segment(s), %llu bytes; log start %lld",
+			     wp->p->topic, wp->p->partition, rc, (unsigned long long)res.bytes,
+			     (long long)res.log_start);
+		}
+	}
+}
+
+/* ---- thread ---- */
+
+static int writer_attach_now(struct st_writer *w, struct st_partition *p)
+{
+	struct st_ring *r = p->ring;
+	struct wpart *wp;
+	int slot;
+
+	if (w->n_parts == WPART_MAX)
+		return -ENOSPC;
+	wp = calloc(1, sizeof(*wp));
+	if (!wp)
+		return -ENOMEM;
+	slot = st_uring_buf_add(w->uring, r->base, (size_t)r->size);
+	wp->ring_slot = slot; /* < 0: writes from it go as plain WRITE, still correct */
+	wp->p = p;
+	wp->w = w;
+	wp->seg_base = -1;
+	wp->last_sync_ms = now_ms();
+	p->writer = w;
+	p->writer_priv = wp;
+	w->parts[w->n_parts++] = wp;
+	return 0;
+}
+
+/* Write out, sync and close one partition, then forget it. */
+static int writer_detach_now(struct st_writer *w, struct st_partition *p)
+{
+	struct wpart *wp = p->writer_priv;
+	int rc;
+
+	if (!wp || wp->w != w)
+		return -ENOENT;
+	while (!wp->failed && !wpart_idle(wp)) {
+		wpart_pump(wp, now_ms(), true);
+		st_uring_wait(w->uring, 1);
+	}
+	wpart_close_segment(wp);
+	if (wp->ring_slot >= 0)
+		st_uring_buf_del(w->uring, wp->ring_slot);
+	for (unsigned i = 0; i < w->n_parts; i++) {
+		if (w->parts[i] == wp) {
+			w->parts[i] = w->parts[--w->n_parts];
+			break;
+		}
+	}
+	rc = atomic_load_explicit(&p->err, memory_order_acquire);
+	p->writer = NULL;
+	p->writer_priv = NULL;
+	free(wp);
+	return rc;
+}
+
+static void writer_serve_request(struct st_writer *w)
+{
+	pthread_mutex_lock(&w->lock);
+	if (w->req_op == WREQ_ATTACH)
+		w->req_rc = writer_attach_now(w, w->req_p);
+	else if (w->req_op == WREQ_DETACH)
+		w->req_rc = writer_detach_now(w, w->req_p);
+	w->req_op = WREQ_NONE;
+	w->req_done = true;
+	atomic_store_explicit(&w->req_pending, false, memory_order_relaxed);
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* One pass over every partition.  @return true if anything happened. */
+static bool writer_pass(struct st_writer *w, bool force_sync)
+{
+	int64_t now = now_ms();
+	uint64_t bytes = 0;
+	int reaped;
+
+	w->moved = false;
+	for (unsigned i = 0; i < w->n_parts; i++)
+		bytes += wpart_pump(w->parts[i], now, force_sync);
+	st_uring_submit(w->uring);
+	reaped = st_uring_reap(w->uring);
+	if (w->moved && w->cfg.notify)
+		w->cfg.notify(w->cfg.notify_arg);
+	if (w->cfg.retention_check_ms > 0 && now - w->last_retention_ms >= w->cfg.retention_check_ms) {
+		w->last_retention_ms = now;
+		writer_retention(w, now);
+	}
+	w->stats.passes++;
+	return bytes > 0 || reaped > 0;
+}
+
+/*
+ * Nothing moved this pass.  Producers never wake us (an lcore makes no
+ * system call), so poll: briefly while writes are in flight -- waiting in
+ * the kernel for a completion instead would leave newly committed ring
+ * bytes unwritten meanwhile -- and idle_sleep_us otherwise.
+ */
+static void writer_idle(struct st_writer *w)
+{
+	usleep(st_uring_in_flight(w->uring) ? 20 : w->cfg.idle_sleep_us);
+}
+
+static void *writer_main(void *arg)
+{
+	struct st_writer *w = arg;
+	bool all_idle;
+
+	while (!atomic_load_explicit(&w->stop, memory_order_acquire)) {
+		if (atomic_load_explicit(&w->req_pending, memory_order_acquire))
+			writer_serve_request(w);
+		if (!writer_pass(w, false))
+			writer_idle(w);
+	}
+	/* Drain: producers have stopped; write and sync everything. */
+	do {
+		writer_pass(w, true);
+		all_idle = true;
+		for (unsigned i = 0; i < w->n_parts; i++)
+			all_idle &= wpart_idle(w->parts[i]);
+		if (!all_idle)
+			st_uring_wait(w->uring, 1);
+	} while (!all_idle);
+	while (w->n_parts)
+		writer_detach_now(w, w->parts[0]->p);
+	return NULL;
+}
+
+int st_writer_create(struct st_writer **out, const struct st_writer_cfg *cfg)
+{
+	struct st_uring_cfg ucfg = { .write_max = cfg->write_max, .huge = cfg->huge };
+	struct st_writer *w;
+	int rc, uring_rc;
+
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->cfg = *cfg;
+	if (!w->cfg.write_max)
+		w->cfg.write_max = ST_APPENDER_WRITE_MAX;
+	if (!w->cfg.idle_sleep_us)
+		w->cfg.idle_sleep_us = 100;
+	w->last_retention_ms = now_ms();
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	uring_rc = st_uring_create(&w->uring, &ucfg);
+	if (uring_rc < 0) {
+		rc = uring_rc;
+		goto out;
+	}
+	rc = pthread_create(&w->thread, NULL, writer_main, w);
+	if (rc) {
+		rc = -rc;
+		goto out;
+	}
+	pthread_setname_np(w->thread, "sluice-writer");
+	if (cfg->cpu >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(cfg->cpu, &set);
+		pthread_setaffinity_np(w->thread, sizeof(set), &set);
+	}
+	*out = w;
+	return uring_rc; /* 0 or ST_HUGEMEM_FALLBACK */
+out:
+	st_uring_destroy(w->uring);
+	pthread_cond_destroy(&w->cond);
+	pthread_mutex_destroy(&w->lock);
+	free(w);
+	return rc;
+}
+
+static int writer_request(struct st_writer *w, enum wreq_op op, struct st_partition *p)
+{
+	int rc;
+
+	pthread_mutex_lock(&w->lock);
+	while (w->req_op != WREQ_NONE)
+		pthread_cond_wait(&w->cond, &w->lock);
+	w->req_op = op;
+	w->req_p = p;
+	w->req_done = false;
+	atomic_store_explicit(&w->req_pending, true, memory_order_release);
+	while (!w->req_done)
+		pthread_cond_wait(&w->cond, &w->lock);
+	rc = w->req_rc;
+	pthread_mutex_unlock(&w->lock);
+	return rc;
+}
+
+int st_writer_attach(struct st_writer *w, struct st_partition *p)
+{
+	return writer_request(w, WREQ_ATTACH, p);
+}
+
+int st_writer_detach(struct st_writer *w, struct st_partition *p)
+{
+	return writer_request(w, WREQ_DETACH, p);
+}
+
+void st_writer_destroy(struct st_writer *w)
+{
+	if (!w)
+		return;
+	atomic_store_explicit(&w->stop, true, memory_order_release);
+	pthread_join(w->thread, NULL);
+	st_uring_destroy(w->uring);
+	pthread_cond_destroy(&w->cond);
+	pthread_mutex_destroy(&w->lock);
+	free(w);
+}
+
+void st_writer_stats_get(const struct st_writer *w, struct st_writer_stats *st)
+{
+	*st = w->stats;
+}

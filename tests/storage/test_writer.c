@@ -1,0 +1,326 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Storage end to end inside one process: a producer thread (the test)
+ * appends batches and tap records into partitions, a writer thread moves
+ * them into Kafka-layout segments through io_uring, and the test checks the
+ * watermarks, the files (read back with st_log_read), rolls, reopening,
+ * ring-full back-pressure and an I/O error stopping one partition.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "st_batch.h"
+#include "st_dump.h"
+#include "st_log.h"
+#include "st_partition.h"
+#include "st_writer.h"
+
+struct fixture {
+	char dir[64];
+	char mnt[96];
+	struct st_logdir *ld;
+	struct st_writer *w;
+	struct st_log_config lc;
+	struct st_partition_cfg pc;
+};
+
+static void quiet_log(void *arg, int level, const char *msg)
+{
+	(void)arg;
+	if (level <= ST_LOG_WARNING)
+		fprintf(stderr, "writer: %s\n", msg);
+}
+
+static void writer_start(struct fixture *f, const char *root, int64_t flush_ms)
+{
+	struct st_writer_cfg wc = {
+		.cpu = -1, .direct = ST_DIRECT_AUTO, .huge = ST_HUGE_OFF,
+		.flush_interval_ms = flush_ms, .visibility = ST_VIS_DURABLE,
+		.log = quiet_log,
+	};
+
+	assert_int_equal(st_logdir_open(&f->ld, root), 0);
+	assert_true(st_writer_create(&f->w, &wc) >= 0);
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	strcpy(f->dir, "/tmp/sluice-wr.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	st_log_config_default(&f->lc);
+	f->pc = (struct st_partition_cfg){ .ring_bytes = 1 << 20, .huge = ST_HUGE_OFF,
+					   .batch_size = 4096, .linger_ms = 1 };
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[160];
+
+	if (f->mnt[0]) {
+		umount2(f->mnt, MNT_DETACH);
+		rmdir(f->mnt);
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cleanup of %s failed\n", f->dir);
+	free(f);
+	return 0;
+}
+
+/* A batch of @n records whose values are "v<offset>" for offsets from @first. */
+static int make_batch(uint8_t *buf, uint32_t cap, int64_t first, int n, int64_t ts)
+{
+	struct st_batch_builder b;
+	char val[32];
+
+	assert_int_equal(st_batch_builder_begin(&b, buf, cap, ts), 0);
+	for (int i = 0; i < n; i++) {
+		int len = snprintf(val, sizeof(val), "v%lld", (long long)(first + i));
+
+		assert_int_equal(st_batch_builder_add(&b, ts + i, NULL, -1, val, len, NULL, 0), 0);
+	}
+	return st_batch_builder_finish(&b);
+}
+
+static void wait_durable(struct st_partition *p, int64_t offset)
+{
+	for (int i = 0; i < 5000 && st_partition_hw(p, ST_VIS_DURABLE) < offset; i++)
+		usleep(1000);
+	assert_true(st_partition_hw(p, ST_VIS_DURABLE) >= offset);
+}
+
+/* Read back every record from @from to the high watermark and check values. */
+static int64_t check_values(struct st_partition *p, int64_t from)
+{
+	int64_t hw = st_partition_hw(p, ST_VIS_DURABLE), next = from;
+
+	while (next < hw) {
+		struct st_log_range r;
+		uint8_t *buf;
+		uint64_t pos = 0;
+
+		assert_int_equal(st_log_read(p->log, next, 1 << 16, hw, &r), 0);
+		assert_true(r.length > 0);
+		buf = malloc(r.length);
+		assert_int_equal(pread(r.fd, buf, r.length, (off_t)r.position), (ssize_t)r.length);
+		while (pos < r.length) {
+			struct st_batch_info bi;
+			struct st_record_iter it;
+			struct st_record rec;
+
+			assert_int_equal(st_batch_validate(buf + pos, r.length - pos, 0, 0, &bi),
+					 ST_BATCH_ERR_OK);
+			st_record_iter_init(&it, buf + pos, &bi);
+			while (st_record_iter_next(&it, &rec)) {
+				char want[32];
+				int len = snprintf(want, sizeof(want), "v%lld", (long long)rec.offset);
+
+				if (rec.offset < next)
+					continue; /* the batch started before @from */
+				assert_int_equal(rec.offset, next);
+				assert_int_equal(rec.value_len, len);
+				assert_memory_equal(rec.value, want, (size_t)len);
+				next++;
+			}
+			assert_int_equal(it.err, 0);
+			pos += st_batch_size(&bi);
+		}
+		free(buf);
+		st_log_range_put(&r);
+	}
+	return next;
+}
+
+static void test_writer_append_durable_and_reopen(void **state)
+{
+	struct fixture *f = *state;
+	static uint8_t batch[8192];
+	struct st_partition *p;
+	int64_t base;
+	int len;
+
+	writer_start(f, f->dir, 2);
+	assert_true(st_partition_open(&p, f->ld, "t", 0, &f->lc, &f->pc, NULL) >= 0);
+	assert_int_equal(st_writer_attach(f->w, p), 0);
+	for (int i = 0; i < 500; i++) {
+		len = make_batch(batch, sizeof(batch), p->next_offset, 10, 1000 + i);
+		while (st_partition_append(p, batch, (uint32_t)len, &base) == -ENOBUFS)
+			usleep(100);
+		assert_int_equal(base, (int64_t)i * 10);
+	}
+	wait_durable(p, 5000);
+	assert_true(st_partition_hw(p, ST_VIS_WRITTEN) >= 5000);
+	assert_int_equal(check_values(p, 0), 5000);
+	assert_int_equal(check_values(p, 4321), 5000);
+	assert_int_equal(st_writer_detach(f->w, p), 0);
+	assert_int_equal(st_partition_close(p), 0);
+	st_writer_destroy(f->w);
+	assert_int_equal(st_logdir_close(f->ld), 0);
+
+	/* Reopen: a clean shutdown; offsets continue. */
+	writer_start(f, f->dir, 2);
+	assert_true(st_partition_open(&p, f->ld, "t", 0, &f->lc, &f->pc, NULL) >= 0);
+	assert_true(st_logdir_was_clean(f->ld));
+	assert_int_equal(p->next_offset, 5000);
+	assert_int_equal(st_writer_attach(f->w, p), 0);
+	len = make_batch(batch, sizeof(batch), 5000, 3, 99);
+	assert_int_equal(st_partition_append(p, batch, (uint32_t)len, &base), 0);
+	assert_int_equal(base, 5000);
+	wait_durable(p, 5003);
+	assert_int_equal(check_values(p, 0), 5003);
+	st_writer_destroy(f->w); /* detaches */
+	assert_int_equal(st_partition_close(p), 0);
+	assert_int_equal(st_logdir_close(f->ld), 0);
+	assert_int_equal(st_verify_dir(fopen("/dev/null", "w"), f->dir), 0);
+}
+
+static void test_writer_rolls_segments(void **state)
+{
+	struct fixture *f = *state;
+	static uint8_t batch[8192];
+	struct st_partition *p;
+	int64_t base;
+
+	f->lc.segment_bytes = 64 << 10;
+	writer_start(f, f->dir, 0);
+	assert_true(st_partition_open(&p, f->ld, "roll", 3, &f->lc, &f->pc, NULL) >= 0);
+	assert_int_equal(st_writer_attach(f->w, p), 0);
+	for (int i = 0; i < 2000; i++) {
+		int len = make_batch(batch, sizeof(batch), p->next_offset, 20, i);
+
+		while (st_partition_append(p, batch, (uint32_t)len, &base) == -ENOBUFS)
+			usleep(100);
+	}
+	wait_durable(p, 40000);
+	assert_true(st_log_segment_count(p->log) > 5);
+	assert_int_equal(check_values(p, 0), 40000);
+	st_writer_destroy(f->w);
+	assert_int_equal(st_partition_close(p), 0);
+	assert_int_equal(st_logdir_close(f->ld), 0);
+	assert_int_equal(st_verify_dir(fopen("/dev/null", "w"), f->dir), 0);
+}
+
+static void test_writer_tap_records(void **state)
+{
+	struct fixture *f = *state;
+	struct st_partition *p;
+	char val[32];
+	uint64_t now = 1;
+
+	writer_start(f, f->dir, 1);
+	assert_true(st_partition_open(&p, f->ld, "tap", 0, &f->lc, &f->pc, NULL) >= 0);
+	assert_int_equal(st_writer_attach(f->w, p), 0);
+	for (int i = 0; i < 3000; i++) {
+		int len = snprintf(val, sizeof(val), "v%d", i);
+
+		while (st_partition_tap_add(p, now, 1000 + i, NULL, -1, val, len, NULL, 0) == -ENOBUFS)
+			usleep(100);
+		now += 1000;
+	}
+	/* linger is 1 ms: not yet sealed at now, sealed 1 ms later */
+	assert_int_equal(st_partition_tap_flush(p, now, false) > 0, false);
+	assert_true(st_partition_tap_flush(p, now + 2000000, false) > 0);
+	wait_durable(p, 3000);
+	assert_int_equal(check_values(p, 0), 3000);
+	assert_true(p->pstats.batches >= 5 && p->pstats.batches < 100); /* 4 KiB batches */
+	st_writer_destroy(f->w);
+	assert_int_equal(st_partition_close(p), 0);
+	assert_int_equal(st_logdir_close(f->ld), 0);
+}
+
+static void test_writer_ring_full_never_blocks(void **state)
+{
+	struct fixture *f = *state;
+	static uint8_t batch[65536];
+	struct st_partition *p;
+	int64_t base;
+	int full = 0, len;
+
+	/* No writer attached: the ring fills and the producer is told at once. */
+	writer_start(f, f->dir, 0);
+	f->pc.ring_bytes = 128 << 10;
+	assert_true(st_partition_open(&p, f->ld, "full", 0, &f->lc, &f->pc, NULL) >= 0);
+	len = make_batch(batch, sizeof(batch), 0, 3000, 1);
+	for (int i = 0; i < 10; i++)
+		full += st_partition_append(p, batch, (uint32_t)len, &base) == -ENOBUFS;
+	assert_true(full >= 6);
+	assert_int_equal(p->pstats.ring_full, (uint64_t)full);
+	/* Larger than half the ring: can never fit. */
+	make_batch(batch, sizeof(batch), 0, 1, 1);
+	assert_int_equal(st_partition_append(p, batch, 70000, &base), -EMSGSIZE);
+	assert_int_equal(st_writer_attach(f->w, p), 0);
+	wait_durable(p, (int64_t)(10 - full) * 3000);
+	st_writer_destroy(f->w);
+	assert_int_equal(st_partition_close(p), 0);
+	assert_int_equal(st_logdir_close(f->ld), 0);
+}
+
+static void test_writer_enospc_stops_partition(void **state)
+{
+	struct fixture *f = *state;
+	static uint8_t batch[16384];
+	struct st_partition *p;
+	int64_t base, durable;
+	int rc = 0, len;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "not root: cannot mount a tiny tmpfs\n");
+		skip();
+	}
+	snprintf(f->mnt, sizeof(f->mnt), "%s/mnt", f->dir);
+	assert_int_equal(mkdir(f->mnt, 0755), 0);
+	if (mount("tmpfs", f->mnt, "tmpfs", 0, "size=2m") < 0) {
+		fprintf(stderr, "mount tmpfs: %s\n", strerror(errno));
+		skip();
+	}
+	f->lc.index_max_bytes = 64 << 10;
+	f->lc.preallocate = false;
+	writer_start(f, f->mnt, 0);
+	assert_true(st_partition_open(&p, f->ld, "nospace", 0, &f->lc, &f->pc, NULL) >= 0);
+	assert_int_equal(st_writer_attach(f->w, p), 0);
+	for (int i = 0; i < 2000 && rc != -ENOSPC; i++) {
+		len = make_batch(batch, sizeof(batch), p->next_offset, 100, 1);
+		rc = st_partition_append(p, batch, (uint32_t)len, &base);
+		if (rc == -ENOBUFS)
+			usleep(200);
+	}
+	assert_int_equal(rc, -ENOSPC);
+	assert_int_equal(atomic_load(&p->err), -ENOSPC);
+	durable = st_partition_hw(p, ST_VIS_DURABLE);
+	assert_true(durable > 0);
+	/* What was durable before the error reads back intact. */
+	assert_int_equal(check_values(p, 0) >= durable, true);
+	st_writer_destroy(f->w);
+	st_partition_close(p);
+	st_logdir_close(f->ld);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_writer_append_durable_and_reopen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_writer_rolls_segments, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_writer_tap_records, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_writer_ring_full_never_blocks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_writer_enospc_stops_partition, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
