@@ -24,6 +24,7 @@
 #include "ctl_catalog.h"
 #include "ctl_listener.h"
 #include "ctl_server.h"
+#include "ctl_store.h"
 #include "kp_api.h"
 #include "dp_eal.h"
 #include "dp_port.h"
@@ -221,6 +222,7 @@ static int run(const struct sluiced_opts *o, const struct fwc_config *cfg)
 					.handle_signals = true };
 	struct ctl_catalog *cat = NULL;
 	struct ctl_server *srv = NULL;
+	struct ctl_store *store = NULL;
 	struct kp_api_ctx api;
 	struct dp_eal_args eal;
 	struct dp_ports ports;
@@ -255,25 +257,34 @@ static int run(const struct sluiced_opts *o, const struct fwc_config *cfg)
 		dp_eal_fini();
 		return 1;
 	}
-	/* This thread is the control thread from here on: catalog, then the Kafka server. */
+	/*
+	 * This thread is the control thread from here on: storage (log.dirs,
+	 * writer threads), the catalog (which opens every partition), then the
+	 * Kafka server.
+	 */
 	sp.dispatch_arg = &api;
-	if ((rc = ctl_catalog_create(cfg, NULL, NULL, &cat)) < 0 ||
+	if ((rc = ctl_store_create(cfg, &store)) < 0 ||
+	    (rc = ctl_catalog_create(cfg, ctl_store_catalog_ops(), store, &cat)) < 0 ||
 	    (rc = kp_api_ctx_init(&api, cfg, cat)) < 0 ||
 	    (rc = ctl_server_create(&sp, &srv)) < 0) {
 		LOG(ERR, "control plane: %s", strerror(-rc));
 		ctl_catalog_destroy(cat);
+		ctl_store_destroy(store);
 		dp_ports_stop(&ports);
 		dp_eal_fini();
 		return 1;
 	}
+	ctl_store_set_server(store, srv);
 	LOG(INFO, "running; SIGTERM or SIGINT stops");
 	sig = ctl_server_run(srv);
 	if (sig < 0)
 		LOG(ERR, "control loop: %s", strerror(-sig));
 	else
 		LOG(INFO, "%s received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	ctl_store_set_server(store, NULL);
 	ctl_server_destroy(srv);
-	ctl_catalog_destroy(cat);
+	ctl_catalog_destroy(cat);  /* partitions written out, synced, closed */
+	ctl_store_destroy(store);  /* writers stopped, clean-shutdown marker */
 	dp_ports_stop(&ports);
 	dp_eal_fini();
 	if (sig < 0)

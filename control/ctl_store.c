@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * ctl_store.c - storage behind the catalog: partitions opened, attached to
+ * writer threads, detached and closed; topic data removed on delete.
+ *
+ * Runs on the control thread (catalog ops) except the writer callbacks
+ * (notify, log), which run on writer threads and only touch thread-safe
+ * things: ctl_server_notify() and rte_log().
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctl_log.h"
+#include "ctl_server.h"
+#include "ctl_store.h"
+#include "fwc_config.h"
+#include "st_log.h"
+#include "st_writer.h"
+
+#define CTL_STORE_MAX_WRITERS 16
+
+struct ctl_store {
+	const struct fwc_config *cfg;
+	struct st_logdir *logdir;
+	unsigned n_writers;
+	struct st_writer *writers[CTL_STORE_MAX_WRITERS];
+	unsigned next_writer;           /* round-robin placement */
+	_Atomic(struct ctl_server *) srv;
+	bool warned_fallback;
+};
+
+static void store_notify(void *arg)
+{
+	struct ctl_store *st = arg;
+	struct ctl_server *srv = atomic_load_explicit(&st->srv, memory_order_acquire);
+
+	if (srv)
+		ctl_server_notify(srv);
+}
+
+static void store_log(void *arg, int level, const char *msg)
+{
+	(void)arg;
+	rte_log(level <= ST_LOG_ERR ? RTE_LOG_ERR : level <= ST_LOG_WARNING ? RTE_LOG_WARNING
+									    : RTE_LOG_INFO,
+		ctl_logtype, "STORAGE: %s\n", msg);
+}
+
+static enum st_visibility visibility(const struct fwc_config *cfg)
+{
+	switch (cfg->storage.consumer_visibility) {
+	case FWC_VISIBILITY_WRITTEN:
+		return ST_VIS_WRITTEN;
+	case FWC_VISIBILITY_FLUSHED:
+		return ST_VIS_FLUSHED;
+	default:
+		return ST_VIS_DURABLE;
+	}
+}
+
+static enum st_huge_policy huge_policy(enum fwc_tristate t)
+{
+	return t == FWC_ON ? ST_HUGE_ON : t == FWC_OFF ? ST_HUGE_OFF : ST_HUGE_AUTO;
+}
+
+static enum st_direct_policy direct_policy(enum fwc_tristate t)
+{
+	return t == FWC_ON ? ST_DIRECT_ON : t == FWC_OFF ? ST_DIRECT_OFF : ST_DIRECT_AUTO;
+}
+
+int ctl_store_create(const struct fwc_config *cfg, struct ctl_store **out)
+{
+	const struct fwc_storage *s = &cfg->storage;
+	struct ctl_store *st = calloc(1, sizeof(*st));
+	int rc;
+
+	if (!st)
+		return -ENOMEM;
+	st->cfg = cfg;
+	rc = st_logdir_open(&st->logdir, cfg->broker.log_dirs);
+	if (rc < 0) {
+		CTL_LOG(ERR, "log.dirs %s: %s", cfg->broker.log_dirs, strerror(-rc));
+		free(st);
+		return rc;
+	}
+	CTL_LOG(INFO, "log.dirs %s: %s", cfg->broker.log_dirs,
+		st_logdir_was_clean(st->logdir) ? "clean shutdown marker found"
+						: "no clean shutdown marker: partitions are recovered");
+	st->n_writers = s->writer_threads < CTL_STORE_MAX_WRITERS ? s->writer_threads
+								  : CTL_STORE_MAX_WRITERS;
+	for (unsigned i = 0; i < st->n_writers; i++) {
+		struct st_writer_cfg wc = {
+			.cpu = s->n_writer_cpus ? s->writer_cpus[i % s->n_writer_cpus] : -1,
+			.direct = direct_policy(s->direct_io),
+			.huge = huge_policy(s->hugepages),
+			.write_max = s->write_max_bytes,
+			.flush_interval_ms = cfg->broker.log_flush_interval_ms,
+			.flush_interval_messages = cfg->broker.log_flush_interval_messages,
+			.retention_check_ms = cfg->broker.log_retention_check_interval_ms,
+			.visibility = visibility(cfg),
+			.notify = store_notify, .notify_arg = st,
+			.log = store_log,
+		};
+
+		rc = st_writer_create(&st->writers[i], &wc);
+		if (rc == ST_HUGEMEM_FALLBACK && !st->warned_fallback) {
+			CTL_LOG(WARNING, "no hugepages: writer staging buffers on ordinary pages");
+			st->warned_fallback = true;
+		} else if (rc < 0) {
+			CTL_LOG(ERR, "storage writer %u: %s", i, strerror(-rc));
+			st->n_writers = i;
+			ctl_store_destroy(st);
+			return rc;
+		}
+	}
+	*out = st;
+	return 0;
+}
+
+void ctl_store_set_server(struct ctl_store *st, struct ctl_server *srv)
+{
+	atomic_store_explicit(&st->srv, srv, memory_order_release);
+}
+
+enum st_visibility ctl_store_visibility(const struct ctl_store *st)
+{
+	return visibility(st->cfg);
+}
+
+/* The topic's effective Kafka configs -> the log's settings. */
+static void log_config(const struct ctl_topic *t, struct st_log_config *lc)
+{
+	st_log_config_default(lc);
+	lc->segment_bytes = (uint64_t)t->cfg.v[CTL_TCFG_SEGMENT_BYTES];
+	lc->segment_ms = t->cfg.v[CTL_TCFG_SEGMENT_MS];
+	lc->retention_bytes = t->cfg.v[CTL_TCFG_RETENTION_BYTES];
+	lc->retention_ms = t->cfg.v[CTL_TCFG_RETENTION_MS];
+	lc->index_interval_bytes = (uint32_t)t->cfg.v[CTL_TCFG_INDEX_INTERVAL_BYTES];
+	lc->index_max_bytes = (uint32_t)t->cfg.v[CTL_TCFG_SEGMENT_INDEX_BYTES];
+}
+
+static int op_partition_open(void *arg, const struct ctl_topic *t, struct ctl_partition *cp)
+{
+	struct ctl_store *st = arg;
+	const struct fwc_storage *s = &st->cfg->storage;
+	struct st_partition_cfg pc = { .ring_bytes = s->ring_bytes, .huge = huge_policy(s->hugepages),
+				       .batch_size = 16384, .linger_ms = 5, .leader_epoch = 0 };
+	struct st_log_recovery rep;
+	struct st_log_config lc;
+	struct st_partition *p;
+	struct st_writer *w;
+	int rc;
+
+	if (st->n_writers == 0)
+		return -ENODEV;
+	log_config(t, &lc);
+	rc = st_partition_open(&p, st->logdir, t->name, cp->index, &lc, &pc, &rep);
+	if (rc < 0) {
+		CTL_LOG(ERR, "%s-%d: open: %s", t->name, cp->index, strerror(-rc));
+		return rc;
+	}
+	if (rc == ST_HUGEMEM_FALLBACK && !st->warned_fallback) {
+		CTL_LOG(WARNING, "no hugepages: partition rings on ordinary pages");
+		st->warned_fallback = true;
+	}
+	if (rep.truncated_at >= 0)
+		CTL_LOG(WARNING, "%s-%d: recovery cut the log at offset %lld (segment %lld, position %llu): "
+			"%llu bytes removed (%s), %u later segment(s) deleted", t->name, cp->index,
+			(long long)rep.truncated_at, (long long)rep.truncated_segment,
+			(unsigned long long)rep.truncated_position,
+			(unsigned long long)rep.truncated_bytes, rep.reason ? rep.reason : "invalid batch",
+			rep.segments_deleted);
+	w = st->writers[st->next_writer++ % st->n_writers];
+	rc = st_writer_attach(w, p);
+	if (rc < 0) {
+		st_partition_close(p);
+		return rc;
+	}
+	cp->store = p;
+	return 0;
+}
+
+static void op_partition_close(void *arg, const struct ctl_topic *t, struct ctl_partition *cp)
+{
+	struct st_partition *p = cp->store;
+	int rc;
+
+	(void)arg;
+	if (!p)
+		return;
+	rc = st_writer_detach(p->writer, p);
+	if (rc < 0)
+		CTL_LOG(WARNING, "%s-%d: closed after an error: %s", t->name, cp->index, strerror(-rc));
+	st_partition_close(p);
+	cp->store = NULL;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path) < 0 ? -errno : 0;
+}
+
+static int op_topic_delete_data(void *arg, const struct ctl_topic *t)
+{
+	struct ctl_store *st = arg;
+	char dir[PATH_MAX];
+	int rc = 0;
+
+	for (int32_t i = 0; i < t->n_partitions; i++) {
+		if (snprintf(dir, sizeof(dir), "%s/%s-%d", st->cfg->broker.log_dirs, t->name, i) >=
+		    (int)sizeof(dir))
+			return -ENAMETOOLONG;
+		if (nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT)
+			rc = -errno;
+	}
+	st_logdir_checkpoint(st->logdir);
+	return rc;
+}
+
+const struct ctl_catalog_ops *ctl_store_catalog_ops(void)
+{
+	static const struct ctl_catalog_ops ops = {
+		.partition_open = op_partition_open,
+		.partition_close = op_partition_close,
+		.topic_delete_data = op_topic_delete_data,
+	};
+
+	return &ops;
+}
+
+void ctl_store_destroy(struct ctl_store *st)
+{
+	int rc;
+
+	if (!st)
+		return;
+	for (unsigned i = 0; i < st->n_writers; i++)
+		st_writer_destroy(st->writers[i]);
+	rc = st_logdir_close(st->logdir);
+	if (rc < 0)
+		CTL_LOG(ERR, "log.dirs: closing: %s (next start recovers)", strerror(-rc));
+	free(st);
+}

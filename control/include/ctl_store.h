@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * ctl_store.h - the daemon's storage engine, as the control plane sees it.
+ *
+ * Owns the log directory (log.dirs), the writer threads
+ * (storage.writer.threads, pinned to storage.writer.cpus) and, through the
+ * catalog's ops, every partition: a partition coming into being (start,
+ * CreateTopics, auto-create) is opened -- recovered, its ring created -- on
+ * the control thread and attached to a writer; one going away is detached,
+ * closed, and with DeleteTopics its directory removed.  ctl_partition.store
+ * points at the struct st_partition.
+ *
+ * Writers report moved watermarks through ctl_server_notify(), so that
+ * deferred Produce (acks=all) and long-polling Fetch responses complete on
+ * the control thread without polling.
+ */
+#ifndef CTL_STORE_H
+#define CTL_STORE_H
+
+#include "ctl_catalog.h"
+#include "st_partition.h"
+
+struct fwc_config;
+struct ctl_server;
+struct ctl_store;
+
+/**
+ * Open log.dirs (reading its checkpoints and clean-shutdown marker) and
+ * start the writer threads.  Logs a warning when rings or staging buffers
+ * fall back to ordinary pages.
+ *
+ * @return 0 or -errno.
+ */
+int ctl_store_create(const struct fwc_config *cfg, struct ctl_store **out);
+
+/** The catalog ops that open/close partitions in this store. */
+const struct ctl_catalog_ops *ctl_store_catalog_ops(void);
+
+/** From now on, moved watermarks wake @srv (NULL: nobody). */
+void ctl_store_set_server(struct ctl_store *st, struct ctl_server *srv);
+
+/** What readers may see (storage.consumer.visibility). */
+enum st_visibility ctl_store_visibility(const struct ctl_store *st);
+
+/** The partition behind a catalog partition (NULL before it is opened). */
+static inline struct st_partition *ctl_store_partition(const struct ctl_partition *p)
+{
+	return (struct st_partition *)p->store;
+}
+
+/**
+ * Stop the writers (everything committed is written and synced) and close
+ * the log directory: clean-shutdown marker and checkpoints.  Partitions must
+ * have been closed (ctl_catalog_destroy) first.  NULL is a no-op.
+ */
+void ctl_store_destroy(struct ctl_store *st);
+
+#endif /* CTL_STORE_H */
