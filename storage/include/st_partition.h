@@ -33,6 +33,7 @@
 #include "st_log.h"
 #include "st_ring.h"
 
+struct st_inbox;
 struct st_log;
 struct st_writer;
 
@@ -68,6 +69,7 @@ struct st_partition {
 	alignas(ST_RING_CACHE_LINE) char topic[256];
 	int32_t partition;
 	uint64_t segment_bytes;    /* the log's segment.bytes: writes are cut to fit */
+	struct st_inbox *inbox;    /* NULL: the control thread produces; else post to it */
 	struct st_log *log;        /* owned by the writer thread once attached */
 	struct st_writer *writer;
 	void *writer_priv;         /* the writer's per-partition state */
