@@ -24,6 +24,8 @@
 #include "st_writer.h"
 
 #define CTL_STORE_MAX_WRITERS 16
+/* Kafka's log.flush.offset.checkpoint.interval.ms: bounds the recovery walk after a crash. */
+#define CTL_STORE_CHECKPOINT_MS 60000
 
 struct ctl_store {
 	const struct fwc_config *cfg;
@@ -32,6 +34,7 @@ struct ctl_store {
 	struct st_writer *writers[CTL_STORE_MAX_WRITERS];
 	unsigned next_writer;           /* round-robin placement */
 	_Atomic(struct ctl_server *) srv;
+	struct ctl_timer checkpoint;    /* on the control loop */
 	bool warned_fallback;
 };
 
@@ -123,9 +126,30 @@ int ctl_store_create(const struct fwc_config *cfg, struct ctl_store **out)
 	return 0;
 }
 
+/* Write the recovery points (what fdatasyncs covered) so a crash walks little. */
+static void store_checkpoint(void *arg, struct ctl_timer *t)
+{
+	struct ctl_store *st = arg;
+	struct ctl_server *srv = atomic_load_explicit(&st->srv, memory_order_relaxed);
+	int rc = st_logdir_checkpoint(st->logdir);
+
+	if (rc < 0)
+		CTL_LOG(WARNING, "log.dirs: writing checkpoints: %s", strerror(-rc));
+	if (srv)
+		ctl_timer_arm(srv, t, CTL_STORE_CHECKPOINT_MS);
+}
+
 void ctl_store_set_server(struct ctl_store *st, struct ctl_server *srv)
 {
+	struct ctl_server *old = atomic_load_explicit(&st->srv, memory_order_relaxed);
+
+	if (old)
+		ctl_timer_cancel(old, &st->checkpoint);
 	atomic_store_explicit(&st->srv, srv, memory_order_release);
+	if (srv) {
+		ctl_timer_init(&st->checkpoint, store_checkpoint, st);
+		ctl_timer_arm(srv, &st->checkpoint, CTL_STORE_CHECKPOINT_MS);
+	}
 }
 
 enum st_visibility ctl_store_visibility(const struct ctl_store *st)

@@ -16,6 +16,7 @@
  * (st_uring_stats, st_appender_stats), callbacks and return codes.
  */
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <stdatomic.h>
@@ -308,6 +309,15 @@ static int op_issue(struct st_uring *u, struct st_op *op)
 	u->queued_sqes++;
 	op->a->in_flight++;
 	return 0;
+}
+
+int st_uring_set_cpu(struct st_uring *u, int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return io_uring_register_iowq_aff(&u->ring, sizeof(set), &set);
 }
 
 int st_uring_submit(struct st_uring *u)

@@ -505,6 +505,9 @@ int st_writer_create(struct st_writer **out, const struct st_writer_cfg *cfg)
 		CPU_ZERO(&set);
 		CPU_SET(cfg->cpu, &set);
 		pthread_setaffinity_np(w->thread, sizeof(set), &set);
+		/* Its kernel workers too: never on a dataplane core. */
+		if (st_uring_set_cpu(w->uring, cfg->cpu) < 0)
+			wlog(w, ST_LOG_WARNING, "io-wq workers could not be pinned to cpu %d", cfg->cpu);
 	}
 	*out = w;
 	return uring_rc; /* 0 or ST_HUGEMEM_FALLBACK */

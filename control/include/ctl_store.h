@@ -36,7 +36,10 @@ int ctl_store_create(const struct fwc_config *cfg, struct ctl_store **out);
 /** The catalog ops that open/close partitions in this store. */
 const struct ctl_catalog_ops *ctl_store_catalog_ops(void);
 
-/** From now on, moved watermarks wake @srv (NULL: nobody). */
+/**
+ * From now on, moved watermarks wake @srv (NULL: nobody), and the recovery
+ * checkpoints are written every 60 s on its loop (control thread only).
+ */
 void ctl_store_set_server(struct ctl_store *st, struct ctl_server *srv);
 
 /** What readers may see (storage.consumer.visibility). */

@@ -115,6 +115,13 @@ int st_uring_buf_del(struct st_uring *u, int slot);
 /** @return the slot whose buffer holds [@p, @p+@len), or -1. */
 int st_uring_buf_find(struct st_uring *u, const void *p, size_t len);
 
+/**
+ * Keep this ring's kernel workers (io-wq: buffered writes the kernel cannot
+ * do inline, fsyncs) on @cpu, the writer's own core, off the dataplane
+ * cores.  @return 0 or -errno.
+ */
+int st_uring_set_cpu(struct st_uring *u, int cpu);
+
 /** Submit everything queued.  @return SQEs submitted (>= 0) or -errno. */
 int st_uring_submit(struct st_uring *u);
 
