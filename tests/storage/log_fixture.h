@@ -140,4 +140,24 @@ static inline void lf_path(char *p, size_t len, const char *root, int64_t base, 
 	snprintf(p, len, "%s/t-0/%020" PRId64 "%s", root, base, ext);
 }
 
+/* cmocka setup/teardown: a fresh root per test, removed afterwards. */
+static inline int lf_setup(void **state)
+{
+	struct lf *f = calloc(1, sizeof(*f));
+
+	lf_mkroot(f);
+	*state = f;
+	return 0;
+}
+
+static inline int lf_teardown(void **state)
+{
+	struct lf *f = *state;
+
+	lf_close(f);
+	lf_rmrf(f->root);
+	free(f);
+	return 0;
+}
+
 #endif /* LOG_FIXTURE_H */

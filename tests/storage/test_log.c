@@ -15,24 +15,6 @@
 #include "st_dump.h"
 #include "st_endian.h"
 
-static int setup(void **state)
-{
-	struct lf *f = calloc(1, sizeof(*f));
-
-	lf_mkroot(f);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct lf *f = *state;
-
-	lf_close(f);
-	lf_rmrf(f->root);
-	free(f);
-	return 0;
-}
 
 /* The batch header at a range's position names the range's first offset. */
 static void check_range(const struct st_log_range *r, int64_t offset)
@@ -334,16 +316,16 @@ static void test_log_bad_config(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_log_append_layout, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_log_index_lookup_segment_edges, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_log_read_tiny_max_bytes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_log_roll_on_size, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_log_roll_on_time, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_log_roll_on_index_full, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_log_three_step_append, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_log_offset_for_time, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_log_preallocate, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_log_bad_config, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_log_append_layout, lf_setup, lf_teardown),
+		cmocka_unit_test_setup_teardown(test_log_index_lookup_segment_edges, lf_setup, lf_teardown),
+		cmocka_unit_test_setup_teardown(test_log_read_tiny_max_bytes, lf_setup, lf_teardown),
+		cmocka_unit_test_setup_teardown(test_log_roll_on_size, lf_setup, lf_teardown),
+		cmocka_unit_test_setup_teardown(test_log_roll_on_time, lf_setup, lf_teardown),
+		cmocka_unit_test_setup_teardown(test_log_roll_on_index_full, lf_setup, lf_teardown),
+		cmocka_unit_test_setup_teardown(test_log_three_step_append, lf_setup, lf_teardown),
+		cmocka_unit_test_setup_teardown(test_log_offset_for_time, lf_setup, lf_teardown),
+		cmocka_unit_test_setup_teardown(test_log_preallocate, lf_setup, lf_teardown),
+		cmocka_unit_test_setup_teardown(test_log_bad_config, lf_setup, lf_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

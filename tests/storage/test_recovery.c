@@ -17,24 +17,6 @@
 
 static FILE *devnull;
 
-static int setup(void **state)
-{
-	struct lf *f = calloc(1, sizeof(*f));
-
-	lf_mkroot(f);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct lf *f = *state;
-
-	lf_close(f);
-	lf_rmrf(f->root);
-	free(f);
-	return 0;
-}
 
 static void file_truncate(struct lf *f, int64_t base, int64_t size)
 {
@@ -283,13 +265,13 @@ static void test_recovery_bad_checkpoint(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_recovery_torn_last_batch_every_byte, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_recovery_bitflip_mid_segment, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_recovery_zero_tail, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_recovery_clean_marker_skips_walk, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_recovery_clean_marker_sanity_fallback, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_recovery_point_limits_walk, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_recovery_bad_checkpoint, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recovery_torn_last_batch_every_byte, lf_setup, lf_teardown),
+		cmocka_unit_test_setup_teardown(test_recovery_bitflip_mid_segment, lf_setup, lf_teardown),
+		cmocka_unit_test_setup_teardown(test_recovery_zero_tail, lf_setup, lf_teardown),
+		cmocka_unit_test_setup_teardown(test_recovery_clean_marker_skips_walk, lf_setup, lf_teardown),
+		cmocka_unit_test_setup_teardown(test_recovery_clean_marker_sanity_fallback, lf_setup, lf_teardown),
+		cmocka_unit_test_setup_teardown(test_recovery_point_limits_walk, lf_setup, lf_teardown),
+		cmocka_unit_test_setup_teardown(test_recovery_bad_checkpoint, lf_setup, lf_teardown),
 	};
 	int rc;
 

@@ -13,24 +13,6 @@
 
 #include "log_fixture.h"
 
-static int setup(void **state)
-{
-	struct lf *f = calloc(1, sizeof(*f));
-
-	lf_mkroot(f);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct lf *f = *state;
-
-	lf_close(f);
-	lf_rmrf(f->root);
-	free(f);
-	return 0;
-}
 
 /* 5 segments of 2 batches (4 offsets each); batch timestamps 1000*i. */
 static uint32_t fill(struct lf *f)
@@ -141,10 +123,10 @@ static void test_retention_reader_holds_segment(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_retention_by_bytes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_retention_by_time, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_retention_everything_rolls_empty, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_retention_reader_holds_segment, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retention_by_bytes, lf_setup, lf_teardown),
+		cmocka_unit_test_setup_teardown(test_retention_by_time, lf_setup, lf_teardown),
+		cmocka_unit_test_setup_teardown(test_retention_everything_rolls_empty, lf_setup, lf_teardown),
+		cmocka_unit_test_setup_teardown(test_retention_reader_holds_segment, lf_setup, lf_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
