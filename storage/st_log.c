@@ -252,7 +252,8 @@ int st_log_append_prepare(struct st_log *log, uint32_t len, int64_t last_offset,
 
 	if (log->err)
 		return log->err;
-	if (len == 0 || len > log->cfg.segment_bytes || last_offset < log->leo)
+	/* A batch larger than segment.bytes gets a segment of its own, as in Kafka. */
+	if (len == 0 || last_offset < log->leo)
 		return -EINVAL;
 	if (should_roll(log, st_log_active(log), len, last_offset, max_timestamp, now_ms)) {
 		rc = st_log_roll(log, now_ms);

@@ -245,6 +245,8 @@ static int wpart_pump_one(struct wpart *wp, int64_t now)
 	 * rest of the segment (at least one batch; prepare rolls for it).
 	 */
 	room = wp->w->cfg.write_max;
+	if (p->segment_bytes < room)
+		room = (uint32_t)p->segment_bytes;
 	if (wp->app && p->segment_bytes > wp->seg_pos && p->segment_bytes - wp->seg_pos < room)
 		room = (uint32_t)(p->segment_bytes - wp->seg_pos);
 	len = cut_batches(ptr, n, room, &last_offset, &max_ts, &records);
