@@ -6,6 +6,10 @@
  * and push back on a client that pipelines faster than it reads (reading
  * pauses while too many slots or bytes are queued).
  *
+ * A response may carry file ranges (Fetch records, ctl_resp_add_file):
+ * such a slot is written piece by piece, its own bytes with write() and the
+ * ranges with sendfile(), so record data never passes through user space.
+ *
  * A connection is never freed while the loop may still hold it: closing
  * unregisters and closes the socket at once but the struct is freed by
  * ctl_conn_reap() at the end of the loop pass.
@@ -15,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/epoll.h>
+#include <sys/sendfile.h>
 #include <sys/uio.h>
 
 #include "ctl_log.h"
@@ -95,10 +100,75 @@ int ctl_conn_open(struct ctl_server *s, int fd, const char *peer)
 	return 0;
 }
 
-static void resp_free(struct ctl_resp *r)
+void ctl_resp_free(struct ctl_resp *r)
 {
+	for (unsigned int i = 0; i < r->n_files; i++)
+		if (r->files[i].release)
+			r->files[i].release(r->files[i].arg);
+	free(r->files);
 	kp_writer_free(&r->w);
 	free(r);
+}
+
+/* The whole frame: the writer's bytes plus the spliced file ranges. */
+static uint64_t resp_total(const struct ctl_resp *r)
+{
+	return r->w.len + r->file_bytes;
+}
+
+int ctl_resp_add_file(struct ctl_resp *resp, int fd, uint64_t pos, uint32_t len,
+		      void (*release)(void *arg), void *arg)
+{
+	if (resp->n_files == resp->cap_files) {
+		unsigned int cap = resp->cap_files ? resp->cap_files * 2 : 4;
+		struct ctl_resp_file *f = realloc(resp->files, cap * sizeof(*f));
+
+		if (!f)
+			return -ENOMEM;
+		resp->files = f;
+		resp->cap_files = cap;
+	}
+	resp->files[resp->n_files++] = (struct ctl_resp_file){ resp->w.len, fd, pos, len,
+							       release, arg };
+	resp->file_bytes += len;
+	return 0;
+}
+
+/*
+ * Write the next piece of a slot holding file ranges, from r->sent on:
+ * writer bytes with write(), a file range with sendfile().  One system call.
+ * @return bytes written, or -errno (-EAGAIN: the socket is full).
+ */
+static ssize_t resp_write_piece(struct ctl_conn *c, const struct ctl_resp *r)
+{
+	uint64_t at = 0;        /* frame position of the current piece */
+	size_t wpos = 0;        /* writer bytes before it */
+	ssize_t n;
+
+	for (unsigned int i = 0; i <= r->n_files; i++) {
+		size_t wend = i < r->n_files ? r->files[i].at : r->w.len;
+
+		if (r->sent < at + (wend - wpos)) {
+			size_t off = wpos + (size_t)(r->sent - at);
+
+			n = write(c->fd, r->w.buf + off, wend - off);
+			return n < 0 ? -errno : n;
+		}
+		at += wend - wpos;
+		wpos = wend;
+		if (i < r->n_files && r->sent < at + r->files[i].len) {
+			const struct ctl_resp_file *f = &r->files[i];
+			off_t o = (off_t)(f->pos + (r->sent - at));
+
+			n = sendfile(c->fd, f->fd, &o, (size_t)(at + f->len - r->sent));
+			if (n == 0)
+				return -EIO; /* the file is shorter than the range */
+			return n < 0 ? -errno : n;
+		}
+		if (i < r->n_files)
+			at += r->files[i].len;
+	}
+	return 0;
 }
 
 /* Close the socket now; the struct waits for ctl_conn_reap(). */
@@ -120,7 +190,7 @@ void ctl_conn_close(struct ctl_conn *c, const char *why)
 	for (r = c->q_head; r; r = next) {
 		next = r->next;
 		if (!r->pending) {
-			resp_free(r);
+			ctl_resp_free(r);
 			continue;
 		}
 		r->conn = NULL;
@@ -192,31 +262,38 @@ static void conn_flush(struct ctl_conn *c)
 
 	while (!c->closed && c->q_head && c->q_head->ready) {
 		struct ctl_resp *r = c->q_head;
+		bool piecewise = r->send && r->n_files;
 		int k = 0;
 
-		for (; r && r->ready && k < 64; r = r->next)
-			if (r->send)
-				iov[k++] = (struct iovec){ r->w.buf + r->sent, r->w.len - r->sent };
-		if (k) {
-			n = writev(c->fd, iov, k);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-				break;
-			if (n < 0) {
-				ctl_conn_close(c, strerror(errno));
-				return;
-			}
+		if (piecewise) {
+			n = resp_write_piece(c, r);
+		} else {
+			/* Gather plain slots up to the next one holding file ranges. */
+			for (; r && r->ready && k < 64 && !(r->send && r->n_files); r = r->next)
+				if (r->send)
+					iov[k++] = (struct iovec){ r->w.buf + r->sent,
+								   r->w.len - r->sent };
+			n = k ? writev(c->fd, iov, k) : 0;
+			if (n < 0)
+				n = -errno;
+		}
+		if (n == -EINTR)
+			continue;
+		if (n == -EAGAIN || n == -EWOULDBLOCK)
+			break;
+		if (n < 0) {
+			ctl_conn_close(c, strerror((int)-n));
+			return;
+		}
+		if (n > 0) {
 			c->srv->st.bytes_out += (uint64_t)n;
 			lru_touch(c);
-		} else {
-			n = 0;
 		}
 		/* Retire fully written (and silent) slots. */
 		while ((r = c->q_head) && r->ready) {
-			size_t left = r->send ? r->w.len - r->sent : 0;
+			uint64_t left = r->send ? resp_total(r) - r->sent : 0;
 
-			if ((size_t)n < left) {
+			if ((uint64_t)n < left) {
 				r->sent += (size_t)n;
 				break;
 			}
@@ -225,10 +302,10 @@ static void conn_flush(struct ctl_conn *c)
 			if (!c->q_head)
 				c->q_tail = NULL;
 			c->q_n--;
-			c->out_bytes -= r->send ? r->w.len : 0;
-			resp_free(r);
+			c->out_bytes -= r->send ? resp_total(r) : 0;
+			ctl_resp_free(r);
 		}
-		if (k && c->q_head && c->q_head->ready && c->q_head->sent)
+		if (!piecewise && k && c->q_head && c->q_head->ready && c->q_head->sent)
 			break; /* short write: the socket is full */
 	}
 	if (c->closed)
@@ -255,14 +332,14 @@ static void resp_count(struct ctl_resp *r)
 static void resp_ready(struct ctl_resp *r, bool send)
 {
 	if (send && r->w.len >= 4)
-		kp_write_patch_i32(&r->w, 0, (int32_t)(r->w.len - 4));
-	if (r->w.err || (send && r->w.len < 8))
+		kp_write_patch_i32(&r->w, 0, (int32_t)(resp_total(r) - 4));
+	if (r->w.err || (send && r->w.len < 8) || resp_total(r) - 4 > INT32_MAX)
 		send = false; /* could not build it: drop rather than send garbage */
 	r->ready = true;
 	r->send = send;
 	r->pending = false;
 	if (send && r->conn)
-		r->conn->out_bytes += r->w.len;
+		r->conn->out_bytes += resp_total(r);
 	resp_count(r);
 }
 
@@ -277,7 +354,7 @@ void ctl_resp_complete(struct ctl_resp *resp, bool send)
 				*pp = resp->next;
 				break;
 			}
-		resp_free(resp);
+		ctl_resp_free(resp);
 		return;
 	}
 	resp_ready(resp, send);

@@ -414,8 +414,7 @@ void ctl_server_destroy(struct ctl_server *s)
 		struct ctl_resp *r = s->orphans;
 
 		s->orphans = r->next;
-		kp_writer_free(&r->w);
-		free(r);
+		ctl_resp_free(r);
 	}
 	for (unsigned int i = 0; i < s->n_ls; i++)
 		if (s->ls[i].fd >= 0)

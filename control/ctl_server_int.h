@@ -33,12 +33,25 @@ struct ctl_lsock {
 	char text[FWC_STR_MAX];
 };
 
+/* A file range spliced into a response before writer byte @at. */
+struct ctl_resp_file {
+	size_t at;
+	int fd;
+	uint64_t pos;
+	uint32_t len;
+	void (*release)(void *arg);
+	void *arg;
+};
+
 struct ctl_resp {
 	struct ctl_resp *next;          /* connection queue, or orphan list */
 	struct ctl_conn *conn;          /* NULL once orphaned */
 	struct ctl_server *srv;
 	struct kp_writer w;             /* the whole response frame */
-	size_t sent;
+	struct ctl_resp_file *files;    /* zero-copy ranges, in frame order */
+	unsigned int n_files, cap_files;
+	uint64_t file_bytes;            /* sum of their lengths */
+	size_t sent;                    /* bytes of the whole frame written */
 	uint64_t t0;
 	int16_t api_key;
 	bool ready, send, pending;
@@ -90,6 +103,8 @@ struct ctl_server {
 	struct ctl_server_stats st;
 };
 
+/* Free a slot, releasing its file ranges. */
+void ctl_resp_free(struct ctl_resp *r);
 int ctl_conn_open(struct ctl_server *s, int fd, const char *peer);
 void ctl_conn_event(struct ctl_conn *c, uint32_t events);
 void ctl_conn_close(struct ctl_conn *c, const char *why);

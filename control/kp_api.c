@@ -18,6 +18,9 @@
  * (docs/control.md).  Sorted by key; ApiVersions lists them in this order.
  */
 static const struct kp_api_entry api_table[] = {
+	{ KP_API_PRODUCE, 0, 7, 9, "Produce", kp_handle_produce },
+	{ KP_API_FETCH, 4, 11, 12, "Fetch", kp_handle_fetch },
+	{ KP_API_LIST_OFFSETS, 1, 2, 6, "ListOffsets", kp_handle_list_offsets },
 	{ KP_API_METADATA, 0, 5, 9, "Metadata", kp_handle_metadata },
 	{ KP_API_API_VERSIONS, 0, 2, 3, "ApiVersions", kp_handle_api_versions },
 	{ KP_API_CREATE_TOPICS, 0, 4, 5, "CreateTopics", kp_handle_create_topics },

@@ -129,6 +129,19 @@ void ctl_resp_add_errors(struct ctl_resp *resp, unsigned int n);
 /** Hook called if the connection goes away while the slot is pending. */
 void ctl_resp_set_cancel(struct ctl_resp *resp, void (*cancel)(void *arg, struct ctl_resp *r),
 			 void *arg);
+/**
+ * Zero copy: splice @len bytes of file @fd from offset @pos into the
+ * response at the writer's current end.  The frame is then the writer's
+ * bytes with the file ranges inserted where they were added; the ranges go
+ * from the file to the socket with sendfile(), never through this process.
+ * @release(@arg) runs exactly once when the slot no longer needs the range
+ * (sent, dropped, or the connection gone), so the file stays open until
+ * then.  Loop thread.
+ *
+ * @return 0, or -ENOMEM (nothing added; @release is not called).
+ */
+int ctl_resp_add_file(struct ctl_resp *resp, int fd, uint64_t pos, uint32_t len,
+		      void (*release)(void *arg), void *arg);
 /** True once the connection behind a pending slot is gone. */
 bool ctl_resp_orphaned(const struct ctl_resp *resp);
 /**

@@ -29,7 +29,9 @@
 #include "kp_err.h"
 
 struct ctl_catalog;
+struct ctl_store;
 struct fwc_config;
+struct kp_data;
 
 enum kp_api_key {
 	KP_API_PRODUCE = 0,
@@ -50,7 +52,7 @@ struct kp_api_ctx {
 	char host[256];                 /* advertised host */
 	int32_t port;                   /* advertised port */
 	char cluster_id[64];
-	void *storage;                  /* for the record APIs (later) */
+	struct kp_data *data;           /* record APIs' state (kp_data_create); NULL: none */
 };
 
 /* One request being handled. */
@@ -107,6 +109,21 @@ enum ctl_disp kp_api_dispatch(const struct kp_api_ctx *ctx, const uint8_t *frame
 /** ctl_dispatch_fn adapter: @arg is a struct kp_api_ctx. */
 enum ctl_disp kp_api_serve(void *arg, const uint8_t *frame, size_t len, struct ctl_resp *resp);
 
+/**
+ * The state of the record APIs (Produce, Fetch, ListOffsets) over @store:
+ * produces waiting for a ring slot, a dataplane lcore or a watermark, and
+ * long-polling fetches.  Control thread.  Put it in kp_api_ctx.data.
+ *
+ * @return 0 or -ENOMEM.
+ */
+int kp_data_create(struct ctl_store *store, struct kp_data **out);
+
+/**
+ * Free, after the server is destroyed (which cancels every waiting
+ * response) and the dataplane lcores are stopped.  NULL is a no-op.
+ */
+void kp_data_destroy(struct kp_data *d);
+
 /** Write an error code and count it when non-zero. */
 static inline void kp_write_err(struct kp_req *req, struct kp_writer *w, int16_t code)
 {
@@ -115,12 +132,16 @@ static inline void kp_write_err(struct kp_req *req, struct kp_writer *w, int16_t
 	kp_write_i16(w, code);
 }
 
-/* Handlers (kp_api.c, kp_metadata.c, kp_admin.c). */
+/* Handlers (kp_api.c, kp_metadata.c, kp_admin.c, kp_produce.c, kp_fetch.c, kp_list_offsets.c). */
 enum ctl_disp kp_handle_api_versions(struct kp_req *req, struct kp_reader *r, struct kp_writer *w);
 enum ctl_disp kp_handle_metadata(struct kp_req *req, struct kp_reader *r, struct kp_writer *w);
 enum ctl_disp kp_handle_create_topics(struct kp_req *req, struct kp_reader *r, struct kp_writer *w);
 enum ctl_disp kp_handle_delete_topics(struct kp_req *req, struct kp_reader *r, struct kp_writer *w);
 enum ctl_disp kp_handle_describe_configs(struct kp_req *req, struct kp_reader *r,
 					 struct kp_writer *w);
+enum ctl_disp kp_handle_produce(struct kp_req *req, struct kp_reader *r, struct kp_writer *w);
+enum ctl_disp kp_handle_fetch(struct kp_req *req, struct kp_reader *r, struct kp_writer *w);
+enum ctl_disp kp_handle_list_offsets(struct kp_req *req, struct kp_reader *r,
+				     struct kp_writer *w);
 
 #endif /* KP_API_H */

@@ -102,7 +102,10 @@ static void test_kp_api_api_versions_all_versions(void **state)
 		g_begin(&exp);
 		g_i32(&exp, 100 + v);
 		g_i16(&exp, 0);
-		g_i32(&exp, 5);
+		g_i32(&exp, 8);
+		g_i16(&exp, 0); g_i16(&exp, 0); g_i16(&exp, 7);
+		g_i16(&exp, 1); g_i16(&exp, 4); g_i16(&exp, 11);
+		g_i16(&exp, 2); g_i16(&exp, 1); g_i16(&exp, 2);
 		g_i16(&exp, 3); g_i16(&exp, 0); g_i16(&exp, 5);
 		g_i16(&exp, 18); g_i16(&exp, 0); g_i16(&exp, 2);
 		g_i16(&exp, 19); g_i16(&exp, 0); g_i16(&exp, 4);
@@ -142,7 +145,7 @@ static void test_kp_api_unsupported_closes(void **state)
 	struct fx *f = *state;
 	struct gb req;
 
-	g_req(&req, 0, 7, 1);                           /* Produce: not advertised yet */
+	g_req(&req, 0, 8, 1);                           /* Produce v8: not advertised */
 	g_end(&req);
 	assert_int_equal(dispatch_raw(f, req.b + 4, req.n - 4), CTL_DISP_CLOSE);
 	g_req(&req, 3, 6, 1);                           /* Metadata v6 */

@@ -1,0 +1,515 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Golden frames for the record APIs - Produce v0-7, Fetch v4-11,
+ * ListOffsets v1-2 - through the real server loop over loopback, with real
+ * storage (a temporary log.dirs, a writer thread): hand-built request bytes
+ * in, exact response bytes out.  Fetch records therefore travel the
+ * zero-copy path (sendfile from the segment file).  Also: the produce
+ * errors (10, 2, 3, 21, acks=0 silent), offset out of range, and a
+ * long-poll woken by a produce on another connection.
+ */
+#include <errno.h>
+#include <ftw.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <cmocka.h>
+
+#include "ctl_catalog.h"
+#include "ctl_server.h"
+#include "ctl_store.h"
+#include "fwc_config.h"
+#include "kp_api.h"
+#include "kp_golden.h"
+#include "st_batch.h"
+
+#define TS0 1700000000000LL
+#define BATCH_LEN 70            /* one record "k" = "v", no headers */
+#define MIB (1 << 20)
+
+struct fx {
+	struct fwc_config cfg;
+	char dir[64];
+	struct ctl_store *store;
+	struct ctl_catalog *cat;
+	struct kp_api_ctx ctx;
+	struct ctl_server *srv;
+	pthread_t thr;
+};
+
+static void *loop_thread(void *arg)
+{
+	struct fx *f = arg;
+
+	ctl_server_run(f->srv);
+	return NULL;
+}
+
+static void topic(struct fx *f, const char *name, const char *max_msg)
+{
+	struct ctl_cfg_kv kv = { "max.message.bytes", 17, max_msg, max_msg ? strlen(max_msg) : 0 };
+	struct ctl_topic_spec spec = { name, strlen(name), 1, max_msg ? &kv : NULL, max_msg ? 1 : 0,
+				       false };
+	char msg[256];
+
+	assert_int_equal(ctl_catalog_topic_create(f->cat, &spec, false, NULL, msg, sizeof(msg)), 0);
+}
+
+static int fx_setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	struct ctl_server_params sp = { .dispatch = kp_api_serve };
+
+	fwc_config_defaults(&f->cfg);
+	strcpy(f->dir, "/tmp/test_kp_data.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	strcpy(f->cfg.broker.log_dirs, f->dir);
+	strcpy(f->cfg.broker.listeners[0], "PLAINTEXT://127.0.0.1:0");
+	f->cfg.broker.auto_create_topics_enable = false;
+	f->cfg.storage.hugepages = FWC_OFF;
+	f->cfg.storage.ring_bytes = 1 << 16;
+	assert_int_equal(ctl_store_create(&f->cfg, &f->store), 0);
+	assert_int_equal(ctl_catalog_create(&f->cfg, ctl_store_catalog_ops(), f->store, &f->cat), 0);
+	assert_int_equal(kp_api_ctx_init(&f->ctx, &f->cfg, f->cat), 0);
+	assert_int_equal(kp_data_create(f->store, &f->ctx.data), 0);
+	sp.broker = &f->cfg.broker;
+	sp.dispatch_arg = &f->ctx;
+	assert_int_equal(ctl_server_create(&sp, &f->srv), 0);
+	ctl_store_set_server(f->store, f->srv);
+	topic(f, "g", NULL);
+	topic(f, "small", "60");
+	assert_int_equal(pthread_create(&f->thr, NULL, loop_thread, f), 0);
+	*state = f;
+	return 0;
+}
+
+static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+static int fx_teardown(void **state)
+{
+	struct fx *f = *state;
+
+	ctl_server_stop(f->srv);
+	pthread_join(f->thr, NULL);
+	ctl_store_set_server(f->store, NULL);
+	ctl_server_destroy(f->srv);
+	kp_data_destroy(f->ctx.data);
+	ctl_catalog_destroy(f->cat);
+	ctl_store_destroy(f->store);
+	nftw(f->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return 0;
+}
+
+static int client(struct fx *f)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(ctl_server_port(f->srv, 0)) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	return fd;
+}
+
+static void g_i64(struct gb *g, int64_t v)
+{
+	g_u(g, (uint64_t)v, 8);
+}
+
+/* One RecordBatch v2 as a producer sends it: one record "k" = "v" at @ts. */
+static void g_batch(struct gb *g, int64_t base_offset, int32_t epoch, int64_t ts, bool bad_crc)
+{
+	static const uint8_t rec[] = { 0x10, 0, 0, 0, 0x02, 'k', 0x02, 'v', 0 };
+	size_t start = g->n, crc_at;
+
+	g_i64(g, base_offset);                          /* baseOffset */
+	g_i32(g, BATCH_LEN - 12);                       /* batchLength */
+	g_i32(g, epoch);                                /* partitionLeaderEpoch */
+	g_i8(g, 2);                                     /* magic */
+	crc_at = g->n;
+	g_i32(g, 0);                                    /* crc, below */
+	g_i16(g, 0);                                    /* attributes */
+	g_i32(g, 0);                                    /* lastOffsetDelta */
+	g_i64(g, ts);                                   /* baseTimestamp */
+	g_i64(g, ts);                                   /* maxTimestamp */
+	g_i64(g, -1);                                   /* producerId */
+	g_i16(g, -1);                                   /* producerEpoch */
+	g_i32(g, -1);                                   /* baseSequence */
+	g_i32(g, 1);                                    /* recordsCount */
+	g_raw(g, rec, sizeof(rec));
+	assert_int_equal(g->n - start, BATCH_LEN);
+	{
+		uint32_t crc = st_crc32c(0, g->b + crc_at + 4, g->n - crc_at - 4) ^ (bad_crc ? 1 : 0);
+		size_t end = g->n;
+
+		g->n = crc_at;
+		g_u(g, crc, 4);
+		g->n = end;
+	}
+}
+
+static void send_frame(int fd, const struct gb *g)
+{
+	assert_int_equal(write(fd, g->b, g->n), (ssize_t)g->n);
+}
+
+/* Read one response frame (waits up to 30 s); @return its total length or 0. */
+static size_t read_frame(int fd, uint8_t *buf, size_t cap, int timeout_ms)
+{
+	size_t got = 0, need = 4;
+
+	while (got < need) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		ssize_t k;
+
+		if (poll(&pfd, 1, timeout_ms) <= 0)
+			return 0;
+		k = read(fd, buf + got, need - got);
+		if (k <= 0)
+			return 0;
+		got += (size_t)k;
+		if (got == 4) {
+			need = 4 + ((size_t)buf[0] << 24 | (size_t)buf[1] << 16 | buf[2] << 8 | buf[3]);
+			assert_true(need <= cap);
+		}
+	}
+	return got;
+}
+
+static void expect_frame(int fd, const struct gb *want)
+{
+	static uint8_t got[65536];
+	size_t n = read_frame(fd, got, sizeof(got), 30000);
+
+	if (n != want->n || memcmp(got, want->b, n) != 0) {
+		g_hexdump("expected", want->b, want->n);
+		g_hexdump("got", got, n);
+	}
+	assert_int_equal(n, want->n);
+	assert_memory_equal(got, want->b, n);
+}
+
+/* Produce v3+ of one batch to @t partition 0. */
+static void req_produce(struct gb *g, int v, int32_t corr, const char *t, int16_t acks,
+			int64_t ts, bool bad_crc)
+{
+	g_req(g, 0, v, corr);
+	g_str(g, NULL);                                 /* transactional_id */
+	g_i16(g, acks);                                 /* acks */
+	g_i32(g, 30000);                                /* timeout_ms */
+	g_i32(g, 1);                                    /* topics */
+	g_str(g, t);
+	g_i32(g, 1);                                    /* partitions */
+	g_i32(g, 0);                                    /* index */
+	g_i32(g, BATCH_LEN);                            /* records */
+	g_batch(g, 0, -1, ts, bad_crc);
+	g_end(g);
+}
+
+static void resp_produce(struct gb *g, int v, int32_t corr, const char *t, int16_t err,
+			 int64_t base)
+{
+	g_begin(g);
+	g_i32(g, corr);
+	g_i32(g, 1);                                    /* responses */
+	g_str(g, t);
+	g_i32(g, 1);                                    /* partition_responses */
+	g_i32(g, 0);                                    /* index */
+	g_i16(g, err);                                  /* error_code */
+	g_i64(g, base);                                 /* base_offset */
+	g_i64(g, -1);                                   /* log_append_time_ms */
+	if (v >= 5)
+		/* log_start_offset: -1 where Kafka never reached the partition */
+		g_i64(g, err == 3 || err == 21 ? -1 : 0);
+	g_i32(g, 0);                                    /* throttle_time_ms */
+	g_end(g);
+}
+
+static void produce_ok(int fd, int v, int32_t corr, int64_t ts, int64_t base)
+{
+	struct gb req, want;
+
+	req_produce(&req, v, corr, "g", -1, ts, false);
+	resp_produce(&want, v, corr, "g", 0, base);
+	send_frame(fd, &req);
+	expect_frame(fd, &want);
+}
+
+static void test_kp_data_produce_golden_v3_to_v7(void **state)
+{
+	int fd = client(*state);
+
+	for (int v = 3; v <= 7; v++)
+		produce_ok(fd, v, 100 + v, TS0, v - 3);
+	close(fd);
+}
+
+static void test_kp_data_produce_v0_to_v2_unsupported(void **state)
+{
+	int fd = client(*state);
+
+	for (int v = 0; v <= 2; v++) {
+		struct gb req, want;
+
+		g_req(&req, 0, v, 7);
+		g_i16(&req, 1);                         /* acks */
+		g_i32(&req, 1000);                      /* timeout */
+		g_i32(&req, 1);
+		g_str(&req, "g");
+		g_i32(&req, 1);
+		g_i32(&req, 0);
+		g_i32(&req, BATCH_LEN);
+		g_batch(&req, 0, -1, TS0, false);
+		g_end(&req);
+		g_begin(&want);
+		g_i32(&want, 7);
+		g_i32(&want, 1);
+		g_str(&want, "g");
+		g_i32(&want, 1);
+		g_i32(&want, 0);
+		g_i16(&want, 35);                       /* UNSUPPORTED_VERSION */
+		g_i64(&want, -1);
+		if (v >= 2)
+			g_i64(&want, -1);
+		if (v >= 1)
+			g_i32(&want, 0);
+		g_end(&want);
+		send_frame(fd, &req);
+		expect_frame(fd, &want);
+	}
+	close(fd);
+}
+
+static void test_kp_data_produce_errors(void **state)
+{
+	int fd = client(*state);
+	struct gb req, want;
+
+	/* 70-byte batch, max.message.bytes 60: MESSAGE_TOO_LARGE. */
+	req_produce(&req, 7, 1, "small", 1, TS0, false);
+	resp_produce(&want, 7, 1, "small", 10, -1);
+	send_frame(fd, &req);
+	expect_frame(fd, &want);
+	/* CRC mismatch: CORRUPT_MESSAGE, nothing appended. */
+	req_produce(&req, 7, 2, "g", 1, TS0, true);
+	resp_produce(&want, 7, 2, "g", 2, -1);
+	send_frame(fd, &req);
+	expect_frame(fd, &want);
+	/* Unknown topic, auto-create off. */
+	req_produce(&req, 7, 3, "nope", 1, TS0, false);
+	resp_produce(&want, 7, 3, "nope", 3, -1);
+	send_frame(fd, &req);
+	expect_frame(fd, &want);
+	/* acks=2: INVALID_REQUIRED_ACKS. */
+	req_produce(&req, 7, 4, "g", 2, TS0, false);
+	resp_produce(&want, 7, 4, "g", 21, -1);
+	send_frame(fd, &req);
+	expect_frame(fd, &want);
+	/* acks=0 is silent: the next answer is the next request's (offset 0: nothing else got in). */
+	req_produce(&req, 7, 5, "g", 0, TS0, false);
+	send_frame(fd, &req);
+	produce_ok(fd, 7, 6, TS0, 1);
+	close(fd);
+}
+
+static void req_fetch(struct gb *g, int v, int32_t corr, int32_t max_wait, int64_t offset)
+{
+	g_req(g, 1, v, corr);
+	g_i32(g, -1);                                   /* replica_id */
+	g_i32(g, max_wait);                             /* max_wait_ms */
+	g_i32(g, 1);                                    /* min_bytes */
+	g_i32(g, MIB);                                  /* max_bytes */
+	g_i8(g, 1);                                     /* isolation_level */
+	if (v >= 7) {
+		g_i32(g, 0);                            /* session_id */
+		g_i32(g, -1);                           /* session_epoch */
+	}
+	g_i32(g, 1);                                    /* topics */
+	g_str(g, "g");
+	g_i32(g, 1);                                    /* partitions */
+	g_i32(g, 0);                                    /* partition */
+	if (v >= 9)
+		g_i32(g, -1);                           /* current_leader_epoch */
+	g_i64(g, offset);                               /* fetch_offset */
+	if (v >= 5)
+		g_i64(g, -1);                           /* log_start_offset */
+	g_i32(g, MIB);                                  /* partition_max_bytes */
+	if (v >= 7)
+		g_i32(g, 0);                            /* forgotten_topics_data */
+	if (v >= 11)
+		g_str(g, "");                           /* rack_id */
+	g_end(g);
+}
+
+/* A Fetch answer with @n_batches stored batches from @first (timestamps TS0 + 10 * offset). */
+static void resp_fetch(struct gb *g, int v, int32_t corr, int16_t err, int64_t hw,
+		       int64_t first, int n_batches)
+{
+	g_begin(g);
+	g_i32(g, corr);
+	g_i32(g, 0);                                    /* throttle_time_ms */
+	if (v >= 7) {
+		g_i16(g, 0);                            /* error_code */
+		g_i32(g, 0);                            /* session_id */
+	}
+	g_i32(g, 1);                                    /* responses */
+	g_str(g, "g");
+	g_i32(g, 1);                                    /* partitions */
+	g_i32(g, 0);                                    /* partition_index */
+	g_i16(g, err);                                  /* error_code */
+	g_i64(g, hw);                                   /* high_watermark */
+	g_i64(g, hw);                                   /* last_stable_offset */
+	if (v >= 5)
+		g_i64(g, 0);                            /* log_start_offset */
+	g_i32(g, 0);                                    /* aborted_transactions */
+	if (v >= 11)
+		g_i32(g, -1);                           /* preferred_read_replica */
+	g_i32(g, n_batches * BATCH_LEN);                /* records */
+	for (int i = 0; i < n_batches; i++)
+		g_batch(g, first + i, 0, TS0 + 10 * (first + i), false);
+	g_end(g);
+}
+
+static void test_kp_data_fetch_golden_v4_to_v11(void **state)
+{
+	int fd = client(*state);
+	struct gb req, want;
+
+	produce_ok(fd, 7, 1, TS0, 0);
+	produce_ok(fd, 7, 2, TS0 + 10, 1);
+	for (int v = 4; v <= 11; v++) {
+		req_fetch(&req, v, 10 + v, 0, 0);
+		resp_fetch(&want, v, 10 + v, 0, 2, 0, 2);
+		send_frame(fd, &req);
+		expect_frame(fd, &want);
+		/* From the second batch on. */
+		req_fetch(&req, v, 20 + v, 0, 1);
+		resp_fetch(&want, v, 20 + v, 0, 2, 1, 1);
+		send_frame(fd, &req);
+		expect_frame(fd, &want);
+	}
+	close(fd);
+}
+
+static void test_kp_data_fetch_out_of_range(void **state)
+{
+	int fd = client(*state);
+	struct gb req, want;
+
+	produce_ok(fd, 7, 1, TS0, 0);
+	req_fetch(&req, 11, 2, 500, 5);
+	resp_fetch(&want, 11, 2, 1, 1, 0, 0);
+	send_frame(fd, &req);
+	expect_frame(fd, &want);
+	close(fd);
+}
+
+static void test_kp_data_fetch_long_poll_woken_by_produce(void **state)
+{
+	int fd = client(*state), pfd = client(*state);
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct gb req, want;
+
+	produce_ok(pfd, 7, 1, TS0, 0);
+	req_fetch(&req, 11, 2, 60000, 1);               /* at the end: waits */
+	send_frame(fd, &req);
+	assert_int_equal(poll(&p, 1, 200), 0);          /* nothing yet: 60 s to go */
+	produce_ok(pfd, 7, 3, TS0 + 10, 1);
+	resp_fetch(&want, 11, 2, 0, 2, 1, 1);
+	expect_frame(fd, &want);
+	close(fd);
+	close(pfd);
+}
+
+static void req_list_offsets(struct gb *g, int v, int32_t corr, const int64_t *ts, int n)
+{
+	g_req(g, 2, v, corr);
+	g_i32(g, -1);                                   /* replica_id */
+	if (v >= 2)
+		g_i8(g, 0);                             /* isolation_level */
+	g_i32(g, 2);                                    /* topics */
+	g_str(g, "g");
+	g_i32(g, n);                                    /* partitions */
+	for (int i = 0; i < n; i++) {
+		g_i32(g, 0);                            /* partition_index */
+		g_i64(g, ts[i]);                        /* timestamp */
+	}
+	g_str(g, "nope");
+	g_i32(g, 1);
+	g_i32(g, 3);
+	g_i64(g, -1);
+	g_end(g);
+}
+
+static void test_kp_data_list_offsets_golden_v1_v2(void **state)
+{
+	static const int64_t ts[] = { -1, -2, TS0 + 5, TS0 + 10, TS0 + 100 };
+	static const int64_t want_ts[] = { -1, -1, TS0 + 10, TS0 + 10, -1 };
+	static const int64_t want_off[] = { 2, 0, 1, 1, -1 };
+	int fd = client(*state);
+	struct gb req, want;
+
+	produce_ok(fd, 7, 1, TS0, 0);
+	produce_ok(fd, 7, 2, TS0 + 10, 1);
+	for (int v = 1; v <= 2; v++) {
+		req_list_offsets(&req, v, 30 + v, ts, 5);
+		g_begin(&want);
+		g_i32(&want, 30 + v);
+		if (v >= 2)
+			g_i32(&want, 0);                /* throttle_time_ms */
+		g_i32(&want, 2);                        /* topics */
+		g_str(&want, "g");
+		g_i32(&want, 5);
+		for (int i = 0; i < 5; i++) {
+			g_i32(&want, 0);                /* partition_index */
+			g_i16(&want, 0);                /* error_code */
+			g_i64(&want, want_ts[i]);       /* timestamp */
+			g_i64(&want, want_off[i]);      /* offset */
+		}
+		g_str(&want, "nope");
+		g_i32(&want, 1);
+		g_i32(&want, 3);
+		g_i16(&want, 3);                        /* UNKNOWN_TOPIC_OR_PARTITION */
+		g_i64(&want, -1);
+		g_i64(&want, -1);
+		g_end(&want);
+		send_frame(fd, &req);
+		expect_frame(fd, &want);
+	}
+	close(fd);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_kp_data_produce_golden_v3_to_v7, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_kp_data_produce_v0_to_v2_unsupported, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_kp_data_produce_errors, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_kp_data_fetch_golden_v4_to_v11, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_kp_data_fetch_out_of_range, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_kp_data_fetch_long_poll_woken_by_produce, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_kp_data_list_offsets_golden_v1_v2, fx_setup,
+						fx_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
