@@ -1,0 +1,522 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * dp_lcore.c - the lcore poll loop (RX queue -> parse -> rule -> partition
+ * ring) and the control-thread code that sets the lcores up, launches and
+ * stops them.  The design and the partition mapping are in dp_lcore.h and
+ * docs/dataplane.md.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_log.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_prefetch.h>
+
+#include "dp_eal.h"
+#include "dp_frag.h"
+#include "dp_lcore.h"
+#include "dp_lcore_int.h"
+#include "dp_parse.h"
+#include "dp_rules.h"
+#include "dp_wire.h"
+#include "st_inbox.h"
+#include "st_partition.h"
+
+#define DP_LOG(level, fmt, ...) \
+	rte_log(RTE_LOG_##level, dp_logtype, "DP: " fmt "\n", ##__VA_ARGS__)
+
+#define DP_PREFETCH_AHEAD 3
+#define DP_BURST_MAX      512u    /* dataplane.burst.size upper bound */
+#define DP_TAP_HDRS_MAX   5
+
+/* ---------------------------------------------------------------- hot path */
+
+/* The UDP payload as contiguous bytes: in the first segment, or copied to scratch. */
+static inline const uint8_t *dp_payload(struct dp_lcore *c, const struct rte_mbuf *m,
+					const struct dp_pkt *pk)
+{
+	if (likely(pk->payload_off + pk->payload_len <= m->data_len))
+		return rte_pktmbuf_mtod_offset(m, const uint8_t *, pk->payload_off);
+	return rte_pktmbuf_read(m, pk->payload_off, pk->payload_len, c->scratch);
+}
+
+static inline int dp_part_err(int rc)
+{
+	if (rc == -ENOBUFS)
+		return DP_DROP_ring_full;
+	return rc == -EMSGSIZE ? DP_DROP_too_large : DP_DROP_storage_error;
+}
+
+/* Tap mode: one record, value = the UDP payload.  @return 0 or a drop reason. */
+static inline int dp_tap(struct dp_lcore *c, const struct dp_lcore_queue *q,
+			 const struct dp_rule *ru, const struct rte_mbuf *m,
+			 const struct dp_pkt *pk, uint64_t ns, int64_t ms)
+{
+	struct st_partition *p = q->part[ru->topic];
+	struct st_record_header h[DP_TAP_HDRS_MAX];
+	uint8_t rx_ns[8], key[18], sport[2], dport[2];
+	uint32_t alen = pk->family == AF_INET ? 4 : 16, n = 1;
+	const uint8_t *val = dp_payload(c, m, pk);
+	rte_be64_t be = rte_cpu_to_be_64(ns);
+	const void *k = NULL;
+	int32_t klen = 0;
+	int rc;
+
+	if (unlikely(val == NULL))
+		return DP_DROP_malformed_udp;
+	memcpy(rx_ns, &be, 8);
+	h[0] = (struct st_record_header){ DP_HDR_RX_NS, sizeof(DP_HDR_RX_NS) - 1, rx_ns, 8 };
+	sport[0] = (uint8_t)(pk->src_port >> 8), sport[1] = (uint8_t)pk->src_port;
+	if (ru->conf->key == FWC_KEY_SOURCE) {
+		memcpy(key, pk->src, alen);
+		memcpy(key + alen, sport, 2);
+		k = key;
+		klen = (int32_t)alen + 2;
+	}
+	if (ru->conf->headers & FWC_HDR_ADDRESSES) {
+		dport[0] = (uint8_t)(pk->dst_port >> 8), dport[1] = (uint8_t)pk->dst_port;
+		h[n++] = (struct st_record_header){ DP_HDR_SRC_ADDR, 8, pk->src, (int32_t)alen };
+		h[n++] = (struct st_record_header){ DP_HDR_SRC_PORT, 8, sport, 2 };
+		h[n++] = (struct st_record_header){ DP_HDR_DST_ADDR, 8, pk->dst, (int32_t)alen };
+		h[n++] = (struct st_record_header){ DP_HDR_DST_PORT, 8, dport, 2 };
+	}
+	rc = st_partition_tap_add(p, ns, ms, k, klen, val, (int32_t)pk->payload_len, h, n);
+	if (unlikely(rc < 0))
+		return dp_part_err(rc);
+	c->records++;
+	c->part_records[q->slot[ru->topic]]++;
+	return 0;
+}
+
+static inline int dp_batch_drop(enum st_batch_err e)
+{
+	switch (e) {
+	case ST_BATCH_ERR_TRUNCATED:
+	case ST_BATCH_ERR_BAD_LENGTH:
+		return DP_DROP_bad_length;
+	case ST_BATCH_ERR_BAD_MAGIC:
+		return DP_DROP_bad_magic;
+	case ST_BATCH_ERR_BAD_CRC:
+		return DP_DROP_bad_crc;
+	default:
+		return DP_DROP_bad_batch;
+	}
+}
+
+/* Produce mode: an SLC1 header and one RecordBatch.  @return 0 or a drop reason. */
+static inline int dp_produce(struct dp_lcore *c, const struct dp_lcore_queue *q,
+			     const struct dp_rule *ru, const struct rte_mbuf *m,
+			     const struct dp_pkt *pk)
+{
+	const struct dp_topic_map *t = &c->all->topic[ru->topic];
+	struct st_partition *p = q->part[ru->topic];
+	uint32_t slot = q->slot[ru->topic];
+	const uint8_t *d = dp_payload(c, m, pk);
+	struct st_batch_info bi;
+	enum st_batch_err e;
+	int64_t base;
+	int32_t part;
+	int rc;
+
+	if (unlikely(d == NULL || pk->payload_len < DP_SLC_HDR_SIZE))
+		return DP_DROP_bad_length;
+	if (unlikely(rte_be_to_cpu_32(*(const unaligned_uint32_t *)d) != DP_SLC_MAGIC))
+		return DP_DROP_bad_magic;
+	part = (int32_t)rte_be_to_cpu_32(*(const unaligned_uint32_t *)(d + 8));
+	if (part != DP_SLC_PARTITION_ANY) {
+		if (unlikely(part < 0 || part >= t->n_parts || t->owner[part] != c->idx))
+			return DP_DROP_bad_partition;
+		p = t->part[part];
+		slot = t->slot_base + (uint32_t)part;
+	}
+	e = st_batch_validate(d + DP_SLC_HDR_SIZE, pk->payload_len - DP_SLC_HDR_SIZE,
+			      ST_BATCH_V_PRODUCE | ST_BATCH_V_EXACT, 0, &bi);
+	if (unlikely(e != ST_BATCH_ERR_OK))
+		return dp_batch_drop(e);
+	rc = st_partition_append(p, d + DP_SLC_HDR_SIZE, pk->payload_len - DP_SLC_HDR_SIZE, &base);
+	if (unlikely(rc < 0))
+		return dp_part_err(rc);
+	c->records += (uint64_t)bi.records_count;
+	c->part_records[slot] += (uint64_t)bi.records_count;
+	return 0;
+}
+
+/*
+ * One frame.  @return the mbuf to free (possibly a reassembled chain), or
+ * NULL when the fragment table kept it.  Counts it stored or dropped, with
+ * the weight of the frames it stands for.
+ */
+static inline struct rte_mbuf *dp_frame(struct dp_lcore *c, const struct dp_lcore_queue *q,
+					struct rte_mbuf *m, uint64_t tsc, uint64_t ns, int64_t ms)
+{
+	const struct dp_rule *ru;
+	struct dp_pkt pk;
+	uint32_t weight = 1;
+	int r;
+
+	r = dp_parse_mbuf(m, &pk);
+	if (unlikely(r))
+		goto drop;
+	if (unlikely(pk.is_fragment)) {
+		m = dp_frag_feed(c->frag, m, &pk, tsc, c->drops);
+		if (m == NULL)
+			return NULL;            /* held, or dropped and counted */
+		weight = m->nb_segs;            /* the fragments merged (dp_frag_stats.merged) */
+		r = dp_parse_mbuf(m, &pk);
+		if (unlikely(r == 0 && pk.is_fragment))
+			r = DP_DROP_bad_fragment;
+		if (unlikely(r))
+			goto drop;
+	}
+	ru = dp_rules_lookup(c->rules, &pk);
+	if (unlikely(ru == NULL)) {
+		r = DP_DROP_no_rule;
+		goto drop;
+	}
+	if (ru->mode == FWC_MODE_TAP)
+		r = dp_tap(c, q, ru, m, &pk, ns, ms);
+	else
+		r = dp_produce(c, q, ru, m, &pk);
+	if (unlikely(r))
+		goto drop;
+	c->stored += weight;
+	return m;
+drop:
+	c->drops[r] += weight;
+	return m;
+}
+
+void dp_lcore_rx(struct dp_lcore *c, unsigned int qi, struct rte_mbuf **pkts, uint16_t n,
+		 uint64_t now_tsc)
+{
+	const struct dp_lcore_queue *q = &c->q[qi];
+	uint64_t ns = dp_lcore_tsc_ns(c, now_tsc);
+	int64_t ms = (int64_t)(ns / 1000000u);   /* once per burst: all share the receive time */
+	struct rte_mbuf *done[DP_BURST_MAX];
+	uint64_t bytes = 0;
+	unsigned int nd = 0;
+
+	for (uint16_t i = 0; i < n && i < DP_PREFETCH_AHEAD; i++)
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+
+		if (i + DP_PREFETCH_AHEAD < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + DP_PREFETCH_AHEAD], void *));
+		bytes += m->pkt_len;
+		m = dp_frame(c, q, m, now_tsc, ns, ms);
+		if (m != NULL)
+			done[nd++] = m;
+	}
+	c->rx_packets += n;
+	c->rx_bytes += bytes;
+	if (nd)
+		rte_pktmbuf_free_bulk(done, nd);
+	dp_frag_flush(c->frag);
+}
+
+void dp_lcore_housekeep(struct dp_lcore *c, uint64_t now_tsc, int force)
+{
+	uint64_t ns = dp_lcore_tsc_ns(c, now_tsc);
+
+	for (unsigned int i = 0; i < c->n_owned; i++)
+		st_partition_tap_flush(c->owned[i], ns, force);
+	if (c->inbox)
+		st_inbox_serve(c->inbox, DP_LCORE_INBOX);
+}
+
+unsigned int dp_lcore_poll(struct dp_lcore *c, uint64_t now_tsc)
+{
+	struct rte_mbuf *pkts[DP_BURST_MAX];
+	unsigned int total = 0;
+
+	for (uint16_t i = 0; i < c->n_queues; i++) {
+		uint16_t n = rte_eth_rx_burst(c->q[i].port_id, c->q[i].queue_id, pkts, c->burst);
+
+		if (n) {
+			dp_lcore_rx(c, i, pkts, n, now_tsc);
+			total += n;
+		}
+	}
+	if (unlikely(now_tsc >= c->hk_next)) {
+		c->hk_next = now_tsc + c->hk_period;
+		dp_lcore_housekeep(c, now_tsc, 0);
+		if (now_tsc >= c->expire_next) {
+			c->expire_next = now_tsc + c->expire_period;
+			dp_frag_expire(c->frag, now_tsc, c->drops);
+			dp_frag_flush(c->frag);
+		}
+	}
+	return total;
+}
+
+int dp_lcore_main(void *arg)
+{
+	struct dp_lcore *c = arg;
+
+	while (!atomic_load_explicit(&c->all->stop, memory_order_relaxed))
+		dp_lcore_poll(c, rte_rdtsc());
+	/* Seal what linger still holds and answer pending produce requests. */
+	dp_lcore_housekeep(c, rte_rdtsc(), 1);
+	return 0;
+}
+
+/* ----------------------------------------------------------- control side */
+
+unsigned int dp_lcores_count(const struct dp_lcores *l)
+{
+	return l ? l->n : 0;
+}
+
+struct dp_lcore *dp_lcores_at(const struct dp_lcores *l, unsigned int i)
+{
+	return l && i < l->n ? l->lc[i] : NULL;
+}
+
+/* The context of @lcore_id, created on first use. */
+static struct dp_lcore *lcore_get(struct dp_lcores *l, unsigned int lcore_id)
+{
+	const struct fwc_dataplane *dp = &l->cfg->dataplane;
+	struct dp_lcore *c;
+	uint64_t hz = rte_get_tsc_hz();
+	struct timespec ts;
+	int socket;
+
+	for (unsigned int i = 0; i < l->n; i++)
+		if (l->lc[i]->lcore_id == lcore_id)
+			return l->lc[i];
+	if (l->n == DP_LCORE_MAX)
+		return NULL;
+	socket = (int)rte_lcore_to_socket_id(lcore_id);
+	if (lcore_id >= RTE_MAX_LCORE || socket < 0)
+		socket = SOCKET_ID_ANY;
+	c = rte_zmalloc_socket("dp_lcore", sizeof(*c), RTE_CACHE_LINE_SIZE, socket);
+	if (c == NULL)
+		return NULL;
+	l->lc[l->n] = c;
+	c->idx = l->n++;
+	c->all = l;
+	c->lcore_id = lcore_id;
+	c->burst = (uint16_t)RTE_MIN(dp->burst_size ? dp->burst_size : 32u, DP_BURST_MAX);
+	c->scratch = rte_malloc_socket("dp_scratch", DP_LCORE_SCRATCH, RTE_CACHE_LINE_SIZE, socket);
+	c->frag = dp_frag_create(dp->frag_table_entries ? dp->frag_table_entries : 4096,
+				 dp->frag_timeout_ms ? dp->frag_timeout_ms : 2000, 0, socket);
+	if (c->scratch == NULL || c->frag == NULL || st_inbox_create(&c->inbox, DP_LCORE_INBOX) < 0)
+		return NULL;
+	/* Unix time base for the TSC: no division per packet, 32.32 fixed point. */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	c->base_tsc = rte_rdtsc();
+	c->base_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	c->ns_mult = (uint64_t)(((unsigned __int128)1000000000u << 32) / hz);
+	c->hk_period = hz / (1000000u / DP_LCORE_HK_US);
+	c->expire_period = hz / 1000u * DP_LCORE_EXPIRE_MS;
+	return c;
+}
+
+/* Queues of every port, numbered globally; each to the context of its lcore. */
+static int assign_queues(struct dp_lcores *l, const struct dp_ports *ports, uint16_t *gq_lcore,
+			 unsigned int *n_gq)
+{
+	const struct fwc_dataplane *dp = &l->cfg->dataplane;
+	unsigned int g = 0;
+
+	for (unsigned int pi = 0; pi < dp->n_ports && pi < ports->n; pi++) {
+		const struct fwc_port *fp = &dp->ports[pi];
+
+		for (uint16_t qi = 0; qi < fp->rx_queues; qi++, g++) {
+			int lc_id = qi < fp->n_rx_lcores ? fp->rx_lcores[qi] : -1;
+			struct dp_lcore *c = lc_id >= 0 ? lcore_get(l, (unsigned int)lc_id) : NULL;
+			struct dp_lcore_queue *q;
+
+			if (c == NULL || g >= DP_LCORE_MAX_QUEUES) {
+				DP_LOG(ERR, "port %s queue %u: no lcore context (lcore %d)",
+				       fp->name, qi, lc_id);
+				return -ENOMEM;
+			}
+			q = &c->q[c->n_queues++];
+			q->port_id = ports->port[pi].port_id;
+			q->queue_id = qi;
+			q->gidx = (uint16_t)g;
+			q->port_idx = (uint16_t)pi;
+			gq_lcore[g] = (uint16_t)c->idx;
+		}
+	}
+	*n_gq = g;
+	return 0;
+}
+
+/* Tap limits of the topic's first tap rule onto a partition about to be owned. */
+static void tap_limits(const struct fwc_topic *ft, struct st_partition *p)
+{
+	for (unsigned int r = 0; r < ft->n_rules; r++) {
+		if (ft->rules[r].mode != FWC_MODE_TAP)
+			continue;
+		p->batch_size = ft->rules[r].batch_size ? ft->rules[r].batch_size : p->batch_size;
+		p->linger_ns = (uint64_t)ft->rules[r].linger_ms * 1000000u;
+		return;
+	}
+}
+
+/* Partitions of one rule-fed topic: owners, and every queue's target. */
+static int map_topic(struct dp_lcores *l, unsigned int t, const struct dp_lcores_params *prm,
+		     const uint16_t *gq_lcore, unsigned int n_gq)
+{
+	const struct fwc_topic *ft = &l->cfg->topics[t];
+	struct dp_topic_map *tm = &l->topic[t];
+	int32_t n;
+
+	tm->name = ft->name;
+	n = prm->topic_parts(prm->topic_parts_arg, ft->name, NULL, 0);
+	if (n <= 0) {
+		DP_LOG(ERR, "topic %s: has traffic rules but no partitions", ft->name);
+		return -EINVAL;
+	}
+	tm->part = calloc((size_t)n, sizeof(*tm->part));
+	tm->owner = calloc((size_t)n, sizeof(*tm->owner));
+	if (!tm->part || !tm->owner)
+		return -ENOMEM;
+	tm->n_parts = prm->topic_parts(prm->topic_parts_arg, ft->name, tm->part, n);
+	if (tm->n_parts != n)
+		return -EINVAL;
+	tm->slot_base = l->n_slots;
+	l->n_slots += (uint32_t)n;
+	for (int32_t i = 0; i < n; i++)
+		tm->owner[i] = gq_lcore[(uint32_t)i % n_gq];
+	for (unsigned int g = 0; g < n_gq; g++) {
+		if (tm->owner[g % (uint32_t)n] != gq_lcore[g]) {
+			DP_LOG(ERR, "topic %s: partition %u would be fed by lcores %u and %u; "
+			       "give it at least %u partitions", ft->name, g % (uint32_t)n,
+			       l->lc[tm->owner[g % (uint32_t)n]]->lcore_id,
+			       l->lc[gq_lcore[g]]->lcore_id, n_gq);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* Per-lcore tables that depend on the topic maps: queue targets, owned list, counters. */
+static int lcore_finish(struct dp_lcores *l, struct dp_lcore *c)
+{
+	unsigned int n_owned = 0;
+
+	c->part_records = rte_zmalloc("dp_part_records", (l->n_slots + 1) * sizeof(uint64_t),
+				      RTE_CACHE_LINE_SIZE);
+	c->owned = calloc(l->n_slots + 1, sizeof(*c->owned));
+	if (!c->part_records || !c->owned)
+		return -ENOMEM;
+	for (unsigned int t = 0; t < l->n_topics; t++) {
+		const struct dp_topic_map *tm = &l->topic[t];
+
+		for (uint16_t qi = 0; qi < c->n_queues; qi++) {
+			uint32_t i = tm->n_parts ? c->q[qi].gidx % (uint32_t)tm->n_parts : 0;
+
+			c->q[qi].part[t] = tm->n_parts ? tm->part[i] : NULL;
+			c->q[qi].slot[t] = tm->slot_base + i;
+		}
+		for (int32_t i = 0; i < tm->n_parts; i++) {
+			if (tm->owner[i] != c->idx)
+				continue;
+			tm->part[i]->inbox = c->inbox;
+			tap_limits(&l->cfg->topics[t], tm->part[i]);
+			c->owned[n_owned++] = tm->part[i];
+		}
+	}
+	c->n_owned = n_owned;
+	return 0;
+}
+
+int dp_lcores_create(const struct dp_lcores_params *prm, struct dp_lcores **out)
+{
+	uint16_t gq_lcore[DP_LCORE_MAX_QUEUES];
+	struct dp_lcores *l;
+	unsigned int n_gq = 0;
+	int rc;
+
+	l = calloc(1, sizeof(*l));
+	if (l == NULL)
+		return -ENOMEM;
+	l->cfg = prm->cfg;
+	l->ports = prm->ports;
+	l->n_topics = prm->cfg->n_topics;
+	if ((rc = assign_queues(l, prm->ports, gq_lcore, &n_gq)) < 0)
+		goto out;
+	for (unsigned int t = 0; t < l->n_topics && n_gq; t++)
+		if (prm->cfg->topics[t].n_rules && (rc = map_topic(l, t, prm, gq_lcore, n_gq)) < 0)
+			goto out;
+	for (unsigned int i = 0; i < l->n; i++) {
+		l->lc[i]->rules = prm->rules;
+		if ((rc = lcore_finish(l, l->lc[i])) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	if (rc < 0) {
+		dp_lcores_stop(l);
+		dp_lcores_free(l);
+		return rc;
+	}
+	*out = l;
+	return 0;
+}
+
+int dp_lcores_launch(struct dp_lcores *l)
+{
+	int rc;
+
+	for (unsigned int i = 0; i < l->n; i++) {
+		rc = rte_eal_remote_launch(dp_lcore_main, l->lc[i], l->lc[i]->lcore_id);
+		if (rc < 0) {
+			DP_LOG(ERR, "lcore %u: cannot launch: %s", l->lc[i]->lcore_id,
+			       strerror(-rc));
+			dp_lcores_stop(l);
+			return rc;
+		}
+		l->launched = (int)i + 1;
+	}
+	return 0;
+}
+
+void dp_lcores_stop(struct dp_lcores *l)
+{
+	if (l == NULL)
+		return;
+	atomic_store_explicit(&l->stop, 1, memory_order_release);
+	for (int i = 0; i < l->launched; i++)
+		rte_eal_wait_lcore(l->lc[i]->lcore_id);
+	l->launched = 0;
+	/* The control thread produces into them again. */
+	for (unsigned int t = 0; t < l->n_topics; t++)
+		for (int32_t i = 0; i < l->topic[t].n_parts; i++)
+			if (l->topic[t].part[i])
+				l->topic[t].part[i]->inbox = NULL;
+}
+
+void dp_lcores_free(struct dp_lcores *l)
+{
+	if (l == NULL)
+		return;
+	for (unsigned int i = 0; i < l->n; i++) {
+		struct dp_lcore *c = l->lc[i];
+
+		if (c->inbox)
+			st_inbox_serve(c->inbox, DP_LCORE_INBOX);
+		dp_frag_free(c->frag);
+		st_inbox_free(c->inbox);
+		rte_free(c->scratch);
+		rte_free(c->part_records);
+		free(c->owned);
+		rte_free(c);
+	}
+	for (unsigned int t = 0; t < l->n_topics; t++) {
+		free(l->topic[t].part);
+		free(l->topic[t].owner);
+	}
+	free(l);
+}

@@ -1,0 +1,466 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The lcore poll loop (dp_lcore.h) over crafted mbufs: what lands in the
+ * partition rings (records, headers, offsets, produce-mode batches) and
+ * what is counted (dp_stats.h), one burst at a time on the test thread.
+ * The last test runs real poll iterations on a net_ring port that loops
+ * its TX queue back to its RX queue.  EAL runs with --no-huge.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+
+#include "dp_lcore.h"
+#include "dp_port.h"
+#include "dp_rules.h"
+#include "dp_stats.h"
+#include "dp_test_frames.h"
+#include "dp_wire.h"
+#include "st_batch.h"
+#include "st_log.h"
+#include "st_partition.h"
+#include "st_ring.h"
+#include "../storage/log_fixture.h"
+
+#define NB_MBUFS 2048
+
+static const char yaml[] =
+	"dataplane:\n"
+	"  ports:\n"
+	"    - name: r0\n"
+	"      device: net_ring0\n"
+	"      rx.queues: 1\n"
+	"      rx.lcores: [1]\n"
+	"topics:\n"
+	"  - name: tap\n"
+	"    partitions: 1\n"
+	"    rules:\n"
+	"      - udp.port: 5000\n"
+	"        headers: [addresses]\n"
+	"      - udp.port: 5002\n"
+	"        key: source\n"
+	"  - name: prod\n"
+	"    partitions: 2\n"
+	"    rules:\n"
+	"      - udp.port: 5001\n"
+	"        mode: produce\n";
+
+static struct rte_mempool *pool;
+
+struct fx {
+	struct fwc_config cfg;
+	char root[64];
+	struct st_logdir *d;
+	struct st_partition *tap, *prod[2];
+	struct dp_rules *rules;
+	struct dp_ports ports;
+	struct dp_lcores *l;
+	struct dp_lcore *c;
+};
+
+static int32_t parts_cb(void *arg, const char *topic, struct st_partition **out, int32_t max)
+{
+	struct fx *f = arg;
+
+	if (strcmp(topic, "tap") == 0) {
+		if (max >= 1)
+			out[0] = f->tap;
+		return 1;
+	}
+	for (int32_t i = 0; i < 2 && i < max; i++)
+		out[i] = f->prod[i];
+	return 2;
+}
+
+static int open_part(struct fx *f, const char *topic, int32_t i, uint64_t ring,
+		     struct st_partition **out)
+{
+	struct st_partition_cfg pc = { .ring_bytes = ring, .huge = ST_HUGE_OFF,
+				       .batch_size = 16384, .linger_ms = 5 };
+	struct st_log_config lc;
+	struct st_log_recovery rep;
+
+	st_log_config_default(&lc);
+	return st_partition_open(out, f->d, topic, i, &lc, &pc, &rep) < 0 ? -1 : 0;
+}
+
+/* Lcores on a configured port id (the net_ring port, or a made-up one). */
+static int fx_setup(struct fx *f, uint64_t ring, int real_port)
+{
+	struct dp_lcores_params prm = { .cfg = &f->cfg, .ports = &f->ports,
+					.topic_parts = parts_cb, .topic_parts_arg = f };
+
+	memset(f, 0, sizeof(*f));
+	if (fwc_config_load_buf(&f->cfg, "test", yaml, sizeof(yaml) - 1, NULL) < 0)
+		return -1;
+	f->cfg.dataplane.ports[0].rx_lcores[0] = (int16_t)rte_lcore_id();
+	strcpy(f->root, "/tmp/sluice-lcore-XXXXXX");
+	if (!mkdtemp(f->root) || st_logdir_open(&f->d, f->root) < 0)
+		return -1;
+	if (open_part(f, "tap", 0, ring, &f->tap) || open_part(f, "prod", 0, ring, &f->prod[0]) ||
+	    open_part(f, "prod", 1, ring, &f->prod[1]))
+		return -1;
+	if (dp_rules_create(&f->cfg, SOCKET_ID_ANY, &f->rules) < 0)
+		return -1;
+	if (real_port) {
+		if (dp_ports_start(&f->cfg, &f->ports) < 0)
+			return -1;
+	} else {
+		f->ports.n = 1;
+		f->ports.port[0].conf = &f->cfg.dataplane.ports[0];
+		f->ports.port[0].port_id = RTE_MAX_ETHPORTS - 1;
+	}
+	prm.rules = f->rules;
+	if (dp_lcores_create(&prm, &f->l) < 0)
+		return -1;
+	f->c = dp_lcores_at(f->l, 0);
+	return 0;
+}
+
+static int setup(void **state)
+{
+	static struct fx f;
+
+	*state = &f;
+	return fx_setup(&f, 1 << 20, 0);
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	dp_lcores_stop(f->l);
+	dp_lcores_free(f->l);
+	dp_rules_free(f->rules);
+	if (f->ports.port[0].started)
+		dp_ports_stop(&f->ports);
+	for (unsigned int i = 0; i < 3; i++) {
+		struct st_partition *p = i == 0 ? f->tap : f->prod[i - 1];
+
+		if (p)
+			st_partition_close(p);
+	}
+	if (f->d)
+		st_logdir_close(f->d);
+	if (f->root[0])
+		lf_rmrf(f->root);
+	memset(f, 0, sizeof(*f));
+	return 0;
+}
+
+static struct rte_mbuf *mk(const uint8_t *frame, uint32_t len)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+
+	assert_non_null(m);
+	memcpy(rte_pktmbuf_append(m, (uint16_t)len), frame, len);
+	return m;
+}
+
+static struct rte_mbuf *udp4(uint16_t dport, const void *payload, uint32_t plen, int ntags)
+{
+	static uint8_t frame[9000];
+	struct tf_spec s = { .ntags = ntags, .tpid = { 0x8100 }, .vid = { 7 },
+			     .src = { 192, 0, 2, 1 }, .dst = { 192, 0, 2, 2 },
+			     .sport = 40000, .dport = dport, .payload = payload, .plen = plen };
+
+	return mk(frame, tf_build(frame, &s, NULL));
+}
+
+/* An SLC1 datagram with @nrec records for @partition. */
+static struct rte_mbuf *slc1(int32_t partition, unsigned int nrec, int damage)
+{
+	static uint8_t p[4096];
+	struct st_batch_builder b;
+	struct dp_slc_hdr h = { rte_cpu_to_be_32(DP_SLC_MAGIC), 0, 0,
+				(int32_t)rte_cpu_to_be_32((uint32_t)partition) };
+	int n;
+
+	memcpy(p, &h, sizeof(h));
+	st_batch_builder_begin(&b, p + sizeof(h), sizeof(p) - 64, 1000);
+	for (unsigned int r = 0; r < nrec; r++)
+		assert_int_equal(st_batch_builder_add(&b, 1000, "k", 1, "value", 5, NULL, 0), 0);
+	n = st_batch_builder_finish(&b);
+	assert_true(n > 0);
+	n += (int)sizeof(h);
+	if (damage == 1)
+		p[0] = 'X';                     /* magic */
+	if (damage == 2)
+		p[n - 1] ^= 1;                  /* CRC */
+	if (damage == 3)
+		p[n++] = 0;                     /* does not fill the datagram exactly */
+	return udp4(5001, p, (uint32_t)n, 0);
+}
+
+/* Every record in @p's ring, in order (at most @max); @return the count. */
+static int ring_records(struct st_partition *p, struct st_record *out, int max, int64_t *first)
+{
+	uint8_t *ptr;
+	uint64_t n = st_ring_peek(p->ring, &ptr), pos = 0;
+	int got = 0;
+
+	while (pos < n) {
+		struct st_batch_info bi;
+		struct st_record_iter it;
+
+		assert_int_equal(st_batch_validate(ptr + pos, n - pos, 0, 0, &bi), ST_BATCH_ERR_OK);
+		if (pos == 0 && first)
+			*first = bi.base_offset;
+		st_record_iter_init(&it, ptr + pos, &bi);
+		while (got < max && st_record_iter_next(&it, &out[got]))
+			got++;
+		pos += st_batch_size(&bi);
+	}
+	return got;
+}
+
+static void assert_balanced(const struct fx *f)
+{
+	struct dp_stats s;
+	uint64_t drops = 0;
+
+	dp_stats_read(f->l, &s);
+	for (unsigned int r = 1; r < DP_DROP__COUNT; r++)
+		drops += s.drops[r];
+	assert_int_equal(s.rx_packets, s.stored + s.frag_held + drops);
+}
+
+static void test_lcore_tap_records_headers_counters(void **state)
+{
+	struct fx *f = *state;
+	struct rte_mbuf *m[6];
+	struct st_record rec[8];
+	struct st_record_header h;
+	const uint8_t *pos;
+	uint64_t tsc = rte_rdtsc(), ns = dp_lcore_tsc_ns(f->c, tsc), be;
+	struct dp_stats s;
+	int n;
+
+	m[0] = udp4(5000, "alpha", 5, 0);
+	m[1] = udp4(5000, "beta", 4, 1);          /* VLAN 7: the rule takes any */
+	m[2] = udp4(9999, "nomatch", 7, 0);
+	m[3] = udp4(5002, "keyed", 5, 0);
+	m[4] = udp4(5000, "bad", 3, 0);
+	rte_pktmbuf_mtod(m[4], uint8_t *)[m[4]->data_len - 1] ^= 0xff;  /* UDP checksum */
+	m[5] = udp4(5000, "cut", 3, 0);
+	rte_pktmbuf_trim(m[5], 5);                /* inside the UDP header */
+	dp_lcore_rx(f->c, 0, m, 6, tsc);
+	dp_lcore_housekeep(f->c, tsc, 1);
+
+	n = ring_records(f->tap, rec, 8, NULL);
+	assert_int_equal(n, 3);
+	assert_memory_equal(rec[0].value, "alpha", 5);
+	assert_memory_equal(rec[1].value, "beta", 4);
+	assert_memory_equal(rec[2].value, "keyed", 5);
+	assert_null(rec[0].key);
+	assert_int_equal(rec[2].key_len, 6);      /* IPv4 address + port */
+	assert_memory_equal(rec[2].key, "\xc0\x00\x02\x01\x9c\x40", 6);
+	assert_int_equal(rec[0].timestamp, (int64_t)(ns / 1000000));
+	assert_int_equal(rec[0].n_headers, 5);
+	assert_int_equal(rec[2].n_headers, 1);
+	pos = rec[0].headers;
+	assert_true(st_record_header_next(&rec[0], &pos, &h));
+	assert_int_equal(h.key_len, 5);
+	assert_memory_equal(h.key, "rx.ns", 5);
+	assert_int_equal(h.value_len, 8);
+	be = rte_cpu_to_be_64(ns);
+	assert_memory_equal(h.value, &be, 8);
+	assert_true(st_record_header_next(&rec[0], &pos, &h));
+	assert_memory_equal(h.key, "src.addr", 8);
+	assert_memory_equal(h.value, "\xc0\x00\x02\x01", 4);
+
+	dp_stats_read(f->l, &s);
+	assert_int_equal(s.rx_packets, 6);
+	assert_int_equal(s.stored, 3);
+	assert_int_equal(s.records, 3);
+	assert_int_equal(s.drops[DP_DROP_no_rule], 1);
+	assert_int_equal(s.drops[DP_DROP_bad_udp_checksum], 1);
+	assert_int_equal(s.drops[DP_DROP_bad_ip_length], 1);
+	assert_balanced(f);
+}
+
+static void count_part(void *arg, const char *topic, int32_t partition, uint64_t records)
+{
+	uint64_t *v = arg;
+
+	if (strcmp(topic, "prod") == 0)
+		v[partition] = records;
+	else
+		v[2] = records;
+}
+
+static void test_lcore_produce_batches_and_drops(void **state)
+{
+	struct fx *f = *state;
+	struct rte_mbuf *m[7];
+	struct st_record rec[16];
+	uint64_t per[3] = { 0 };
+	int64_t first = -1;
+	struct dp_stats s;
+
+	m[0] = slc1(-1, 3, 0);                     /* the queue's partition: 0 */
+	m[1] = slc1(1, 2, 0);
+	m[2] = slc1(5, 1, 0);                      /* no such partition */
+	m[3] = slc1(0, 1, 1);
+	m[4] = slc1(0, 1, 2);
+	m[5] = slc1(0, 1, 3);
+	m[6] = slc1(0, 4, 0);
+	dp_lcore_rx(f->c, 0, m, 7, rte_rdtsc());
+
+	assert_int_equal(ring_records(f->prod[0], rec, 16, &first), 7);
+	assert_int_equal(first, 0);
+	assert_int_equal(rec[3].offset, 3);        /* the second batch follows densely */
+	assert_int_equal(ring_records(f->prod[1], rec, 16, NULL), 2);
+	dp_stats_read(f->l, &s);
+	assert_int_equal(s.stored, 3);
+	assert_int_equal(s.records, 9);
+	assert_int_equal(s.drops[DP_DROP_bad_partition], 1);
+	assert_int_equal(s.drops[DP_DROP_bad_magic], 1);
+	assert_int_equal(s.drops[DP_DROP_bad_crc], 1);
+	assert_int_equal(s.drops[DP_DROP_bad_length], 1);
+	dp_stats_foreach_partition(f->l, count_part, per);
+	assert_int_equal(per[0], 7);
+	assert_int_equal(per[1], 2);
+	assert_balanced(f);
+}
+
+static void test_lcore_fragments_count_each_frame(void **state)
+{
+	struct fx *f = *state;
+	static uint8_t payload[2000], frame[9000], fr[2][1600];
+	struct tf_spec sp = { .src = { 192, 0, 2, 1 }, .dst = { 192, 0, 2, 2 },
+			      .sport = 1, .dport = 5000, .payload = payload, .plen = 2000 };
+	struct rte_mbuf *m[2];
+	struct st_record rec[2];
+	uint32_t len, l1 = 14 + 20 + 1480;
+	struct dp_stats s;
+
+	for (unsigned int i = 0; i < sizeof(payload); i++)
+		payload[i] = (uint8_t)i;
+	len = tf_build(frame, &sp, NULL);
+	/* two fragments: 1480 bytes of UDP header + data, then the rest; last one first */
+	memcpy(fr[0], frame, l1);
+	tf_put16(fr[0] + 14 + 2, 20 + 1480);
+	tf_put16(fr[0] + 14 + 6, 0x2000);
+	tf_ipv4_fix(fr[0] + 14);
+	memcpy(fr[1], frame, 34);
+	memcpy(fr[1] + 34, frame + l1, len - l1);
+	tf_put16(fr[1] + 14 + 2, (uint16_t)(20 + len - l1));
+	tf_put16(fr[1] + 14 + 6, 1480 / 8);
+	tf_ipv4_fix(fr[1] + 14);
+	m[0] = mk(fr[1], 34 + len - l1);
+	m[1] = mk(fr[0], l1);
+	dp_lcore_rx(f->c, 0, m, 1, rte_rdtsc());
+	dp_stats_read(f->l, &s);
+	assert_int_equal(s.frag_held, 1);
+	assert_balanced(f);
+	dp_lcore_rx(f->c, 0, m + 1, 1, rte_rdtsc());
+	dp_lcore_housekeep(f->c, rte_rdtsc(), 1);
+	assert_int_equal(ring_records(f->tap, rec, 2, NULL), 1);
+	assert_int_equal(rec[0].value_len, 2000);
+	assert_memory_equal(rec[0].value, payload, 2000);   /* copied out of the chain */
+	dp_stats_read(f->l, &s);
+	assert_int_equal(s.rx_packets, 2);
+	assert_int_equal(s.stored, 2);
+	assert_int_equal(s.records, 1);
+	assert_balanced(f);
+}
+
+static void test_lcore_ring_full_counted(void **state)
+{
+	struct fx *f = *state;
+	struct rte_mbuf *m[32];
+	struct dp_stats s;
+
+	teardown(state);
+	assert_int_equal(fx_setup(f, 4096, 0), 0);   /* a 4 KiB ring, no writer */
+	for (unsigned int i = 0; i < 32; i++)
+		m[i] = slc1(0, 8, 0);
+	dp_lcore_rx(f->c, 0, m, 32, rte_rdtsc());
+	dp_stats_read(f->l, &s);
+	assert_true(s.drops[DP_DROP_ring_full] > 0);
+	assert_true(s.stored > 0);
+	assert_int_equal(s.stored + s.drops[DP_DROP_ring_full], 32);
+	assert_balanced(f);
+}
+
+static void test_lcore_net_ring_poll(void **state)
+{
+	struct fx *f = *state;
+	struct rte_mbuf *m[4];
+	struct st_record rec[4];
+	struct dp_stats s;
+	unsigned int got = 0;
+
+	teardown(state);
+	if (fx_setup(f, 1 << 20, 1) < 0)
+		skip();
+	m[0] = udp4(5000, "one", 3, 0);
+	m[1] = udp4(5000, "two", 3, 0);
+	m[2] = udp4(1, "x", 1, 0);
+	m[3] = slc1(-1, 2, 0);
+	/* net_ring without arguments: TX queue 0 and RX queue 0 are one ring */
+	assert_int_equal(rte_eth_tx_burst(f->ports.port[0].port_id, 0, m, 4), 4);
+	for (int i = 0; i < 100 && got < 4; i++)
+		got += dp_lcore_poll(f->c, rte_rdtsc());
+	assert_int_equal(got, 4);
+	assert_int_equal(dp_lcore_poll(f->c, rte_rdtsc()), 0);
+	dp_lcore_housekeep(f->c, rte_rdtsc(), 1);
+	assert_int_equal(ring_records(f->tap, rec, 4, NULL), 2);
+	assert_memory_equal(rec[1].value, "two", 3);
+	assert_int_equal(ring_records(f->prod[0], rec, 4, NULL), 2);
+	dp_stats_read(f->l, &s);
+	assert_int_equal(s.rx_packets, 4);
+	assert_int_equal(s.drops[DP_DROP_no_rule], 1);
+	assert_int_equal(s.drops[DP_DROP_imissed] + s.drops[DP_DROP_rx_nombuf], 0);
+	assert_balanced(f);
+}
+
+int main(int argc, char **argv)
+{
+	char *eal[] = { argv[0], "--no-huge", "-m", "256", "--no-shconf", "--no-pci",
+			"--vdev=net_ring0", "--log-level=*:error", NULL };
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_lcore_tap_records_headers_counters, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_lcore_produce_batches_and_drops, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lcore_fragments_count_each_frame, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_lcore_ring_full_counted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lcore_net_ring_poll, setup, teardown),
+	};
+	int ret;
+
+	(void)argc;
+	if (geteuid() != 0) {
+		printf("SKIP: EAL with --no-huge needs root\n");
+		return 77;
+	}
+	if (rte_eal_init((int)(sizeof(eal) / sizeof(eal[0])) - 1, eal) < 0) {
+		printf("SKIP: EAL init failed\n");
+		return 77;
+	}
+	pool = rte_pktmbuf_pool_create("test_lcore", NB_MBUFS, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+				       SOCKET_ID_ANY);
+	if (pool == NULL) {
+		printf("SKIP: no mbuf pool\n");
+		rte_eal_cleanup();
+		return 77;
+	}
+	ret = cmocka_run_group_tests(tests, NULL, NULL);
+	rte_mempool_free(pool);
+	rte_eal_cleanup();
+	return ret;
+}
