@@ -17,17 +17,22 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <rte_lcore.h>
 #include <rte_log.h>
 
 #include "sluice_build.h"
 #include "fwc_config.h"
 #include "ctl_catalog.h"
 #include "ctl_listener.h"
+#include "ctl_metrics.h"
 #include "ctl_server.h"
 #include "ctl_store.h"
 #include "kp_api.h"
 #include "dp_eal.h"
+#include "dp_lcore.h"
 #include "dp_port.h"
+#include "dp_rules.h"
+#include "dp_stats.h"
 
 RTE_LOG_REGISTER(sluiced_logtype, sluice.daemon, INFO);
 
@@ -215,6 +220,83 @@ static int check_listeners(const struct fwc_config *cfg)
 	return 0;
 }
 
+/* dp_topic_parts_fn over the catalog: the lcores find their partitions here. */
+static int32_t catalog_topic_parts(void *arg, const char *topic, struct st_partition **out,
+				   int32_t max)
+{
+	const struct ctl_topic *t = ctl_catalog_find(arg, topic, strlen(topic));
+
+	if (t == NULL)
+		return 0;
+	for (int32_t i = 0; i < t->n_partitions && i < max; i++)
+		out[i] = ctl_store_partition(&t->partitions[i]);
+	return t->n_partitions;
+}
+
+/*
+ * The dataplane, once the catalog has opened every partition: traffic
+ * rules, one context per lcore (its queues, the partitions it owns), then
+ * the poll loops.  @return 0 or -errno (logged); nothing left running.
+ */
+static int dataplane_start(const struct fwc_config *cfg, const struct dp_ports *ports,
+			   struct ctl_catalog *cat, struct dp_rules **rules,
+			   struct dp_lcores **lcores)
+{
+	struct dp_lcores_params lp = { .cfg = cfg, .ports = ports,
+				       .topic_parts = catalog_topic_parts, .topic_parts_arg = cat };
+	int rc;
+
+	if ((rc = dp_rules_create(cfg, (int)rte_socket_id(), rules)) < 0) {
+		LOG(ERR, "traffic rules: %s", strerror(-rc));
+		return rc;
+	}
+	lp.rules = *rules;
+	if ((rc = dp_lcores_create(&lp, lcores)) < 0 || (rc = dp_lcores_launch(*lcores)) < 0) {
+		LOG(ERR, "dataplane lcores: %s", strerror(-rc));
+		dp_lcores_free(*lcores);
+		dp_rules_free(*rules);
+		*lcores = NULL;
+		*rules = NULL;
+		return rc;
+	}
+	LOG(INFO, "dataplane: %u lcore(s) polling", dp_lcores_count(*lcores));
+	return 0;
+}
+
+/* Stop the poll loops (open tap batches sealed) and log the final counters. */
+static void dataplane_stop(struct dp_lcores *lcores)
+{
+	struct dp_stats st;
+	char line[2048];
+
+	if (lcores == NULL)
+		return;
+	dp_lcores_stop(lcores);
+	dp_stats_read(lcores, &st);
+	dp_stats_format(&st, line, sizeof(line));
+	LOG(INFO, "%s", line);
+}
+
+/*
+ * The metrics endpoint.  A failure (usually the port taken) is logged and
+ * the appliance runs on without it: capture matters more than its counters.
+ */
+static struct ctl_metrics *metrics_start(const struct fwc_config *cfg, struct ctl_server *srv,
+					 const struct ctl_catalog *cat,
+					 const struct ctl_store *store,
+					 const struct dp_lcores *lcores)
+{
+	struct ctl_metrics_params mp = { .listener = cfg->broker.metrics_listener, .srv = srv,
+					 .cat = cat, .store = store, .lcores = lcores };
+	struct ctl_metrics *m = NULL;
+	int rc = ctl_metrics_create(&mp, &m);
+
+	if (rc < 0)
+		LOG(ERR, "metrics.listener %s: %s: no metrics endpoint", mp.listener,
+		    strerror(-rc));
+	return m;
+}
+
 /* Runs the appliance until SIGTERM/SIGINT. */
 static int run(const struct sluiced_opts *o, const struct fwc_config *cfg)
 {
@@ -223,7 +305,10 @@ static int run(const struct sluiced_opts *o, const struct fwc_config *cfg)
 	struct ctl_catalog *cat = NULL;
 	struct ctl_server *srv = NULL;
 	struct ctl_store *store = NULL;
-	struct kp_api_ctx api;
+	struct ctl_metrics *metrics = NULL;
+	struct dp_lcores *lcores = NULL;
+	struct dp_rules *rules = NULL;
+	struct kp_api_ctx api = { .data = NULL };
 	struct dp_eal_args eal;
 	struct dp_ports ports;
 	sigset_t stop;
@@ -266,8 +351,12 @@ static int run(const struct sluiced_opts *o, const struct fwc_config *cfg)
 	if ((rc = ctl_store_create(cfg, &store)) < 0 ||
 	    (rc = ctl_catalog_create(cfg, ctl_store_catalog_ops(), store, &cat)) < 0 ||
 	    (rc = kp_api_ctx_init(&api, cfg, cat)) < 0 ||
-	    (rc = ctl_server_create(&sp, &srv)) < 0) {
+	    (rc = kp_data_create(store, &api.data)) < 0 ||
+	    (rc = ctl_server_create(&sp, &srv)) < 0 ||
+	    (rc = dataplane_start(cfg, &ports, cat, &rules, &lcores)) < 0) {
 		LOG(ERR, "control plane: %s", strerror(-rc));
+		ctl_server_destroy(srv);
+		kp_data_destroy(api.data);
 		ctl_catalog_destroy(cat);
 		ctl_store_destroy(store);
 		dp_ports_stop(&ports);
@@ -275,14 +364,20 @@ static int run(const struct sluiced_opts *o, const struct fwc_config *cfg)
 		return 1;
 	}
 	ctl_store_set_server(store, srv);
+	metrics = metrics_start(cfg, srv, cat, store, lcores);
 	LOG(INFO, "running; SIGTERM or SIGINT stops");
 	sig = ctl_server_run(srv);
 	if (sig < 0)
 		LOG(ERR, "control loop: %s", strerror(-sig));
 	else
 		LOG(INFO, "%s received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	ctl_metrics_destroy(metrics);  /* before anything it reads goes away */
+	dataplane_stop(lcores);    /* lcores joined: tap batches sealed into the rings */
 	ctl_store_set_server(store, NULL);
 	ctl_server_destroy(srv);
+	kp_data_destroy(api.data); /* after the server: waiting responses are gone */
+	dp_lcores_free(lcores);
+	dp_rules_free(rules);
 	ctl_catalog_destroy(cat);  /* partitions written out, synced, closed */
 	ctl_store_destroy(store);  /* writers stopped, clean-shutdown marker */
 	dp_ports_stop(&ports);

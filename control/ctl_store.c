@@ -261,6 +261,14 @@ const struct ctl_catalog_ops *ctl_store_catalog_ops(void)
 	return &ops;
 }
 
+int ctl_store_writer_stats(const struct ctl_store *st, unsigned int i, struct st_writer_stats *out)
+{
+	if (i >= st->n_writers)
+		return -ENOENT;
+	st_writer_stats_get(st->writers[i], out);
+	return 0;
+}
+
 void ctl_store_destroy(struct ctl_store *st)
 {
 	int rc;

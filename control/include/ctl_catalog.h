@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ctl_metrics.h"
 #include "kp_err.h"
 
 struct fwc_config;
@@ -73,6 +74,7 @@ struct ctl_topic_configs {
 struct ctl_partition {
 	int32_t index;
 	void *store;                    /* storage's handle, from partition_open */
+	struct ctl_partition_stats stats; /* Kafka-side counters (ctl_metrics.h) */
 };
 
 struct ctl_topic {

@@ -51,6 +51,11 @@ static inline struct st_partition *ctl_store_partition(const struct ctl_partitio
 	return (struct st_partition *)p->store;
 }
 
+struct st_writer_stats;
+
+/** Statistics of writer thread @i (any thread). @return 0, or -ENOENT past the last. */
+int ctl_store_writer_stats(const struct ctl_store *st, unsigned int i, struct st_writer_stats *out);
+
 /**
  * Stop the writers (everything committed is written and synced) and close
  * the log directory: clean-shutdown marker and checkpoints.  Partitions must

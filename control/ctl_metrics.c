@@ -1,0 +1,720 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * ctl_metrics.c - the Prometheus endpoint: libmicrohttpd's thread asks the
+ * control thread for a snapshot, then renders it (see ctl_metrics.h).
+ *
+ * Why a snapshot taken on the control thread: the catalog (topics,
+ * partitions, their st_partition pointers) changes only on that thread and
+ * a deleted partition is freed there, so reading it anywhere else would need
+ * a lock on every catalog change.  Asking that thread instead costs one
+ * eventfd wakeup per scrape and keeps the catalog single-threaded.
+ *
+ * What the snapshot copies, and how it reads counters of other threads:
+ *  - struct ctl_server_stats: written by the loop thread, which is the
+ *    thread copying it: no race.
+ *  - st_partition watermarks (written/flushed/durable/log_start/err) are
+ *    _Atomic: acquire loads, as every reader does.
+ *  - st_partition next_offset and pstats are plain fields written by the
+ *    partition's producer (the control thread itself, or a dataplane lcore).
+ *    They are naturally aligned 64-bit fields, and on x86-64 an aligned
+ *    8-byte load or store is a single access that cannot tear (Intel SDM
+ *    vol. 3A, 9.1.1 "Guaranteed Atomic Operations"); the producer's plain
+ *    store compiles to one mov.  The reader side uses __atomic_load_n(...,
+ *    __ATOMIC_RELAXED) so the compiler, too, must emit exactly one load.  A
+ *    value may be slightly stale, never torn; counters only grow.
+ *  - writer and dataplane counters through their own readers
+ *    (st_writer_stats_get, dp_stats_read), which do the same.
+ *
+ * The handshake: state IDLE -> WANTED (HTTP thread, then notify) ->
+ * GATHERING (control thread) -> READY (snapshot handed over) -> IDLE.  A
+ * scrape that times out while the control thread gathers leaves ABANDONED,
+ * so the late snapshot is freed (or taken by the next scrape).
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <microhttpd.h>
+
+#include "ctl_catalog.h"
+#include "ctl_log.h"
+#include "ctl_metrics.h"
+#include "ctl_store.h"
+#include "dp_stats.h"
+#include "kp_api.h"
+#include "st_partition.h"
+#include "st_writer.h"
+
+#define METRICS_WAIT_S 5                /* a scrape waits this long for the control thread */
+#define METRICS_MAX_CONNECTIONS 16
+#define METRICS_CONN_TIMEOUT_S 10
+#define METRICS_MAX_WRITERS 64
+#define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+enum snap_state { SNAP_IDLE, SNAP_WANTED, SNAP_GATHERING, SNAP_READY, SNAP_ABANDONED };
+
+struct ctl_metrics {
+	struct ctl_metrics_params p;
+	struct MHD_Daemon *mhd;
+	uint16_t port;
+	_Atomic bool wanted;            /* cheap test for the notify callback */
+	pthread_mutex_t lock;           /* guards state, snap, closing */
+	pthread_cond_t cond;            /* CLOCK_MONOTONIC */
+	enum snap_state state;
+	struct ctl_metrics_snap *snap;
+	bool closing;
+};
+
+/* A snapshot and the memory behind its pointers. */
+struct snap_owned {
+	struct ctl_metrics_snap pub;
+	struct dp_stats dp;
+	struct st_writer_stats writers[METRICS_MAX_WRITERS];
+	struct ctl_metrics_part *parts;
+	size_t parts_cap;
+	struct ctl_metrics_dp_part *dp_parts;
+	size_t dp_cap;
+	char **strings;                 /* interned topic names */
+	size_t n_strings, strings_cap;
+	bool failed;                    /* an allocation failed */
+};
+
+/* ---- snapshot (control thread) ------------------------------------------ */
+
+static int grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+	size_t ncap = *cap ? *cap * 2 : 16;
+	void *n;
+
+	if (need <= *cap)
+		return 0;
+	while (ncap < need)
+		ncap *= 2;
+	n = realloc(*arr, ncap * elem);
+	if (!n)
+		return -ENOMEM;
+	*arr = n;
+	*cap = ncap;
+	return 0;
+}
+
+/* A copy of @name owned by the snapshot; consecutive equal names share one. */
+static const char *intern(struct snap_owned *o, const char *name)
+{
+	char *s;
+
+	if (o->n_strings && strcmp(o->strings[o->n_strings - 1], name) == 0)
+		return o->strings[o->n_strings - 1];
+	if (grow((void **)&o->strings, &o->strings_cap, o->n_strings + 1, sizeof(char *)) < 0 ||
+	    !(s = strdup(name))) {
+		o->failed = true;
+		return NULL;
+	}
+	o->strings[o->n_strings++] = s;
+	return s;
+}
+
+static void dp_part_add(void *arg, const char *topic, int32_t partition, uint64_t records)
+{
+	struct snap_owned *o = arg;
+	struct ctl_metrics_dp_part *d;
+	const char *t = intern(o, topic);
+
+	if (!t || grow((void **)&o->dp_parts, &o->dp_cap, o->pub.n_dp_parts + 1,
+		       sizeof(*o->dp_parts)) < 0) {
+		o->failed = true;
+		return;
+	}
+	d = &o->dp_parts[o->pub.n_dp_parts++];
+	d->topic = t;
+	d->partition = partition;
+	d->records = records;
+}
+
+#define RELAXED(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+
+static void part_copy(struct ctl_metrics_part *d, const char *topic, const struct ctl_partition *cp)
+{
+	const struct st_partition *p = ctl_store_partition(cp);
+
+	memset(d, 0, sizeof(*d));
+	d->topic = topic;
+	d->partition = cp->index;
+	d->records_out = cp->stats.records_out;
+	d->bytes_out = cp->stats.bytes_out;
+	if (!p)
+		return;
+	d->log_start = atomic_load_explicit(&p->log_start, memory_order_acquire);
+	d->written = atomic_load_explicit(&p->written, memory_order_acquire);
+	d->flushed = atomic_load_explicit(&p->flushed, memory_order_acquire);
+	d->durable = atomic_load_explicit(&p->durable, memory_order_acquire);
+	d->err = atomic_load_explicit(&p->err, memory_order_acquire);
+	d->log_end = RELAXED(p->next_offset);
+	d->records_in = RELAXED(p->pstats.records);
+	d->bytes_in = RELAXED(p->pstats.bytes);
+	d->ring_full = RELAXED(p->pstats.ring_full);
+}
+
+static void snap_partitions(struct snap_owned *o, const struct ctl_catalog *cat)
+{
+	size_t n = ctl_catalog_count(cat);
+
+	for (size_t i = 0; i < n && !o->failed; i++) {
+		const struct ctl_topic *t = ctl_catalog_at(cat, i);
+		const char *name = intern(o, t->name);
+
+		if (!name || grow((void **)&o->parts, &o->parts_cap,
+				  o->pub.n_parts + (size_t)t->n_partitions, sizeof(*o->parts)) < 0) {
+			o->failed = true;
+			break;
+		}
+		for (int32_t k = 0; k < t->n_partitions; k++)
+			part_copy(&o->parts[o->pub.n_parts++], name, &t->partitions[k]);
+	}
+}
+
+struct ctl_metrics_snap *ctl_metrics_snap_take(const struct ctl_metrics_params *p)
+{
+	struct snap_owned *o = calloc(1, sizeof(*o));
+	struct ctl_metrics_snap *s;
+
+	if (!o)
+		return NULL;
+	s = &o->pub;
+	if (p->srv)
+		s->server = *ctl_server_stats(p->srv);
+	s->apis = kp_api_table(&s->n_apis);
+	while (p->store && s->n_writers < METRICS_MAX_WRITERS &&
+	       ctl_store_writer_stats(p->store, (unsigned int)s->n_writers,
+				      &o->writers[s->n_writers]) == 0)
+		s->n_writers++;
+	s->writers = o->writers;
+	dp_stats_read(p->lcores, &o->dp);
+	s->dp = &o->dp;
+	if (p->lcores)
+		dp_stats_foreach_partition(p->lcores, dp_part_add, o);
+	if (p->cat)
+		snap_partitions(o, p->cat);
+	s->parts = o->parts;
+	s->dp_parts = o->dp_parts;
+	if (o->failed) {
+		ctl_metrics_snap_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void ctl_metrics_snap_free(struct ctl_metrics_snap *s)
+{
+	struct snap_owned *o = (struct snap_owned *)s;  /* pub is the first member */
+
+	if (!o)
+		return;
+	for (size_t i = 0; i < o->n_strings; i++)
+		free(o->strings[i]);
+	free(o->strings);
+	free(o->parts);
+	free(o->dp_parts);
+	free(o);
+}
+
+/* ---- rendering ------------------------------------------------------------ */
+
+static void family(FILE *out, const char *name, const char *type, const char *help)
+{
+	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* A label value with \, " and newline escaped (the exposition format's rule). */
+static void label_value(FILE *out, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			fputc('\\', out);
+		if (*v == '\n') {
+			fputs("\\n", out);
+			continue;
+		}
+		fputc(*v, out);
+	}
+}
+
+static void sample_u64(FILE *out, const char *name, uint64_t v)
+{
+	fprintf(out, "%s %llu\n", name, (unsigned long long)v);
+}
+
+static const char *api_name(const struct ctl_metrics_snap *s, unsigned int key, char *buf,
+			    size_t len)
+{
+	for (size_t i = 0; i < s->n_apis; i++)
+		if (s->apis[i].api_key == (int16_t)key)
+			return s->apis[i].name;
+	snprintf(buf, len, "key_%u", key);
+	return buf;
+}
+
+static bool api_shown(const struct ctl_metrics_snap *s, unsigned int key)
+{
+	const struct ctl_api_stats *a = &s->server.api[key];
+
+	for (size_t i = 0; i < s->n_apis; i++)
+		if (s->apis[i].api_key == (int16_t)key)
+			return true;
+	return a->requests || a->errors;
+}
+
+/* One series per advertised API (zeros included) and per other key seen. */
+static void api_series(FILE *out, const struct ctl_metrics_snap *s, const char *name, int what)
+{
+	char buf[16];
+
+	for (unsigned int k = 0; k < CTL_API_KEYS; k++) {
+		const struct ctl_api_stats *a = &s->server.api[k];
+
+		if (!api_shown(s, k))
+			continue;
+		fprintf(out, "%s{api=\"%s\"} ", name, api_name(s, k, buf, sizeof(buf)));
+		if (what == 0)
+			fprintf(out, "%llu\n", (unsigned long long)a->requests);
+		else if (what == 1)
+			fprintf(out, "%llu\n", (unsigned long long)a->errors);
+		else
+			fprintf(out, "%.9f\n", (double)a->latency_ns / 1e9);
+	}
+}
+
+static void render_kafka(FILE *out, const struct ctl_metrics_snap *s)
+{
+	const struct ctl_server_stats *st = &s->server;
+	static const struct {
+		const char *name, *help;
+		size_t off;
+	} counters[] = {
+#define C(n, f, h) { "sluice_kafka_" n, h, offsetof(struct ctl_server_stats, f) }
+		C("connections_accepted_total", conn_accepted, "Kafka connections accepted."),
+		C("connections_closed_total", conn_closed, "Kafka connections closed, for any reason."),
+		C("connections_rejected_total", conn_rejected,
+		  "Connections closed at accept because max.connections was reached."),
+		C("connections_idle_closed_total", conn_idle_closed,
+		  "Connections closed after connections.max.idle.ms without traffic."),
+		C("frames_too_large_total", frames_too_large,
+		  "Request frames larger than socket.request.max.bytes (connection closed)."),
+		C("frames_invalid_total", frames_invalid,
+		  "Request frames with a size <= 0 (connection closed)."),
+		C("requests_refused_total", requests_refused,
+		  "Requests for unadvertised APIs or versions, or malformed (connection closed)."),
+		C("received_bytes_total", bytes_in, "Bytes read from Kafka connections."),
+		C("sent_bytes_total", bytes_out, "Bytes written to Kafka connections."),
+#undef C
+	};
+
+	family(out, "sluice_kafka_requests_total", "counter", "Kafka requests handled, by API.");
+	api_series(out, s, "sluice_kafka_requests_total", 0);
+	family(out, "sluice_kafka_request_errors_total", "counter",
+	       "Error codes returned in Kafka responses, by API.");
+	api_series(out, s, "sluice_kafka_request_errors_total", 1);
+	family(out, "sluice_kafka_request_seconds", "summary",
+	       "Time from request read to response queued, by API.");
+	api_series(out, s, "sluice_kafka_request_seconds_sum", 2);
+	api_series(out, s, "sluice_kafka_request_seconds_count", 0);
+	family(out, "sluice_kafka_connections_active", "gauge", "Open Kafka connections.");
+	sample_u64(out, "sluice_kafka_connections_active", st->conn_open);
+	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
+		family(out, counters[i].name, "counter", counters[i].help);
+		sample_u64(out, counters[i].name,
+			   *(const uint64_t *)((const char *)st + counters[i].off));
+	}
+}
+
+/* Fields of struct ctl_metrics_part, rendered one family at a time. */
+enum part_field { PF_START, PF_END, PF_WRITTEN, PF_FLUSHED, PF_DURABLE, PF_REC_IN, PF_BYTES_IN,
+		  PF_RING_FULL, PF_REC_OUT, PF_BYTES_OUT, PF_ERR };
+
+static const struct {
+	const char *name, *type, *help;
+} part_families[] = {
+	[PF_START] = { "sluice_partition_log_start_offset", "gauge",
+		       "First offset still in the log." },
+	[PF_END] = { "sluice_partition_log_end_offset", "gauge",
+		     "Next offset to be assigned (includes batches still in the ring)." },
+	[PF_WRITTEN] = { "sluice_partition_written_offset", "gauge",
+			 "Next offset not yet written to the segment file." },
+	[PF_FLUSHED] = { "sluice_partition_flushed_offset", "gauge",
+			 "Next offset not yet flushed to the device." },
+	[PF_DURABLE] = { "sluice_partition_durable_offset", "gauge",
+			 "Next offset not yet covered by fdatasync." },
+	[PF_REC_IN] = { "sluice_partition_records_in_total", "counter",
+			"Records committed into the partition (Kafka produce and dataplane)." },
+	[PF_BYTES_IN] = { "sluice_partition_bytes_in_total", "counter",
+			  "RecordBatch bytes committed into the partition." },
+	[PF_RING_FULL] = { "sluice_partition_ring_full_total", "counter",
+			   "Appends refused because the partition ring was full." },
+	[PF_REC_OUT] = { "sluice_partition_records_out_total", "counter",
+			 "Records sent to consumers by Fetch." },
+	[PF_BYTES_OUT] = { "sluice_partition_bytes_out_total", "counter",
+			   "RecordBatch bytes sent to consumers by Fetch." },
+	[PF_ERR] = { "sluice_partition_io_error", "gauge",
+		     "1 when appends stopped after an I/O error (ENOSPC, EIO), else 0." },
+};
+
+static int64_t part_value(const struct ctl_metrics_part *p, enum part_field f)
+{
+	switch (f) {
+	case PF_START: return p->log_start;
+	case PF_END: return p->log_end;
+	case PF_WRITTEN: return p->written;
+	case PF_FLUSHED: return p->flushed;
+	case PF_DURABLE: return p->durable;
+	case PF_REC_IN: return (int64_t)p->records_in;
+	case PF_BYTES_IN: return (int64_t)p->bytes_in;
+	case PF_RING_FULL: return (int64_t)p->ring_full;
+	case PF_REC_OUT: return (int64_t)p->records_out;
+	case PF_BYTES_OUT: return (int64_t)p->bytes_out;
+	default: return p->err != 0;
+	}
+}
+
+static void topic_labels(FILE *out, const char *name, const char *topic, int32_t partition)
+{
+	fprintf(out, "%s{topic=\"", name);
+	label_value(out, topic);
+	fprintf(out, "\",partition=\"%d\"} ", partition);
+}
+
+static void render_partitions(FILE *out, const struct ctl_metrics_snap *s)
+{
+	for (unsigned int f = 0; f < sizeof(part_families) / sizeof(part_families[0]); f++) {
+		family(out, part_families[f].name, part_families[f].type, part_families[f].help);
+		for (size_t i = 0; i < s->n_parts; i++) {
+			topic_labels(out, part_families[f].name, s->parts[i].topic,
+				     s->parts[i].partition);
+			fprintf(out, "%lld\n", (long long)part_value(&s->parts[i], f));
+		}
+	}
+}
+
+static void render_storage(FILE *out, const struct ctl_metrics_snap *s)
+{
+	static const struct {
+		const char *name, *help;
+		size_t off;
+	} fams[] = {
+#define W(n, f, h) { "sluice_storage_" n, h, offsetof(struct st_writer_stats, f) }
+		W("writer_passes_total", passes, "Storage writer loop passes."),
+		W("writes_total", writes, "Segment file writes issued."),
+		W("write_bytes_total", bytes, "Bytes handed to segment file writes."),
+		W("syncs_total", syncs, "fdatasync calls issued (group commit)."),
+		W("segment_rolls_total", rolls, "Segments rolled."),
+		W("retention_deleted_segments_total", retained_segments,
+		  "Segments deleted by retention."),
+		W("io_errors_total", io_errors, "Partitions stopped by an I/O error."),
+#undef W
+	};
+
+	for (size_t f = 0; f < sizeof(fams) / sizeof(fams[0]); f++) {
+		family(out, fams[f].name, "counter", fams[f].help);
+		for (size_t w = 0; w < s->n_writers; w++)
+			fprintf(out, "%s{writer=\"%zu\"} %llu\n", fams[f].name, w,
+				(unsigned long long)*(const uint64_t *)((const char *)&s->writers[w] +
+									fams[f].off));
+	}
+}
+
+static void render_dataplane(FILE *out, const struct ctl_metrics_snap *s)
+{
+	static const struct dp_stats zero;
+	const struct dp_stats *dp = s->dp ? s->dp : &zero;
+
+	family(out, "sluice_dataplane_rx_packets_total", "counter",
+	       "Frames received by the dataplane lcores.");
+	sample_u64(out, "sluice_dataplane_rx_packets_total", dp->rx_packets);
+	family(out, "sluice_dataplane_rx_bytes_total", "counter",
+	       "Bytes of the frames received by the dataplane lcores.");
+	sample_u64(out, "sluice_dataplane_rx_bytes_total", dp->rx_bytes);
+	family(out, "sluice_dataplane_stored_packets_total", "counter",
+	       "Frames whose datagram was stored.");
+	sample_u64(out, "sluice_dataplane_stored_packets_total", dp->stored);
+	family(out, "sluice_dataplane_fragments_held", "gauge",
+	       "Fragments waiting in the reassembly tables.");
+	sample_u64(out, "sluice_dataplane_fragments_held", dp->frag_held);
+	family(out, "sluice_dataplane_records_total", "counter",
+	       "Kafka records stored by the dataplane, by partition.");
+	for (size_t i = 0; i < s->n_dp_parts; i++) {
+		topic_labels(out, "sluice_dataplane_records_total", s->dp_parts[i].topic,
+			     s->dp_parts[i].partition);
+		fprintf(out, "%llu\n", (unsigned long long)s->dp_parts[i].records);
+	}
+	family(out, "sluice_dataplane_drops_total", "counter",
+	       "Frames dropped by the dataplane, by reason (docs/dataplane.md).");
+	for (unsigned int r = 1; r < DP_DROP__COUNT; r++)
+		fprintf(out, "sluice_dataplane_drops_total{reason=\"%s\"} %llu\n", dp_drop_name(r),
+			(unsigned long long)dp->drops[r]);
+}
+
+int ctl_metrics_render(const struct ctl_metrics_snap *s, FILE *out)
+{
+	render_kafka(out, s);
+	render_partitions(out, s);
+	render_storage(out, s);
+	render_dataplane(out, s);
+	return ferror(out) ? -EIO : 0;
+}
+
+/* ---- the handshake ------------------------------------------------------- */
+
+/* Notify callback, control thread: take the snapshot a scrape asked for. */
+static void metrics_on_notify(void *arg)
+{
+	struct ctl_metrics *m = arg;
+	struct ctl_metrics_snap *s;
+
+	if (!atomic_exchange_explicit(&m->wanted, false, memory_order_acq_rel))
+		return;
+	pthread_mutex_lock(&m->lock);
+	if (m->state != SNAP_WANTED) {
+		pthread_mutex_unlock(&m->lock);
+		return;
+	}
+	m->state = SNAP_GATHERING;
+	pthread_mutex_unlock(&m->lock);
+
+	s = ctl_metrics_snap_take(&m->p);   /* NULL (no memory) is answered with 503 */
+
+	pthread_mutex_lock(&m->lock);
+	if (m->state == SNAP_GATHERING) {
+		m->snap = s;
+		m->state = SNAP_READY;
+		pthread_cond_broadcast(&m->cond);
+	} else {                            /* ABANDONED: the scrape gave up */
+		ctl_metrics_snap_free(s);
+		m->state = SNAP_IDLE;
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+/* HTTP thread: a snapshot from the control thread, or NULL after METRICS_WAIT_S. */
+static struct ctl_metrics_snap *snap_request(struct ctl_metrics *m)
+{
+	struct ctl_metrics_snap *s = NULL;
+	struct timespec deadline;
+	bool ask = false;
+
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += METRICS_WAIT_S;
+	pthread_mutex_lock(&m->lock);
+	if (m->state == SNAP_IDLE) {
+		m->state = SNAP_WANTED;
+		ask = true;
+	} else if (m->state == SNAP_ABANDONED) {
+		m->state = SNAP_GATHERING;  /* the late snapshot is ours */
+	}
+	if (ask) {
+		atomic_store_explicit(&m->wanted, true, memory_order_release);
+		ctl_server_notify(m->p.srv);
+	}
+	while (m->state != SNAP_READY && !m->closing)
+		if (pthread_cond_timedwait(&m->cond, &m->lock, &deadline) == ETIMEDOUT)
+			break;
+	if (m->state == SNAP_READY) {
+		s = m->snap;
+		m->snap = NULL;
+		m->state = SNAP_IDLE;
+	} else if (m->state == SNAP_WANTED) {
+		m->state = SNAP_IDLE;
+	} else if (m->state == SNAP_GATHERING) {
+		m->state = SNAP_ABANDONED;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return s;
+}
+
+/* ---- HTTP ------------------------------------------------------------------ */
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status, char *body,
+			     size_t len, enum MHD_ResponseMemoryMode mode, const char *type)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, body, mode);
+	enum MHD_Result rc;
+
+	if (!r) {
+		if (mode == MHD_RESPMEM_MUST_FREE)
+			free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	rc = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return rc;
+}
+
+static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned int status, const char *text)
+{
+	return reply(c, status, (char *)text, strlen(text), MHD_RESPMEM_PERSISTENT,
+		     "text/plain; charset=utf-8");
+}
+
+static enum MHD_Result serve_metrics(struct ctl_metrics *m, struct MHD_Connection *c)
+{
+	struct ctl_metrics_snap *s = snap_request(m);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out;
+	int rc;
+
+	if (!s)
+		return reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "control thread busy\n");
+	out = open_memstream(&buf, &len);
+	if (!out) {
+		ctl_metrics_snap_free(s);
+		return reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+	}
+	rc = ctl_metrics_render(s, out);
+	ctl_metrics_snap_free(s);
+	if (fclose(out) != 0 || rc < 0) {
+		free(buf);
+		return reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+	}
+	return reply(c, MHD_HTTP_OK, buf, len, MHD_RESPMEM_MUST_FREE, METRICS_CONTENT_TYPE);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version,
+				  const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	(void)version;
+	(void)upload_data;
+	(void)con_cls;
+	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+		return reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET\n");
+	if (*upload_data_size)          /* a GET with a body: ignore it */
+		*upload_data_size = 0;
+	if (strcmp(url, "/metrics") == 0)
+		return serve_metrics(cls, c);
+	if (strcmp(url, "/") == 0)
+		return reply_text(c, MHD_HTTP_OK, "Sluice: metrics at /metrics\n");
+	return reply_text(c, MHD_HTTP_NOT_FOUND, "not found; try /metrics\n");
+}
+
+/* ---- lifecycle --------------------------------------------------------------- */
+
+/* "host:port" or "[v6]:port" -> a bindable address. */
+static int listener_addr(const char *s, struct sockaddr_storage *ss, socklen_t *sl)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_NUMERICSERV | AI_PASSIVE }, *res;
+	const char *colon = strrchr(s, ':');
+	char host[256];
+	size_t hl;
+
+	if (!colon || !colon[1])
+		return -EINVAL;
+	hl = (size_t)(colon - s);
+	if (hl >= 2 && s[0] == '[' && s[hl - 1] == ']') {
+		s++;
+		hl -= 2;
+	}
+	if (hl >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	if (getaddrinfo(hl ? host : NULL, colon + 1, &hints, &res) != 0)
+		return -EADDRNOTAVAIL;
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*sl = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+static int mutex_init(struct ctl_metrics *m)
+{
+	pthread_condattr_t ca;
+	int rc;
+
+	if ((rc = pthread_mutex_init(&m->lock, NULL)) != 0)
+		return -rc;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	rc = pthread_cond_init(&m->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	if (rc != 0) {
+		pthread_mutex_destroy(&m->lock);
+		return -rc;
+	}
+	return 0;
+}
+
+int ctl_metrics_create(const struct ctl_metrics_params *p, struct ctl_metrics **out)
+{
+	struct sockaddr_storage ss;
+	const union MHD_DaemonInfo *info;
+	struct ctl_metrics *m = NULL;
+	socklen_t sl;
+	int rc;
+
+	*out = NULL;
+	if (!p->listener || !p->listener[0])
+		return 0;
+	if ((rc = listener_addr(p->listener, &ss, &sl)) < 0)
+		return rc;
+	if (!(m = calloc(1, sizeof(*m))))
+		return -ENOMEM;
+	m->p = *p;
+	if ((rc = mutex_init(m)) < 0) {
+		free(m);
+		return rc;
+	}
+	m->mhd = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD |
+				  (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
+				  0, NULL, NULL, on_request, m,
+				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+				  MHD_OPTION_CONNECTION_LIMIT, (unsigned int)METRICS_MAX_CONNECTIONS,
+				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)METRICS_CONN_TIMEOUT_S,
+				  MHD_OPTION_END);
+	if (!m->mhd) {
+		rc = -EADDRINUSE;
+		goto out;
+	}
+	/*
+	 * Registered last, as there is no way to unregister: the loop is not
+	 * running yet, so a scrape arriving before this line just waits.
+	 */
+	if ((rc = ctl_server_on_notify(p->srv, metrics_on_notify, m)) < 0) {
+		MHD_stop_daemon(m->mhd);
+		goto out;
+	}
+	info = MHD_get_daemon_info(m->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	m->port = info ? info->port : 0;
+	CTL_LOG(INFO, "metrics: GET /metrics on %s (port %u)", p->listener, m->port);
+	*out = m;
+	return 0;
+out:
+	pthread_cond_destroy(&m->cond);
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+	return rc;
+}
+
+uint16_t ctl_metrics_port(const struct ctl_metrics *m)
+{
+	return m ? m->port : 0;
+}
+
+void ctl_metrics_destroy(struct ctl_metrics *m)
+{
+	if (!m)
+		return;
+	pthread_mutex_lock(&m->lock);
+	m->closing = true;
+	pthread_cond_broadcast(&m->cond);
+	pthread_mutex_unlock(&m->lock);
+	MHD_stop_daemon(m->mhd);
+	ctl_metrics_snap_free(m->snap);
+	pthread_cond_destroy(&m->cond);
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+}

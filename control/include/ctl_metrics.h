@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * ctl_metrics.h - the Prometheus endpoint: GET /metrics on metrics.listener.
+ *
+ * libmicrohttpd serves HTTP on its own thread.  That thread never touches
+ * the catalog, the server or the dataplane: a scrape asks the control thread
+ * for a snapshot (ctl_server_notify() plus a notify callback), the control
+ * thread -- which owns the catalog, so no topic can be created or deleted
+ * meanwhile -- copies every counter and watermark into a freshly allocated
+ * struct ctl_metrics_snap and hands it back under a mutex, and the HTTP
+ * thread renders it as text exposition format 0.0.4 and frees it.  Counters
+ * written by other threads (storage writers, dataplane lcores, a partition's
+ * producer) are copied with relaxed or acquire loads; see ctl_metrics.c.
+ *
+ * A scrape that the control thread does not answer within 5 s (it is busy
+ * opening a large topic, or stopping) gets 503.
+ *
+ * Names: everything is prefixed sluice_; counters end in _total; labels are
+ * api, topic, partition, writer, reason.  docs/control.md lists them.
+ */
+#ifndef CTL_METRICS_H
+#define CTL_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ctl_server.h"
+
+struct ctl_catalog;
+struct ctl_metrics;
+struct ctl_store;
+struct dp_lcores;
+struct dp_stats;
+struct kp_api_entry;
+struct st_writer_stats;
+
+/*
+ * Kafka-side counters of one partition, kept in ctl_partition.stats.  Written
+ * by the control thread only (the Fetch handler adds what it sent), read by
+ * the control thread when it takes a snapshot: plain fields, no atomics.
+ */
+struct ctl_partition_stats {
+	uint64_t records_out;           /* records sent to consumers by Fetch */
+	uint64_t bytes_out;             /* RecordBatch bytes sent by Fetch */
+};
+
+/* One catalog partition in a snapshot. */
+struct ctl_metrics_part {
+	const char *topic;
+	int32_t partition;
+	int64_t log_start;              /* first offset still on disk */
+	int64_t log_end;                /* next offset the producer assigns (incl. the ring) */
+	int64_t written, flushed, durable;
+	uint64_t records_in, bytes_in;  /* committed into the ring (producer stats) */
+	uint64_t ring_full;             /* refused: ring full */
+	uint64_t records_out, bytes_out;/* struct ctl_partition_stats */
+	int err;                        /* sticky -errno of the log (0: appending) */
+};
+
+/* One partition a dataplane lcore stores into (dp_stats_foreach_partition). */
+struct ctl_metrics_dp_part {
+	const char *topic;
+	int32_t partition;
+	uint64_t records;
+};
+
+/* Everything a scrape shows, copied at one moment on the control thread. */
+struct ctl_metrics_snap {
+	struct ctl_server_stats server;
+	const struct kp_api_entry *apis;        /* advertised APIs (kp_api_table) */
+	size_t n_apis;
+	const struct st_writer_stats *writers;  /* per writer thread */
+	size_t n_writers;
+	const struct dp_stats *dp;              /* NULL: all dataplane counters are 0 */
+	const struct ctl_metrics_dp_part *dp_parts;
+	size_t n_dp_parts;
+	const struct ctl_metrics_part *parts;
+	size_t n_parts;
+};
+
+struct ctl_metrics_params {
+	const char *listener;           /* metrics.listener "host:port"; "" or NULL = off */
+	struct ctl_server *srv;         /* its loop answers snapshot requests */
+	const struct ctl_catalog *cat;
+	const struct ctl_store *store;  /* writer stats; may be NULL */
+	const struct dp_lcores *lcores; /* dataplane counters; may be NULL */
+};
+
+/**
+ * Start the endpoint: bind @p->listener and start libmicrohttpd's thread.
+ * Control thread, after ctl_server_create() and before ctl_server_run().
+ * With the listener off, *@out is NULL and 0 is returned.
+ *
+ * @return 0, -EINVAL (bad host:port), -EADDRNOTAVAIL (unresolvable host),
+ *   -ENOSPC (no notify slot left on the server), -EADDRINUSE (could not
+ *   start: usually the port is taken), -ENOMEM.
+ */
+int ctl_metrics_create(const struct ctl_metrics_params *p, struct ctl_metrics **out);
+
+/** The bound TCP port (useful with port 0), or 0. */
+uint16_t ctl_metrics_port(const struct ctl_metrics *m);
+
+/**
+ * Stop the HTTP thread (a scrape waiting for a snapshot gets 503) and free.
+ * Control thread, after ctl_server_run() has returned (the notify callback
+ * stays registered on the server and must not run again) and before the
+ * catalog and the server go away.  NULL is a no-op.
+ */
+void ctl_metrics_destroy(struct ctl_metrics *m);
+
+/**
+ * Take a snapshot (control thread: it reads the catalog).  Free it with
+ * ctl_metrics_snap_free().  @return NULL on allocation failure.
+ */
+struct ctl_metrics_snap *ctl_metrics_snap_take(const struct ctl_metrics_params *p);
+
+/** Free a snapshot from ctl_metrics_snap_take(). NULL is a no-op. */
+void ctl_metrics_snap_free(struct ctl_metrics_snap *s);
+
+/**
+ * Write @s as Prometheus text exposition format 0.0.4 (HELP and TYPE lines
+ * for every family, series in a stable order).  Any thread; pure.
+ *
+ * @return 0 or -EIO (a write to @out failed).
+ */
+int ctl_metrics_render(const struct ctl_metrics_snap *s, FILE *out);
+
+#endif /* CTL_METRICS_H */

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Kafka protocol benchmark, one run: a librdkafka producer (100-byte messages,
+# acks=1) and consumer against a freshly started sluiced and against
+# librdkafka's in-process mock cluster (the ceiling), with the ratio
+# sluiced/mock for produce and fetch (perf/bench_kafka.c explains the sizing).
+#
+# Usage: perf/bench_kafka.sh [BUILD_DIR] [bench_kafka options, e.g. --smoke]
+# sluiced runs on the default configuration with log.dirs in a temporary
+# directory (on /var/tmp: a real disk, as in production), a free port, the
+# metrics endpoint off, and "-- --no-huge" when no hugepages are free.  Needs
+# root (DPDK).  Exit codes: those of bench_kafka; 77 when it cannot run here.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+bld=${1:-$root/build}
+[ $# -gt 0 ] && shift
+bld=$(cd "$bld" && pwd)
+[ "$(id -u)" -eq 0 ] || { echo "SKIP: sluiced (DPDK) needs root" >&2; exit 77; }
+[ -x "$bld/sluiced" ] && [ -x "$bld/perf/bench_kafka" ] || { echo "build $bld first" >&2; exit 2; }
+
+if ! grep -q kp_produce "$root/control/meson.build"; then
+	echo "sluiced does not serve Produce yet: mock cluster only" >&2
+	"$bld/perf/bench_kafka" "$@"
+	exit 77
+fi
+
+work=$(mktemp -d "${SLUICE_BENCH_DIR:-/var/tmp}/sluice-kbench.XXXXXX")
+pid=
+cleanup() {
+	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+free=$(awk '/^HugePages_Free/ {print $2}' /proc/meminfo)
+mem=; [ "${free:-0}" -ge 64 ] || mem=--no-huge
+cd "$root"
+"$bld/sluiced" --override "log.dirs=$work/data" \
+	--override "listeners=PLAINTEXT://127.0.0.1:$port" \
+	--override metrics.listener= \
+	-- $mem >"$work/sluiced.log" 2>&1 &
+pid=$!
+for _ in $(seq 300); do
+	grep -q "running; SIGTERM" "$work/sluiced.log" && break
+	kill -0 "$pid" 2>/dev/null || break
+	sleep 0.1
+done
+grep -q "running; SIGTERM" "$work/sluiced.log" || { cat "$work/sluiced.log" >&2; echo "sluiced did not start" >&2; exit 1; }
+
+rc=0
+"$bld/perf/bench_kafka" --brokers "127.0.0.1:$port" "$@" || rc=$?
+if [ $rc -ne 0 ]; then
+	tail -20 "$work/sluiced.log" >&2
+fi
+kill -TERM "$pid"
+wait "$pid" || { echo "sluiced exited with $? after SIGTERM" >&2; rc=1; }
+pid=
+exit $rc
