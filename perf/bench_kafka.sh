@@ -5,7 +5,7 @@
 # sluiced/mock for produce and fetch (perf/bench_kafka.c explains the sizing).
 #
 # Usage: perf/bench_kafka.sh [BUILD_DIR] [bench_kafka options, e.g. --smoke]
-# sluiced runs on the default configuration with log.dirs in a temporary
+# sluiced runs on perf/bench-kafka.yaml (no dataplane port: see there) with log.dirs in a temporary
 # directory (on /var/tmp: a real disk, as in production), a free port, the
 # metrics endpoint off, and "-- --no-huge" when no hugepages are free.  Needs
 # root (DPDK).  Exit codes: those of bench_kafka; 77 when it cannot run here.
@@ -35,7 +35,7 @@ port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1
 free=$(awk '/^HugePages_Free/ {print $2}' /proc/meminfo)
 mem=; [ "${free:-0}" -ge 64 ] || mem=--no-huge
 cd "$root"
-"$bld/sluiced" --override "log.dirs=$work/data" \
+"$bld/sluiced" --config "$root/perf/bench-kafka.yaml" --override "log.dirs=$work/data" \
 	--override "listeners=PLAINTEXT://127.0.0.1:$port" \
 	--override metrics.listener= \
 	-- $mem >"$work/sluiced.log" 2>&1 &

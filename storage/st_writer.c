@@ -486,7 +486,7 @@ int st_writer_create(struct st_writer **out, const struct st_writer_cfg *cfg)
 	if (!w->cfg.write_max)
 		w->cfg.write_max = ST_APPENDER_WRITE_MAX;
 	if (!w->cfg.idle_sleep_us)
-		w->cfg.idle_sleep_us = 100;
+		w->cfg.idle_sleep_us = 20;
 	w->last_retention_ms = now_ms();
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);

@@ -56,7 +56,7 @@ struct st_writer_cfg {
 	int64_t flush_interval_messages;/* log.flush.interval.messages; <= 0 = off */
 	int64_t retention_check_ms;     /* log.retention.check.interval.ms; <= 0 = never */
 	enum st_visibility visibility;  /* what readers may see */
-	uint32_t idle_sleep_us;         /* sleep when there was nothing to do; 0 = 100 */
+	uint32_t idle_sleep_us;         /* poll period when there was nothing to do; 0 = 20 */
 	/* Watermarks moved (called on the writer thread; e.g. an eventfd write). */
 	void (*notify)(void *arg);
 	void *notify_arg;
