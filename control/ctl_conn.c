@@ -40,20 +40,28 @@ static void lru_unlink(struct ctl_server *s, struct ctl_conn *c)
 	c->prev = c->next = NULL;
 }
 
-static void lru_touch(struct ctl_conn *c)
+/* Append @c (not a member) as the most recently used connection. */
+static void lru_append(struct ctl_server *s, struct ctl_conn *c)
 {
-	struct ctl_server *s = c->srv;
-
 	c->last_ns = ctl_now_ns();
-	if (s->lru_tail == c)
-		return;
-	lru_unlink(s, c);
 	c->prev = s->lru_tail;
 	if (s->lru_tail)
 		s->lru_tail->next = c;
 	else
 		s->lru_head = c;
 	s->lru_tail = c;
+}
+
+static void lru_touch(struct ctl_conn *c)
+{
+	struct ctl_server *s = c->srv;
+
+	if (s->lru_tail == c) {
+		c->last_ns = ctl_now_ns();
+		return;
+	}
+	lru_unlink(s, c);
+	lru_append(s, c);
 }
 
 static void conn_set_events(struct ctl_conn *c)
@@ -87,14 +95,7 @@ int ctl_conn_open(struct ctl_server *s, int fd, const char *peer)
 		free(c);
 		return rc;
 	}
-	/* Append to the LRU list (lru_touch expects a member). */
-	c->last_ns = ctl_now_ns();
-	c->prev = s->lru_tail;
-	if (s->lru_tail)
-		s->lru_tail->next = c;
-	else
-		s->lru_head = c;
-	s->lru_tail = c;
+	lru_append(s, c);
 	s->st.conn_accepted++;
 	s->st.conn_open++;
 	return 0;
