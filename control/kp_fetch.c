@@ -341,15 +341,18 @@ static void fetch_cancel(void *arg, struct ctl_resp *resp)
 
 void kp_fetch_recheck(struct kp_data *d)
 {
-	struct kp_fetch *f = d->fetches, *next;
+	struct kp_fetch *f;
 
-	for (; f; f = next) {
+	/* As kp_produce_recheck: an answer may free other entries; restart. */
+restart:
+	for (f = d->fetches; f; f = f->next) {
 		struct kp_reader r;
 
-		next = f->next;
 		kp_reader_init(&r, f->body, f->len);
-		if (fetch_ready(f->req.ctx, r, f->req.api_version, f->h.min_bytes))
+		if (fetch_ready(f->req.ctx, r, f->req.api_version, f->h.min_bytes)) {
 			fetch_answer(f);
+			goto restart;
+		}
 	}
 }
 

@@ -273,12 +273,17 @@ static bool produce_check(struct kp_data *d, struct kp_produce *pr)
 
 void kp_produce_recheck(struct kp_data *d)
 {
-	struct kp_produce *pr = d->produces, *next;
+	struct kp_produce *pr;
 
-	for (; pr; pr = next) {
-		next = pr->next;
-		produce_check(d, pr);
-	}
+	/*
+	 * Answering one produce can close its connection, whose cancel
+	 * callbacks free other produces of this list: after every answer,
+	 * start again from the head instead of trusting a saved next pointer.
+	 */
+restart:
+	for (pr = d->produces; pr; pr = pr->next)
+		if (produce_check(d, pr))
+			goto restart;
 }
 
 void kp_produce_tick(struct kp_data *d)

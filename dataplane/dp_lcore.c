@@ -505,8 +505,11 @@ void dp_lcores_free(struct dp_lcores *l)
 	for (unsigned int i = 0; i < l->n; i++) {
 		struct dp_lcore *c = l->lc[i];
 
-		if (c->inbox)
-			st_inbox_serve(c->inbox, DP_LCORE_INBOX);
+		/*
+		 * Requests still in the inbox are not served here: their owner (the
+		 * control plane) may already have freed them at shutdown, and none
+		 * was acknowledged, so dropping them loses nothing a client was told.
+		 */
 		dp_frag_free(c->frag);
 		st_inbox_free(c->inbox);
 		rte_free(c->scratch);

@@ -225,6 +225,8 @@ static uint32_t cut_batches(const uint8_t *ptr, uint64_t n, uint32_t write_max,
  * Move one write's worth of a partition's ring into its segment.
  * @return bytes issued (0: nothing to do or no room now), or -errno.
  */
+static void wpart_maybe_sync(struct wpart *wp, int64_t now, bool force);
+
 static int wpart_pump_one(struct wpart *wp, int64_t now)
 {
 	struct st_partition *p = wp->p;
@@ -235,8 +237,15 @@ static int wpart_pump_one(struct wpart *wp, int64_t now)
 	uint64_t n;
 	int rc;
 
-	if (wp->fl_tail - wp->fl_durable >= WFLIGHT_MAX)
-		return 0; /* FIFO full: wait for completions */
+	if (wp->fl_tail - wp->fl_durable >= WFLIGHT_MAX) {
+		/*
+		 * FIFO full: entries leave it only once durable, so ask for the
+		 * sync now whatever the flush interval says (with
+		 * log.flush.interval.* at their maximum none would ever come).
+		 */
+		wpart_maybe_sync(wp, now, true);
+		return 0;
+	}
 	n = st_ring_peek(p->ring, &ptr);
 	if (n == 0)
 		return 0;
@@ -259,9 +268,12 @@ static int wpart_pump_one(struct wpart *wp, int64_t now)
 		if (wp->app) {
 			wpart_close_segment(wp);
 			wp->w->stats.rolls++;
+			if (wp->failed)
+				return -EIO; /* never write past a hole */
 		}
 		if ((rc = wpart_open_segment(wp, &slot)) < 0)
 			return rc;
+		wp->seg_pos = slot.position;
 	}
 	rc = st_appender_write(wp->app, ptr, len);
 	if (rc == -EAGAIN)
@@ -302,11 +314,11 @@ static void wpart_maybe_sync(struct wpart *wp, int64_t now, bool force)
 static uint64_t wpart_pump(struct wpart *wp, int64_t now, bool force_sync)
 {
 	uint64_t moved = 0;
-	int rc;
+	int rc = 0;
 
 	if (wp->failed)
 		return 0;
-	while ((rc = wpart_pump_one(wp, now)) > 0)
+	while (!wp->failed && (rc = wpart_pump_one(wp, now)) > 0)
 		moved += (uint64_t)rc;
 	if (rc < 0)
 		wpart_fail(wp, rc, "append");

@@ -272,6 +272,37 @@ static void test_writer_ring_full_never_blocks(void **state)
 	assert_int_equal(st_logdir_close(f->ld), 0);
 }
 
+/*
+ * With log.flush.interval.* at their maximum no timed sync ever comes; the
+ * writer must still sync when its in-flight list fills, or the partition
+ * would stall after a few dozen writes.
+ */
+static void test_writer_no_flush_interval_never_stalls(void **state)
+{
+	struct fixture *f = *state;
+	static uint8_t batch[4096];
+	struct st_partition *p;
+	int64_t base;
+	int len;
+
+	writer_start(f, f->dir, INT64_MAX);
+	assert_true(st_partition_open(&p, f->ld, "noflush", 0, &f->lc, &f->pc, NULL) >= 0);
+	assert_int_equal(st_writer_attach(f->w, p), 0);
+	for (int i = 0; i < 300; i++) {
+		len = make_batch(batch, sizeof(batch), p->next_offset, 2, i);
+		while (st_partition_append(p, batch, (uint32_t)len, &base) == -ENOBUFS)
+			usleep(100);
+		/* One write per batch: wait until this one is written. */
+		for (int t = 0; t < 5000 && st_partition_hw(p, ST_VIS_WRITTEN) < p->next_offset; t++)
+			usleep(200);
+		assert_int_equal(st_partition_hw(p, ST_VIS_WRITTEN), p->next_offset);
+	}
+	assert_true(st_partition_hw(p, ST_VIS_DURABLE) > 0);
+	st_writer_destroy(f->w);
+	assert_int_equal(st_partition_close(p), 0);
+	assert_int_equal(st_logdir_close(f->ld), 0);
+}
+
 static void test_writer_enospc_stops_partition(void **state)
 {
 	struct fixture *f = *state;
@@ -319,6 +350,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_writer_rolls_segments, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_writer_tap_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_writer_ring_full_never_blocks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_writer_no_flush_interval_never_stalls, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_writer_enospc_stops_partition, setup, teardown),
 	};
 
