@@ -34,6 +34,7 @@ struct ctl_store {
 	struct st_writer *writers[CTL_STORE_MAX_WRITERS];
 	unsigned next_writer;           /* round-robin placement */
 	_Atomic(struct ctl_server *) srv;
+	bool served;                    /* the appliance got as far as serving */
 	struct ctl_timer checkpoint;    /* on the control loop */
 	bool warned_fallback;
 };
@@ -147,6 +148,7 @@ void ctl_store_set_server(struct ctl_store *st, struct ctl_server *srv)
 		ctl_timer_cancel(old, &st->checkpoint);
 	atomic_store_explicit(&st->srv, srv, memory_order_release);
 	if (srv) {
+		st->served = true;
 		ctl_timer_init(&st->checkpoint, store_checkpoint, st);
 		ctl_timer_arm(srv, &st->checkpoint, CTL_STORE_CHECKPOINT_MS);
 	}
@@ -277,6 +279,12 @@ void ctl_store_destroy(struct ctl_store *st)
 		return;
 	for (unsigned i = 0; i < st->n_writers; i++)
 		st_writer_destroy(st->writers[i]);
+	/*
+	 * A startup that failed before serving may not have recovered every
+	 * partition: keep the next start from trusting them.
+	 */
+	if (!st->served && !st_logdir_was_clean(st->logdir))
+		st_logdir_set_dirty(st->logdir);
 	rc = st_logdir_close(st->logdir);
 	if (rc < 0)
 		CTL_LOG(ERR, "log.dirs: closing: %s (next start recovers)", strerror(-rc));

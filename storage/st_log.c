@@ -601,3 +601,9 @@ const char *st_log_dir(const struct st_log *log)
 {
 	return log->dir;
 }
+
+void st_log_set_error(struct st_log *log, int err)
+{
+	if (!log->err)
+		log->err = err < 0 ? err : -EIO;
+}

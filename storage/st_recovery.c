@@ -577,6 +577,13 @@ int st_logdir_checkpoint(struct st_logdir *d)
 	return rc;
 }
 
+void st_logdir_set_dirty(struct st_logdir *d)
+{
+	pthread_mutex_lock(&d->lock);
+	d->dirty = true;
+	pthread_mutex_unlock(&d->lock);
+}
+
 int st_logdir_close(struct st_logdir *d)
 {
 	char path[4096];

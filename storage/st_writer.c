@@ -105,6 +105,7 @@ static void wpart_fail(struct wpart *wp, int err, const char *what)
 		return;
 	wp->failed = true;
 	atomic_store_explicit(&wp->p->err, err ? err : -EIO, memory_order_release);
+	st_log_set_error(wp->p->log, err); /* its close must not count as clean */
 	wp->w->stats.io_errors++;
 	wlog(wp->w, ST_LOG_ERR, "%s-%d: %s failed: %s; appends to this partition stopped",
 	     wp->p->topic, wp->p->partition, what, strerror(err < 0 ? -err : EIO));

@@ -96,6 +96,11 @@ bool st_logdir_was_clean(const struct st_logdir *d);
  */
 int st_logdir_checkpoint(struct st_logdir *d);
 /**
+ * Do not write the clean-shutdown marker at close: the next open must
+ * recover (e.g. startup failed before every partition was recovered).
+ */
+void st_logdir_set_dirty(struct st_logdir *d);
+/**
  * Close: every log must be closed first (-EBUSY otherwise).  Writes the
  * checkpoints and, when every log closed without error, the clean-shutdown
  * marker.  Frees @d in every case except -EBUSY.
@@ -168,6 +173,11 @@ int st_log_publish(struct st_log *log, int64_t segment_base, uint64_t end_positi
  * @return the base offset, or -errno.
  */
 int64_t st_log_append(struct st_log *log, const void *batches, uint32_t len, int64_t now_ms);
+/**
+ * The writer's I/O failed (ENOSPC, EIO...): the log stops taking appends and
+ * its close will not count as clean, so the next open recovers it.
+ */
+void st_log_set_error(struct st_log *log, int err);
 /** fdatasync the active segment and move the recovery point to LEO. */
 int st_log_sync(struct st_log *log);
 /** The writer saw data up to @offset reach the disk (e.g. an fdatasync completed). */
