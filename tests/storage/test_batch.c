@@ -14,6 +14,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "st_test_oracle.h"
+
 #include "st_batch.h"
 #include "st_endian.h"
 
@@ -118,25 +120,6 @@ static const uint8_t kp_gzip[101] = {
 };
 
 /* CRC-32C by its definition, independent of st_crc32c(). */
-static uint32_t crc_bitwise(const uint8_t *p, size_t len)
-{
-	uint32_t c = 0xffffffffu;
-
-	for (size_t i = 0; i < len; i++) {
-		c ^= p[i];
-		for (int b = 0; b < 8; b++)
-			c = (c >> 1) ^ (0x82f63b78u & (0u - (c & 1)));
-	}
-	return ~c;
-}
-
-static uint64_t rnd(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
 
 static const struct st_record_header rec2_hdrs[] = {
 	{ .key = "h1", .key_len = 2, .value = "x", .value_len = 1 },

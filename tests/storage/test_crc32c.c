@@ -12,30 +12,12 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "st_test_oracle.h"
+
 #include "st_batch.h"
 #include "st_crc32c.h"
 
 /* The definition, one bit at a time: independent of both implementations. */
-static uint32_t crc_bitwise(const uint8_t *p, size_t len)
-{
-	uint32_t c = 0xffffffffu;
-
-	for (size_t i = 0; i < len; i++) {
-		c ^= p[i];
-		for (int b = 0; b < 8; b++)
-			c = (c >> 1) ^ (0x82f63b78u & (0u - (c & 1)));
-	}
-	return ~c;
-}
-
-/* xorshift: deterministic, so a failure reproduces. */
-static uint64_t rnd(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
 
 static void test_crc32c_check_value(void **state)
 {
