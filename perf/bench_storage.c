@@ -88,7 +88,7 @@ int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "mb", 1, 0, 'm' }, { "record", 1, 0, 'r' }, { "partitions", 1, 0, 'p' },
-		{ "memcpy", 0, 0, 'c' }, { 0, 0, 0, 0 },
+		{ "memcpy", 0, 0, 'c' }, { "write-max", 1, 0, 'w' }, { 0, 0, 0, 0 },
 	};
 	struct st_writer_cfg wc = { .cpu = getenv("BW_CPU") ? atoi(getenv("BW_CPU")) : 1, .direct = ST_DIRECT_AUTO, .huge = ST_HUGE_AUTO,
 				    .flush_interval_ms = 5, .visibility = ST_VIS_DURABLE };
@@ -108,6 +108,7 @@ int main(int argc, char **argv)
 		case 'r': record = strtoull(optarg, NULL, 0); break;
 		case 'p': nparts = strtoull(optarg, NULL, 0); break;
 		case 'c': do_memcpy = 1; break;
+		case 'w': wc.write_max = (uint32_t)strtoul(optarg, NULL, 0); break;
 		default: return 2;
 		}
 	}
