@@ -5,8 +5,9 @@
  * storage (a temporary log.dirs, a writer thread): hand-built request bytes
  * in, exact response bytes out.  Fetch records therefore travel the
  * zero-copy path (sendfile from the segment file).  Also: the produce
- * errors (10, 2, 3, 21, acks=0 silent), offset out of range, and a
- * long-poll woken by a produce on another connection.
+ * errors (10, 2, 3, 21, acks=0 silent), offset out of range, a
+ * long-poll woken by a produce on another connection, and DeleteTopics of
+ * a topic with an acks=all produce and a long-poll waiting on it.
  */
 #include <errno.h>
 #include <ftw.h>
@@ -65,12 +66,13 @@ static void topic(struct fx *f, const char *name, const char *max_msg)
 	assert_int_equal(ctl_catalog_topic_create(f->cat, &spec, false, NULL, msg, sizeof(msg)), 0);
 }
 
-static int fx_setup(void **state)
+static int fx_open(void **state, int64_t flush_ms)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	struct ctl_server_params sp = { .dispatch = kp_api_serve };
 
 	fwc_config_defaults(&f->cfg);
+	f->cfg.broker.log_flush_interval_ms = flush_ms;
 	strcpy(f->dir, "/tmp/test_kp_data.XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
 	strcpy(f->cfg.broker.log_dirs, f->dir);
@@ -91,6 +93,17 @@ static int fx_setup(void **state)
 	assert_int_equal(pthread_create(&f->thr, NULL, loop_thread, f), 0);
 	*state = f;
 	return 0;
+}
+
+static int fx_setup(void **state)
+{
+	return fx_open(state, 5);
+}
+
+/* No fdatasync for an hour: acks=all produces wait until something else ends them. */
+static int fx_setup_no_sync(void **state)
+{
+	return fx_open(state, 3600000);
 }
 
 static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
@@ -438,6 +451,62 @@ static void test_kp_data_fetch_long_poll_woken_by_produce(void **state)
 	close(pfd);
 }
 
+static void req_delete_topics(struct gb *g, int32_t corr, const char *t)
+{
+	g_req(g, 20, 1, corr);
+	g_i32(g, 1);                                    /* topic_names */
+	g_str(g, t);
+	g_i32(g, 30000);                                /* timeout_ms */
+	g_end(g);
+}
+
+static void resp_delete_topics(struct gb *g, int32_t corr, const char *t, int16_t err)
+{
+	g_begin(g);
+	g_i32(g, corr);
+	g_i32(g, 0);                                    /* throttle_time_ms */
+	g_i32(g, 1);                                    /* responses */
+	g_str(g, t);
+	g_i16(g, err);                                  /* error_code */
+	g_end(g);
+}
+
+/*
+ * An acks=all produce waits for an fdatasync that is an hour away, and a
+ * long-poll waits for data, when DeleteTopics closes and frees the
+ * partition: the produce is answered at once with UNKNOWN_TOPIC_OR_PARTITION
+ * (its batch got offset 0), the long-poll too, and nothing touches the
+ * freed partition afterwards (ASan/valgrind would see it).
+ */
+static void test_kp_data_delete_topic_fails_waiting_produce(void **state)
+{
+	int pfd = client(*state), ffd = client(*state), afd = client(*state);
+	struct pollfd p = { .fd = pfd, .events = POLLIN };
+	struct gb req, want;
+
+	req_produce(&req, 3, 1, "g", -1, TS0, false);
+	send_frame(pfd, &req);
+	req_fetch(&req, 4, 2, 60000, 0);                /* nothing durable: waits */
+	send_frame(ffd, &req);
+	assert_int_equal(poll(&p, 1, 200), 0);          /* waiting for durable */
+	req_delete_topics(&req, 3, "g");
+	send_frame(afd, &req);
+	resp_produce(&want, 3, 1, "g", 3, 0);
+	expect_frame(pfd, &want);
+	resp_delete_topics(&want, 3, "g", 0);
+	expect_frame(afd, &want);
+	resp_fetch(&want, 4, 2, 3, -1, -1, 0);
+	expect_frame(ffd, &want);
+	/* The loop still serves: the topic is gone for a later produce. */
+	req_produce(&req, 3, 4, "g", -1, TS0, false);
+	send_frame(pfd, &req);
+	resp_produce(&want, 3, 4, "g", 3, -1);
+	expect_frame(pfd, &want);
+	close(pfd);
+	close(ffd);
+	close(afd);
+}
+
 static void req_list_offsets(struct gb *g, int v, int32_t corr, const int64_t *ts, int n)
 {
 	g_req(g, 2, v, corr);
@@ -509,6 +578,8 @@ int main(void)
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_kp_data_list_offsets_golden_v1_v2, fx_setup,
 						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_kp_data_delete_topic_fails_waiting_produce,
+						fx_setup_no_sync, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
