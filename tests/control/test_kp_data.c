@@ -13,6 +13,7 @@
 #include <ftw.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -33,6 +34,7 @@
 #include "kp_api.h"
 #include "kp_golden.h"
 #include "st_batch.h"
+#include "st_partition.h"
 
 #define TS0 1700000000000LL
 #define BATCH_LEN 70            /* one record "k" = "v", no headers */
@@ -114,14 +116,22 @@ static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *
 	return remove(p);
 }
 
-static int fx_teardown(void **state)
+static void fx_server_down(struct fx *f)
 {
-	struct fx *f = *state;
-
+	if (!f->srv)
+		return;
 	ctl_server_stop(f->srv);
 	pthread_join(f->thr, NULL);
 	ctl_store_set_server(f->store, NULL);
 	ctl_server_destroy(f->srv);
+	f->srv = NULL;
+}
+
+static int fx_teardown(void **state)
+{
+	struct fx *f = *state;
+
+	fx_server_down(f);
 	kp_data_destroy(f->ctx.data);
 	ctl_catalog_destroy(f->cat);
 	ctl_store_destroy(f->store);
@@ -507,6 +517,53 @@ static void test_kp_data_delete_topic_fails_waiting_produce(void **state)
 	close(afd);
 }
 
+struct appender {
+	struct st_partition *p;
+	atomic_bool stop;
+	int appended;
+};
+
+/* The partition's producer (the control thread is idle): batches as fast as the ring takes them. */
+static void *append_main(void *arg)
+{
+	struct appender *a = arg;
+	struct gb g = { .n = 0 };
+	int64_t base;
+
+	g_batch(&g, 0, -1, TS0, false);
+	while (!atomic_load(&a->stop) || a->appended == 0) {
+		if (st_partition_append(a->p, g.b, (uint32_t)g.n, &base) == 0)
+			a->appended++;
+		else
+			usleep(50);
+	}
+	return NULL;
+}
+
+/*
+ * sluiced's shutdown order: the server goes while the writers still run and
+ * still report moved watermarks.  They signal the store's notifier, never
+ * the server, so a writer caught between noticing a move and waking the
+ * loop touches nothing freed (run under ASan or valgrind to see it).
+ */
+static void test_kp_data_server_destroyed_while_writers_notify(void **state)
+{
+	struct fx *f = *state;
+	struct appender a = { .stop = false };
+	struct pollfd none = { .fd = -1 };
+	pthread_t t;
+
+	a.p = ctl_store_partition(&ctl_catalog_find(f->cat, "g", 1)->partitions[0]);
+	assert_non_null(a.p);
+	assert_int_equal(pthread_create(&t, NULL, append_main, &a), 0);
+	poll(&none, 1, 50);                             /* writers notifying the loop */
+	fx_server_down(f);
+	poll(&none, 1, 50);                             /* ... and nobody */
+	atomic_store(&a.stop, true);
+	pthread_join(t, NULL);
+	assert_true(a.appended > 0);
+}
+
 static void req_list_offsets(struct gb *g, int v, int32_t corr, const int64_t *ts, int n)
 {
 	g_req(g, 2, v, corr);
@@ -580,6 +637,8 @@ int main(void)
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_kp_data_delete_topic_fails_waiting_produce,
 						fx_setup_no_sync, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_kp_data_server_destroyed_while_writers_notify,
+						fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
