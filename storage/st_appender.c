@@ -825,14 +825,14 @@ out:
 	return ret;
 }
 
-static bool app_has_work(struct st_appender *a)
+static bool app_has_work(const struct st_appender *a)
 {
 	if (a->in_flight)
 		return true;
 	if (a->err)
 		return false;
 	for (unsigned i = 0; i < a->wcount; i++)
-		if (wop_at(a, i)->queued)
+		if (a->wops[(a->whead + i) % ST_APPENDER_MAX_WRITES].queued)
 			return true;
 	return a->open_stage >= 0 || a->sync_want > a->sync_issued ||
 	       (!a->direct && a->flush_want > a->flush_issued) || a->fsync_op.queued ||
@@ -884,6 +884,11 @@ int st_appender_close(struct st_appender *a)
 }
 
 /* ---------------------------------------------------------------- getters */
+
+bool st_appender_idle(const struct st_appender *a)
+{
+	return !app_has_work(a);
+}
 
 uint64_t st_appender_written(const struct st_appender *a)
 {

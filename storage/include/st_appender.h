@@ -225,6 +225,15 @@ int st_appender_flush(struct st_appender *a);
  */
 int st_appender_close(struct st_appender *a);
 
+/**
+ * Nothing of @a is in flight or waiting to be issued (a requested sync
+ * included), so st_appender_close() will not wait.  A writer closing an old
+ * segment asks for its sync, keeps writing the new one, and closes the old
+ * appender once this is true -- the old one's I/O completes through the
+ * ring like any other.
+ */
+bool st_appender_idle(const struct st_appender *a);
+
 uint64_t st_appender_written(const struct st_appender *a);  /* acquire loads */
 uint64_t st_appender_flushed(const struct st_appender *a);
 uint64_t st_appender_durable(const struct st_appender *a);
