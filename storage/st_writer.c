@@ -133,6 +133,22 @@ static void publish_step(struct wpart *wp, const struct wflight **pub, const str
 }
 
 /*
+ * Has every rolled segment up to @a (itself included, if it is one) been
+ * trimmed and synced?  Until then a crash could leave O_DIRECT padding in
+ * the middle of the log, where recovery cuts everything after it.
+ */
+static bool older_finished(const struct wpart *wp, const struct st_appender *a)
+{
+	for (unsigned i = 0; i < wp->n_closing; i++) {
+		if (!st_appender_finished(wp->closing[i]))
+			return false;
+		if (wp->closing[i] == a)
+			break;
+	}
+	return true;
+}
+
+/*
  * Byte watermarks -> offsets.  The FIFO spans segments: the closing ones'
  * and the active one's entries, in append order.  Each entry is judged by
  * its own appender's watermarks, and each watermark stops at the first
@@ -166,7 +182,7 @@ static void wpart_advance(struct wpart *wp)
 	}
 	for (; wp->fl_durable != wp->fl_flushed; wp->fl_durable++) {
 		f = &wp->fl[wp->fl_durable % WFLIGHT_MAX];
-		if (f->end_pos > st_appender_durable(f->app))
+		if (f->end_pos > st_appender_durable(f->app) || !older_finished(wp, f->app))
 			break;
 		atomic_store_explicit(&p->durable, f->end_offset, memory_order_release);
 		st_log_set_recovery_point(p->log, f->end_offset);
@@ -185,10 +201,11 @@ static void wpart_on_event(void *arg, struct st_appender *a, const struct st_app
 {
 	struct wpart *wp = arg;
 
+	(void)a;
 	if (ev->err)
 		wpart_fail(wp, ev->err, "write");
-	if (a != wp->app && (ev->moved & ST_WM_DURABLE) && ev->durable == st_appender_pos(a))
-		wp->w->stats.segments_synced++; /* a rolled segment's final sync */
+	if (ev->moved & ST_WM_FINISHED)
+		wp->w->stats.segments_synced++; /* a rolled segment trimmed and synced */
 	wpart_advance(wp);
 }
 
@@ -211,11 +228,9 @@ static void wpart_retire_segment(struct wpart *wp)
 
 	if (!a)
 		return;
-	st_appender_sync(a); /* an error is sticky and reaches us through the callback */
+	st_appender_finish(a); /* an error is sticky and reaches us through the callback */
 	if (!st_appender_idle(a))
 		wp->w->stats.rolls_overlapped++;
-	if (st_appender_durable(a) == st_appender_pos(a))
-		wp->w->stats.segments_synced++; /* an earlier sync covered it all */
 	wp->closing[wp->n_closing++] = a;
 	wp->app = NULL;
 }

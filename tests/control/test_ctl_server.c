@@ -353,11 +353,13 @@ static void test_ctl_server_notifier_outlives_server(void **state)
 	assert_int_equal(ctl_notifier_create(&h.n), 0);
 	assert_int_equal(pthread_create(&t, NULL, hammer_main, &h), 0);
 	for (int round = 1; round <= 2; round++) {
+		int before = f->notified;
+
 		watcher = notify_server(f);
 		assert_int_equal(ctl_server_watch(f->srv, h.n), 0);
 		assert_int_equal(ctl_server_watch(f->srv, h.n), 0); /* already: no-op */
 		assert_int_equal(ctl_server_run(f->srv), 0);  /* on_notify stops it */
-		assert_int_equal(f->notified, round);
+		assert_true(f->notified > before);      /* more than once before stop lands */
 		if (round == 1) {
 			ctl_server_destroy(watcher);    /* still watched: destroy unwatches */
 			continue;
