@@ -363,16 +363,23 @@ static int run(const struct sluiced_opts *o, const struct fwc_config *cfg)
 		dp_eal_fini();
 		return 1;
 	}
-	ctl_store_set_server(store, srv);
-	metrics = metrics_start(cfg, srv, cat, store, lcores);
-	LOG(INFO, "running; SIGTERM or SIGINT stops");
-	sig = ctl_server_run(srv);
+	sig = ctl_store_set_server(store, srv);
+	if (sig == 0) {
+		metrics = metrics_start(cfg, srv, cat, store, lcores);
+		LOG(INFO, "running; SIGTERM or SIGINT stops");
+		sig = ctl_server_run(srv);
+	}
 	if (sig < 0)
 		LOG(ERR, "control loop: %s", strerror(-sig));
 	else
 		LOG(INFO, "%s received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	ctl_metrics_destroy(metrics);  /* before anything it reads goes away */
 	dataplane_stop(lcores);    /* lcores joined: tap batches sealed into the rings */
+	/*
+	 * Writers still run (ctl_store_destroy stops them) and still signal
+	 * the store's notifier, which outlives them: the server only stops
+	 * watching it.
+	 */
 	ctl_store_set_server(store, NULL);
 	ctl_server_destroy(srv);
 	kp_data_destroy(api.data); /* after the server: waiting responses are gone */

@@ -217,9 +217,19 @@ static enum kp_err configs_parse(const struct ctl_catalog *cat, const struct ctl
 
 static void topic_close(struct ctl_catalog *cat, struct ctl_topic *t, int32_t n_open)
 {
-	for (int32_t p = 0; p < n_open; p++)
+	for (int32_t p = 0; p < n_open; p++) {
+		/* Waiters let go first: partition_close frees what they point at. */
+		if (cat->closing)
+			cat->closing(cat->closing_arg, t, &t->partitions[p]);
 		if (cat->ops && cat->ops->partition_close)
 			cat->ops->partition_close(cat->ops_arg, t, &t->partitions[p]);
+	}
+}
+
+void ctl_catalog_set_closing_hook(struct ctl_catalog *cat, ctl_partition_closing_fn fn, void *arg)
+{
+	cat->closing = fn;
+	cat->closing_arg = fn ? arg : NULL;
 }
 
 static void topic_free(struct ctl_topic *t)

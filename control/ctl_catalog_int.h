@@ -9,6 +9,8 @@ struct ctl_catalog {
 	const struct fwc_config *cfg;
 	const struct ctl_catalog_ops *ops;
 	void *ops_arg;
+	ctl_partition_closing_fn closing;       /* kp_data's, see ctl_catalog_set_closing_hook */
+	void *closing_arg;
 	int64_t broker_v[CTL_TCFG_COUNT];       /* broker-level config values */
 	struct ctl_topic **topics;              /* creation order */
 	size_t n_topics, cap;

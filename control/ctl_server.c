@@ -240,6 +240,98 @@ static int listener_open(struct ctl_server *s, const char *text, struct ctl_lsoc
 	return 0;
 }
 
+/* ---- notifiers ------------------------------------------------------------- */
+
+/*
+ * Owned by the signalling side (see ctl_server.h): a signaller touches only
+ * this struct, never a server, so a server may go away while it runs.
+ */
+struct ctl_notifier {
+	struct ctl_src src;             /* first: epoll data.ptr */
+	int fd;                         /* eventfd */
+	atomic_bool pending;
+	struct ctl_server *watcher;     /* loop thread only */
+};
+
+int ctl_notifier_create(struct ctl_notifier **out)
+{
+	struct ctl_notifier *n = calloc(1, sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	n->src.kind = CTL_SRC_NOTIFIER;
+	atomic_init(&n->pending, false);
+	n->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (n->fd < 0) {
+		int rc = -errno;
+
+		free(n);
+		return rc;
+	}
+	*out = n;
+	return 0;
+}
+
+void ctl_notifier_signal(struct ctl_notifier *n)
+{
+	uint64_t one = 1;
+
+	if (!atomic_exchange(&n->pending, true)) {
+		ssize_t k = write(n->fd, &one, sizeof(one));
+
+		(void)k; /* EAGAIN: the counter is saturated, the loop wakes anyway */
+	}
+}
+
+/* Loop thread: consume the wakeup.  @return true if a signal was pending. */
+static bool notifier_drain(struct ctl_notifier *n)
+{
+	uint64_t v;
+
+	while (read(n->fd, &v, sizeof(v)) > 0)
+		;
+	return atomic_exchange(&n->pending, false);
+}
+
+void ctl_notifier_destroy(struct ctl_notifier *n)
+{
+	if (!n)
+		return;
+	if (n->watcher)
+		ctl_server_unwatch(n->watcher, n);
+	close(n->fd);
+	free(n);
+}
+
+int ctl_server_watch(struct ctl_server *srv, struct ctl_notifier *n)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &n->src };
+
+	if (n->watcher)
+		return n->watcher == srv ? 0 : -EBUSY;
+	for (unsigned int i = 0; i < CTL_MAX_NOTIFIERS; i++) {
+		if (srv->notifiers[i])
+			continue;
+		if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, n->fd, &ev) < 0)
+			return -errno;
+		srv->notifiers[i] = n;
+		n->watcher = srv;
+		return 0;
+	}
+	return -ENOSPC;
+}
+
+void ctl_server_unwatch(struct ctl_server *srv, struct ctl_notifier *n)
+{
+	for (unsigned int i = 0; i < CTL_MAX_NOTIFIERS; i++) {
+		if (srv->notifiers[i] != n)
+			continue;
+		epoll_ctl(srv->epfd, EPOLL_CTL_DEL, n->fd, NULL);
+		srv->notifiers[i] = NULL;
+		n->watcher = NULL;
+	}
+}
+
 /* ---- create / run / stop ------------------------------------------------- */
 
 static int add_fd(struct ctl_server *s, int fd, struct ctl_src *src)
@@ -307,6 +399,12 @@ out:
 	return rc;
 }
 
+static void notify_run(struct ctl_server *s)
+{
+	for (unsigned int i = 0; i < s->n_notify; i++)
+		s->notify[i].fn(s->notify[i].arg);
+}
+
 static void eventfd_drain(struct ctl_server *s)
 {
 	uint64_t v;
@@ -314,8 +412,7 @@ static void eventfd_drain(struct ctl_server *s)
 	while (read(s->evfd, &v, sizeof(v)) > 0)
 		;
 	if (atomic_exchange(&s->notify_req, false))
-		for (unsigned int i = 0; i < s->n_notify; i++)
-			s->notify[i].fn(s->notify[i].arg);
+		notify_run(s);
 	if (atomic_load(&s->stop_req))
 		s->stopping = true;
 }
@@ -346,6 +443,10 @@ static void handle_event(struct ctl_server *s, struct epoll_event *ev)
 		break;
 	case CTL_SRC_SIGNAL:
 		signalfd_drain(s);
+		break;
+	case CTL_SRC_NOTIFIER:
+		if (notifier_drain((struct ctl_notifier *)src))
+			notify_run(s);
 		break;
 	}
 }
@@ -409,6 +510,9 @@ void ctl_server_destroy(struct ctl_server *s)
 {
 	if (!s)
 		return;
+	for (unsigned int i = 0; i < CTL_MAX_NOTIFIERS; i++)
+		if (s->notifiers[i])
+			ctl_server_unwatch(s, s->notifiers[i]);
 	ctl_conn_close_all(s);
 	while (s->orphans) {
 		struct ctl_resp *r = s->orphans;

@@ -18,8 +18,10 @@
 #define CTL_CONN_OUT_LOW        (8u << 20)
 #define CTL_CONN_IN_MIN         (64u << 10)     /* input buffer, initial/idle size */
 #define CTL_MAX_NOTIFY          8
+#define CTL_MAX_NOTIFIERS       4       /* ctl_notifiers watched by one server */
 
-enum ctl_src_kind { CTL_SRC_LISTENER, CTL_SRC_CONN, CTL_SRC_EVENT, CTL_SRC_SIGNAL };
+enum ctl_src_kind { CTL_SRC_LISTENER, CTL_SRC_CONN, CTL_SRC_EVENT, CTL_SRC_SIGNAL,
+		    CTL_SRC_NOTIFIER };
 
 /* First member of everything registered with epoll (data.ptr). */
 struct ctl_src {
@@ -99,6 +101,7 @@ struct ctl_server {
 	int stop_sig;
 	struct { void (*fn)(void *arg); void *arg; } notify[CTL_MAX_NOTIFY];
 	unsigned int n_notify;
+	struct ctl_notifier *notifiers[CTL_MAX_NOTIFIERS]; /* watched; not owned */
 	uint64_t reject_log_ns, reject_unlogged;
 	struct ctl_server_stats st;
 };

@@ -5,7 +5,7 @@
  *
  * Runs on the control thread (catalog ops) except the writer callbacks
  * (notify, log), which run on writer threads and only touch thread-safe
- * things: ctl_server_notify() and rte_log().
+ * things that outlive the writers: the store's ctl_notifier and rte_log().
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,7 +33,14 @@ struct ctl_store {
 	unsigned n_writers;
 	struct st_writer *writers[CTL_STORE_MAX_WRITERS];
 	unsigned next_writer;           /* round-robin placement */
-	_Atomic(struct ctl_server *) srv;
+	/*
+	 * What writers signal when watermarks move.  Created before the first
+	 * writer starts and destroyed after the last is joined, so a writer
+	 * never reaches a server: the server only watches it
+	 * (ctl_store_set_server), and may be destroyed while writers run.
+	 */
+	struct ctl_notifier *notifier;
+	struct ctl_server *srv;         /* control thread only */
 	bool served;                    /* the appliance got as far as serving */
 	struct ctl_timer checkpoint;    /* on the control loop */
 	bool warned_fallback;
@@ -42,10 +49,8 @@ struct ctl_store {
 static void store_notify(void *arg)
 {
 	struct ctl_store *st = arg;
-	struct ctl_server *srv = atomic_load_explicit(&st->srv, memory_order_acquire);
 
-	if (srv)
-		ctl_server_notify(srv);
+	ctl_notifier_signal(st->notifier);
 }
 
 static void store_log(void *arg, int level, const char *msg)
@@ -87,9 +92,15 @@ int ctl_store_create(const struct fwc_config *cfg, struct ctl_store **out)
 	if (!st)
 		return -ENOMEM;
 	st->cfg = cfg;
+	rc = ctl_notifier_create(&st->notifier);
+	if (rc < 0) {
+		free(st);
+		return rc;
+	}
 	rc = st_logdir_open(&st->logdir, cfg->broker.log_dirs);
 	if (rc < 0) {
 		CTL_LOG(ERR, "log.dirs %s: %s", cfg->broker.log_dirs, strerror(-rc));
+		ctl_notifier_destroy(st->notifier);
 		free(st);
 		return rc;
 	}
@@ -131,7 +142,7 @@ int ctl_store_create(const struct fwc_config *cfg, struct ctl_store **out)
 static void store_checkpoint(void *arg, struct ctl_timer *t)
 {
 	struct ctl_store *st = arg;
-	struct ctl_server *srv = atomic_load_explicit(&st->srv, memory_order_relaxed);
+	struct ctl_server *srv = st->srv;
 	int rc = st_logdir_checkpoint(st->logdir);
 
 	if (rc < 0)
@@ -140,18 +151,26 @@ static void store_checkpoint(void *arg, struct ctl_timer *t)
 		ctl_timer_arm(srv, t, CTL_STORE_CHECKPOINT_MS);
 }
 
-void ctl_store_set_server(struct ctl_store *st, struct ctl_server *srv)
+int ctl_store_set_server(struct ctl_store *st, struct ctl_server *srv)
 {
-	struct ctl_server *old = atomic_load_explicit(&st->srv, memory_order_relaxed);
+	struct ctl_server *old = st->srv;
+	int rc;
 
-	if (old)
+	if (old) {
 		ctl_timer_cancel(old, &st->checkpoint);
-	atomic_store_explicit(&st->srv, srv, memory_order_release);
+		ctl_server_unwatch(old, st->notifier);
+	}
+	st->srv = NULL;
 	if (srv) {
+		rc = ctl_server_watch(srv, st->notifier);
+		if (rc < 0)
+			return rc;
+		st->srv = srv;
 		st->served = true;
 		ctl_timer_init(&st->checkpoint, store_checkpoint, st);
 		ctl_timer_arm(srv, &st->checkpoint, CTL_STORE_CHECKPOINT_MS);
 	}
+	return 0;
 }
 
 enum st_visibility ctl_store_visibility(const struct ctl_store *st)
@@ -279,6 +298,8 @@ void ctl_store_destroy(struct ctl_store *st)
 		return;
 	for (unsigned i = 0; i < st->n_writers; i++)
 		st_writer_destroy(st->writers[i]);
+	/* Every writer is joined: nothing signals the notifier any more. */
+	ctl_notifier_destroy(st->notifier);
 	/*
 	 * A startup that failed before serving may not have recovered every
 	 * partition: keep the next start from trusting them.

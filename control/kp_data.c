@@ -42,18 +42,41 @@ int kp_data_create(struct ctl_store *store, struct kp_data **out)
 	return 0;
 }
 
-int kp_data_bind(struct kp_data *d, struct ctl_server *srv)
+/*
+ * DeleteTopics is about to close @cp: produces waiting on it are answered
+ * now (kp_produce_partition_gone).  Long-polls hold no partition pointer --
+ * they look their partitions up in the catalog at every check -- so they
+ * only need waking: at the next pass the topic is gone and they answer
+ * UNKNOWN_TOPIC_OR_PARTITION at once instead of at max_wait_ms.
+ */
+static void data_partition_closing(void *arg, const struct ctl_topic *t, struct ctl_partition *cp)
+{
+	struct kp_data *d = arg;
+	struct st_partition *p = ctl_store_partition(cp);
+
+	(void)t;
+	if (!p)
+		return;
+	kp_produce_partition_gone(d, p);
+	if (d->srv && d->fetches)
+		ctl_server_notify(d->srv);
+}
+
+int kp_data_bind(struct kp_data *d, struct ctl_server *srv, struct ctl_catalog *cat)
 {
 	int rc;
 
-	if (d->srv == srv)
+	if (d->srv == srv && d->cat == cat)
 		return 0;
 	if (d->srv)
-		return -EINVAL; /* one server per kp_data */
+		return -EINVAL; /* one server and one catalog per kp_data */
 	rc = ctl_server_on_notify(srv, data_notify, d);
-	if (rc == 0)
-		d->srv = srv;
-	return rc;
+	if (rc < 0)
+		return rc;
+	d->srv = srv;
+	d->cat = cat;
+	ctl_catalog_set_closing_hook(cat, data_partition_closing, d);
+	return 0;
 }
 
 void kp_data_tick_arm(struct kp_data *d)
@@ -67,6 +90,8 @@ void kp_data_destroy(struct kp_data *d)
 	if (!d)
 		return;
 	/* The server is gone: its timers and slots must not be touched. */
+	if (d->cat)
+		ctl_catalog_set_closing_hook(d->cat, NULL, NULL);
 	kp_produce_free_all(d);
 	kp_fetch_free_all(d);
 	free(d);

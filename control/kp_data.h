@@ -20,6 +20,7 @@
 #include "ctl_server.h"
 #include "kp_api.h"
 
+struct ctl_catalog;
 struct ctl_store;
 struct ctl_topic;
 struct st_inbox;
@@ -34,6 +35,7 @@ struct kp_fetch;
 struct kp_data {
 	struct ctl_store *store;
 	struct ctl_server *srv;         /* bound on first use (notify hook registered) */
+	struct ctl_catalog *cat;        /* bound with it (closing hook installed) */
 	struct kp_produce *produces;    /* produces not yet answered/finished */
 	struct kp_pp *q_head, *q_tail;  /* batches waiting to be appended, in arrival order */
 	struct kp_fetch *fetches;       /* long-polls */
@@ -44,8 +46,12 @@ struct kp_data {
 	} inboxes[KP_DATA_INBOXES];
 };
 
-/** Register the notify hook on @srv the first time. @return 0 or -ENOSPC. */
-int kp_data_bind(struct kp_data *d, struct ctl_server *srv);
+/**
+ * The first time something may wait: register the notify hook on @srv and
+ * the partition closing hook on @cat (nothing waits before).
+ * @return 0, -ENOSPC, -EINVAL (another server or catalog).
+ */
+int kp_data_bind(struct kp_data *d, struct ctl_server *srv, struct ctl_catalog *cat);
 /** Arm the tick unless armed. */
 void kp_data_tick_arm(struct kp_data *d);
 
@@ -54,6 +60,7 @@ void kp_produce_tick(struct kp_data *d);
 void kp_produce_recheck(struct kp_data *d);
 bool kp_produce_busy(const struct kp_data *d);
 void kp_produce_free_all(struct kp_data *d);
+void kp_produce_partition_gone(struct kp_data *d, const struct st_partition *p);
 /* kp_fetch.c */
 void kp_fetch_recheck(struct kp_data *d);
 void kp_fetch_free_all(struct kp_data *d);

@@ -406,7 +406,7 @@ enum ctl_disp kp_handle_fetch(struct kp_req *req, struct kp_reader *r, struct kp
 	if (!d) {
 		h.max_wait_ms = 0; /* no storage: every partition is unknown */
 	} else if (h.max_wait_ms > 0 && req->resp &&
-		   kp_data_bind(d, ctl_resp_server(req->resp)) == 0 &&
+		   kp_data_bind(d, ctl_resp_server(req->resp), req->ctx->cat) == 0 &&
 		   !fetch_ready(req->ctx, topics, req->api_version, h.min_bytes) &&
 		   fetch_defer(req, &topics, &h)) {
 		return CTL_DISP_PENDING;

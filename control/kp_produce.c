@@ -16,6 +16,7 @@
  * `durable`; acks=0 sends nothing.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -331,6 +332,55 @@ void kp_produce_free_all(struct kp_data *d)
 	d->q_head = d->q_tail = NULL;
 }
 
+/* ---- a partition going away ---------------------------------------------- */
+
+static bool inbox_holds(const struct kp_data *d, const struct st_partition *p)
+{
+	for (const struct kp_produce *pr = d->produces; pr; pr = pr->next)
+		for (unsigned int i = 0; i < pr->n; i++)
+			if (pr->parts[i].p == p && pr->parts[i].state == PP_INBOX)
+				return true;
+	return false;
+}
+
+/*
+ * @p is about to be closed and freed (DeleteTopics): no batch may point at
+ * it afterwards.  Kafka completes a produce waiting in purgatory whose
+ * partition went away with ReplicaManager.getPartitionOrError()'s answer:
+ * UNKNOWN_TOPIC_OR_PARTITION (3) when the topic is no longer in the
+ * metadata, which is the delete case; NOT_LEADER_OR_FOLLOWER (6) is for a
+ * topic that still exists with its replica moved elsewhere, which a single
+ * broker never sees.  base_offset stays as assigned, as Kafka only sets the
+ * error on the partition's status.
+ */
+void kp_produce_partition_gone(struct kp_data *d, const struct st_partition *p)
+{
+	/*
+	 * A batch in an lcore's inbox is being appended by that lcore, which
+	 * dereferences @p: wait for it (lcores serve their inbox every poll).
+	 * Today it cannot happen -- inboxes feed rule-fed topics, which
+	 * DeleteTopics refuses -- so this loop never runs.
+	 */
+	while (inbox_holds(d, p)) {
+		inbox_collect(d);
+		sched_yield();
+	}
+	for (struct kp_produce *pr = d->produces; pr; pr = pr->next) {
+		for (unsigned int i = 0; i < pr->n; i++) {
+			struct kp_pp *pp = &pr->parts[i];
+
+			if (pp->p != p)
+				continue;
+			if (pp->state == PP_QUEUED)
+				queue_remove(d, pp);
+			if (pp->state == PP_QUEUED || pp->state == PP_WAIT)
+				pp_fail(pp, KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+			pp->p = NULL;
+		}
+	}
+	kp_produce_recheck(d); /* answer those now complete */
+}
+
 /* ---- the request ---------------------------------------------------------- */
 
 /* The topic a produce names, auto-created when allowed (as Metadata does). */
@@ -534,7 +584,7 @@ enum ctl_disp kp_handle_produce(struct kp_req *req, struct kp_reader *r, struct 
 	pr->w = w;
 	pr->resp = acks ? req->resp : NULL;
 	pr->n = (unsigned int)n;
-	pr->can_wait = d && req->resp && kp_data_bind(d, ctl_resp_server(req->resp)) == 0;
+	pr->can_wait = d && req->resp && kp_data_bind(d, ctl_resp_server(req->resp), req->ctx->cat) == 0;
 	pr->deadline_ns = ctl_now_ns() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000u;
 	if (acks != 0 && acks != 1 && acks != -1)
 		err = KP_ERR_INVALID_REQUIRED_ACKS;

@@ -89,6 +89,7 @@ struct st_appender {
 	unsigned whead, wcount;
 	struct st_op fsync_op, range_op, falloc_op;
 	uint64_t sync_want, sync_issued;
+	bool finishing, final_issued, finished; /* st_appender_finish() */
 	uint64_t flush_want, flush_issued;
 	uint64_t prealloc_chunk, prealloc_end;
 	unsigned in_flight;
@@ -609,8 +610,20 @@ static void maybe_fsync(struct st_appender *a)
 {
 	uint64_t w = wm_get(&a->written);
 
-	if (a->fsync_op.in_flight || a->fsync_op.queued || a->sync_want <= a->sync_issued || w < a->sync_want)
+	if (a->fsync_op.in_flight || a->fsync_op.queued || w < a->sync_want)
 		return;
+	if (a->finishing && !a->final_issued) {
+		/* Every write done (held-back ones too): trim the padding, then the last sync. */
+		if (a->wcount || a->open_stage >= 0)
+			return;
+		if (a->direct && ftruncate(a->fd, (off_t)w) < 0) {
+			app_set_err(a, -errno);
+			return;
+		}
+		a->final_issued = true;
+	} else if (a->sync_want <= a->sync_issued) {
+		return;
+	}
 	a->fsync_op = (struct st_op){ .a = a, .kind = OP_FSYNC, .lend = w, .buf_index = -1,
 				      .stage = -1 };
 	a->sync_issued = w;
@@ -690,6 +703,10 @@ static void op_complete(struct st_uring *u, struct st_op *op, int res)
 		a->st.syncs++;
 		if (op->kind == OP_FSYNC && wm_raise(&a->durable, op->lend))
 			moved |= ST_WM_DURABLE;
+		if (op->kind == OP_FSYNC && a->final_issued && !a->finished) {
+			a->finished = true;
+			moved |= ST_WM_FINISHED;
+		}
 		if (wm_raise(&a->flushed, op->lend))
 			moved |= ST_WM_FLUSHED;
 		break;
@@ -713,6 +730,21 @@ int st_appender_sync(struct st_appender *a)
 	a->sync_want = a->pos;
 	app_progress(a);
 	return 0;
+}
+
+int st_appender_finish(struct st_appender *a)
+{
+	if (a->err)
+		return a->err;
+	a->finishing = true;
+	a->sync_want = a->pos;
+	app_progress(a);
+	return 0;
+}
+
+bool st_appender_finished(const struct st_appender *a)
+{
+	return a->finished;
 }
 
 int st_appender_flush(struct st_appender *a)
@@ -825,16 +857,17 @@ out:
 	return ret;
 }
 
-static bool app_has_work(struct st_appender *a)
+static bool app_has_work(const struct st_appender *a)
 {
 	if (a->in_flight)
 		return true;
 	if (a->err)
 		return false;
 	for (unsigned i = 0; i < a->wcount; i++)
-		if (wop_at(a, i)->queued)
+		if (a->wops[(a->whead + i) % ST_APPENDER_MAX_WRITES].queued)
 			return true;
 	return a->open_stage >= 0 || a->sync_want > a->sync_issued ||
+	       (a->finishing && !a->final_issued) ||
 	       (!a->direct && a->flush_want > a->flush_issued) || a->fsync_op.queued ||
 	       a->range_op.queued || a->falloc_op.queued;
 }
@@ -884,6 +917,11 @@ int st_appender_close(struct st_appender *a)
 }
 
 /* ---------------------------------------------------------------- getters */
+
+bool st_appender_idle(const struct st_appender *a)
+{
+	return !app_has_work(a);
+}
 
 uint64_t st_appender_written(const struct st_appender *a)
 {

@@ -23,9 +23,12 @@
 
 #define WFLIGHT_MAX 64          /* writes remembered per partition until durable */
 #define WPART_MAX   1024        /* partitions per writer */
+#define WCLOSING_MAX 8          /* rolled segments per partition still syncing */
 
 /* One write to a segment, until it is durable. */
 struct wflight {
+	struct st_appender *app; /* the segment's appender (maybe a closing one) */
+	int64_t seg_base;       /* the segment */
 	uint64_t end_pos;       /* file position after it */
 	int64_t end_offset;     /* next offset after its last batch */
 	uint64_t ring_len;      /* ring bytes to release once written */
@@ -47,6 +50,13 @@ struct wpart {
 	uint64_t unsynced;      /* records written since the last sync request */
 	int64_t last_sync_ms;
 	bool failed;
+	/*
+	 * Appenders of rolled segments, oldest first: their last writes and
+	 * final fdatasync complete through the ring while the new segment is
+	 * written; each is closed once idle and no FIFO entry names it.
+	 */
+	struct st_appender *closing[WCLOSING_MAX];
+	unsigned n_closing;
 };
 
 enum wreq_op { WREQ_NONE = 0, WREQ_ATTACH, WREQ_DETACH };
@@ -112,63 +122,157 @@ static void wpart_fail(struct wpart *wp, int err, const char *what)
 }
 
 /*
- * Appender completion: byte watermarks of the current segment -> offsets.
- * Entries of the FIFO all belong to this appender's segment (a roll closes
- * the old appender before the new segment gets any write).
+ * Readers see segments in order: publish @f, after the end of the segment
+ * of the previous entry published in this walk when @f starts a new one.
  */
-static void wpart_on_event(void *arg, struct st_appender *a, const struct st_appender_event *ev)
+static void publish_step(struct wpart *wp, const struct wflight **pub, const struct wflight *f)
 {
-	struct wpart *wp = arg;
+	if (*pub && (*pub)->seg_base != f->seg_base)
+		st_log_publish(wp->p->log, (*pub)->seg_base, (*pub)->end_pos, (*pub)->end_offset);
+	*pub = f;
+}
+
+/*
+ * Has every rolled segment up to @a (itself included, if it is one) been
+ * trimmed and synced?  Until then a crash could leave O_DIRECT padding in
+ * the middle of the log, where recovery cuts everything after it.
+ */
+static bool older_finished(const struct wpart *wp, const struct st_appender *a)
+{
+	for (unsigned i = 0; i < wp->n_closing; i++) {
+		if (!st_appender_finished(wp->closing[i]))
+			return false;
+		if (wp->closing[i] == a)
+			break;
+	}
+	return true;
+}
+
+/*
+ * Byte watermarks -> offsets.  The FIFO spans segments: the closing ones'
+ * and the active one's entries, in append order.  Each entry is judged by
+ * its own appender's watermarks, and each watermark stops at the first
+ * entry that has not reached it, so an offset is published durable only
+ * once everything before it is -- the new segment's data never becomes
+ * durable before the old segment's final fdatasync completed.
+ */
+static void wpart_advance(struct wpart *wp)
+{
 	struct st_partition *p = wp->p;
 	enum st_visibility vis = wp->w->cfg.visibility;
 	const struct wflight *pub = NULL;
+	const struct wflight *f;
 
-	(void)a;
-	if (ev->err)
-		wpart_fail(wp, ev->err, "write");
-	while (wp->fl_written != wp->fl_tail && wp->fl[wp->fl_written % WFLIGHT_MAX].end_pos <= ev->written) {
-		const struct wflight *f = &wp->fl[wp->fl_written++ % WFLIGHT_MAX];
-
+	for (; wp->fl_written != wp->fl_tail; wp->fl_written++) {
+		f = &wp->fl[wp->fl_written % WFLIGHT_MAX];
+		if (f->end_pos > st_appender_written(f->app))
+			break;
 		st_ring_release(p->ring, f->ring_len);
 		atomic_store_explicit(&p->written, f->end_offset, memory_order_release);
 		if (vis == ST_VIS_WRITTEN)
-			pub = f;
+			publish_step(wp, &pub, f);
 	}
-	while (wp->fl_flushed != wp->fl_written && wp->fl[wp->fl_flushed % WFLIGHT_MAX].end_pos <= ev->flushed) {
-		const struct wflight *f = &wp->fl[wp->fl_flushed++ % WFLIGHT_MAX];
-
+	for (; wp->fl_flushed != wp->fl_written; wp->fl_flushed++) {
+		f = &wp->fl[wp->fl_flushed % WFLIGHT_MAX];
+		if (f->end_pos > st_appender_flushed(f->app))
+			break;
 		atomic_store_explicit(&p->flushed, f->end_offset, memory_order_release);
 		if (vis == ST_VIS_FLUSHED)
-			pub = f;
+			publish_step(wp, &pub, f);
 	}
-	while (wp->fl_durable != wp->fl_flushed && wp->fl[wp->fl_durable % WFLIGHT_MAX].end_pos <= ev->durable) {
-		const struct wflight *f = &wp->fl[wp->fl_durable++ % WFLIGHT_MAX];
-
+	for (; wp->fl_durable != wp->fl_flushed; wp->fl_durable++) {
+		f = &wp->fl[wp->fl_durable % WFLIGHT_MAX];
+		if (f->end_pos > st_appender_durable(f->app) || !older_finished(wp, f->app))
+			break;
 		atomic_store_explicit(&p->durable, f->end_offset, memory_order_release);
 		st_log_set_recovery_point(p->log, f->end_offset);
 		if (vis == ST_VIS_DURABLE)
-			pub = f;
+			publish_step(wp, &pub, f);
 	}
 	/* Durable implies flushed implies written, whatever order they came in. */
 	if (pub) {
-		st_log_publish(p->log, wp->seg_base, pub->end_pos, pub->end_offset);
+		st_log_publish(p->log, pub->seg_base, pub->end_pos, pub->end_offset);
 		wp->w->moved = true;
 	}
 }
 
-/* Close the appender of the current segment: sync, drain, close. */
-static int wpart_close_segment(struct wpart *wp)
+/* Appender completion (the active segment's or a closing one's). */
+static void wpart_on_event(void *arg, struct st_appender *a, const struct st_appender_event *ev)
+{
+	struct wpart *wp = arg;
+
+	(void)a;
+	if (ev->err)
+		wpart_fail(wp, ev->err, "write");
+	if (ev->moved & ST_WM_FINISHED)
+		wp->w->stats.segments_synced++; /* a rolled segment trimmed and synced */
+	wpart_advance(wp);
+}
+
+/* Does an entry not yet durable still name @a? */
+static bool fifo_names(const struct wpart *wp, const struct st_appender *a)
+{
+	for (uint32_t i = wp->fl_durable; i != wp->fl_tail; i++)
+		if (wp->fl[i % WFLIGHT_MAX].app == a)
+			return true;
+	return false;
+}
+
+/*
+ * Roll: the current segment's appender gets its final fdatasync request and
+ * joins the closing list; nothing waits for it here.
+ */
+static void wpart_retire_segment(struct wpart *wp)
+{
+	struct st_appender *a = wp->app;
+
+	if (!a)
+		return;
+	st_appender_finish(a); /* an error is sticky and reaches us through the callback */
+	if (!st_appender_idle(a))
+		wp->w->stats.rolls_overlapped++;
+	wp->closing[wp->n_closing++] = a;
+	wp->app = NULL;
+}
+
+/* Close the closing appenders whose I/O is all done (never waits). */
+static void wpart_reap_closing(struct wpart *wp)
+{
+	unsigned kept = 0;
+	int rc;
+
+	for (unsigned i = 0; i < wp->n_closing; i++) {
+		struct st_appender *a = wp->closing[i];
+
+		if (!st_appender_idle(a) || fifo_names(wp, a)) {
+			wp->closing[kept++] = a;
+			continue;
+		}
+		rc = st_appender_close(a);
+		if (rc < 0)
+			wpart_fail(wp, rc, "closing a segment");
+	}
+	wp->n_closing = kept;
+}
+
+/* Detach: close every appender of the partition, waiting for their I/O. */
+static void wpart_close_all(struct wpart *wp)
 {
 	int rc;
 
+	for (unsigned i = 0; i < wp->n_closing; i++) {
+		rc = st_appender_close(wp->closing[i]);
+		if (rc < 0)
+			wpart_fail(wp, rc, "closing a segment");
+	}
+	wp->n_closing = 0;
 	if (!wp->app)
-		return 0;
+		return;
 	st_appender_sync(wp->app);
 	rc = st_appender_close(wp->app);
 	wp->app = NULL;
 	if (rc < 0)
 		wpart_fail(wp, rc, "closing a segment");
-	return rc;
 }
 
 static int wpart_open_segment(struct wpart *wp, const struct st_log_slot *slot)
@@ -238,6 +342,15 @@ static int wpart_pump_one(struct wpart *wp, int64_t now)
 	uint64_t n;
 	int rc;
 
+	if (wp->n_closing == WCLOSING_MAX) {
+		/*
+		 * Rolling faster than fdatasyncs complete: this partition waits
+		 * (others go on) until an old segment is closed.
+		 */
+		wpart_reap_closing(wp);
+		if (wp->n_closing == WCLOSING_MAX)
+			return 0;
+	}
 	if (wp->fl_tail - wp->fl_durable >= WFLIGHT_MAX) {
 		/*
 		 * FIFO full: entries leave it only once durable, so ask for the
@@ -266,11 +379,15 @@ static int wpart_pump_one(struct wpart *wp, int64_t now)
 	if (rc < 0)
 		return rc;
 	if (!wp->app || slot.segment_base != wp->seg_base) {
+		/*
+		 * A roll.  If the old segment's last writes or sync fail later,
+		 * the partition fails then: the FIFO never lets a watermark pass
+		 * the hole, and recovery cuts the log there (deleting the new
+		 * segment), so writing ahead of the old sync is safe.
+		 */
 		if (wp->app) {
-			wpart_close_segment(wp);
+			wpart_retire_segment(wp);
 			wp->w->stats.rolls++;
-			if (wp->failed)
-				return -EIO; /* never write past a hole */
 		}
 		if ((rc = wpart_open_segment(wp, &slot)) < 0)
 			return rc;
@@ -286,7 +403,8 @@ static int wpart_pump_one(struct wpart *wp, int64_t now)
 	st_ring_consume(p->ring, len);
 	wp->seg_pos = slot.position + len;
 	wp->fl[wp->fl_tail++ % WFLIGHT_MAX] = (struct wflight){
-		.end_pos = slot.position + len, .end_offset = last_offset + 1, .ring_len = len,
+		.app = wp->app, .seg_base = wp->seg_base, .end_pos = slot.position + len,
+		.end_offset = last_offset + 1, .ring_len = len,
 	};
 	wp->unsynced += records;
 	wp->w->stats.writes++;
@@ -317,6 +435,8 @@ static uint64_t wpart_pump(struct wpart *wp, int64_t now, bool force_sync)
 	uint64_t moved = 0;
 	int rc = 0;
 
+	if (wp->n_closing)
+		wpart_reap_closing(wp);
 	if (wp->failed)
 		return 0;
 	while (!wp->failed && (rc = wpart_pump_one(wp, now)) > 0)
@@ -333,7 +453,8 @@ static bool wpart_idle(const struct wpart *wp)
 	uint8_t *ptr;
 
 	return wp->failed ||
-	       (wp->fl_durable == wp->fl_tail && st_ring_peek(wp->p->ring, &ptr) == 0);
+	       (wp->fl_durable == wp->fl_tail && wp->n_closing == 0 &&
+		st_ring_peek(wp->p->ring, &ptr) == 0);
 }
 
 static void writer_retention(struct st_writer *w, int64_t now)
@@ -398,7 +519,7 @@ static int writer_detach_now(struct st_writer *w, struct st_partition *p)
 		wpart_pump(wp, now_ms(), true);
 		st_uring_wait(w->uring, 1);
 	}
-	wpart_close_segment(wp);
+	wpart_close_all(wp);
 	if (wp->ring_slot >= 0)
 		st_uring_buf_del(w->uring, wp->ring_slot);
 	for (unsigned i = 0; i < w->n_parts; i++) {

@@ -12,7 +12,10 @@
  * partition comes into being (at start or on create; it may set p->store),
  * partition_close when it goes away (delete, catalog teardown), and
  * topic_delete_data after a deleted topic's partitions are closed.  Every
- * op may be NULL, and so may the ops pointer.
+ * op may be NULL, and so may the ops pointer.  One more hook,
+ * ctl_catalog_set_closing_hook(), tells the record APIs (kp_data) that a
+ * partition is about to be closed, so that nothing still points at it when
+ * partition_close frees it.
  *
  * Topic configs are the Kafka topic configs the configuration file accepts
  * (fwc_config.c).  Each has a broker-level synonym ("retention.ms" ->
@@ -93,6 +96,14 @@ struct ctl_catalog_ops {
 	int (*topic_delete_data)(void *arg, const struct ctl_topic *t);
 };
 
+/*
+ * Called on the control thread just before partition_close, while the
+ * partition is still open (DeleteTopics, a failed create, teardown): drop
+ * every reference to it -- waiting produces are answered with an error.
+ */
+typedef void (*ctl_partition_closing_fn)(void *arg, const struct ctl_topic *t,
+					 struct ctl_partition *p);
+
 /* A config given by name and value (views; value NULL = null). */
 struct ctl_cfg_kv {
 	const char *name;
@@ -123,6 +134,12 @@ struct ctl_catalog;
  */
 int ctl_catalog_create(const struct fwc_config *cfg, const struct ctl_catalog_ops *ops,
 		       void *ops_arg, struct ctl_catalog **out);
+
+/**
+ * Install (or, with @fn NULL, remove) the one closing hook.  Whoever
+ * installs it removes it before it is freed.
+ */
+void ctl_catalog_set_closing_hook(struct ctl_catalog *cat, ctl_partition_closing_fn fn, void *arg);
 
 /** Close every partition (partition_close) and free. NULL is a no-op. */
 void ctl_catalog_destroy(struct ctl_catalog *cat);

@@ -21,8 +21,9 @@
  * the optional cancel hook is called (so a long-poll can stop waiting), and
  * the owner must still call ctl_resp_complete(), which then just frees it.
  *
- * Threads: everything here runs on the loop thread except ctl_server_stop()
- * and ctl_server_notify(), which are async-signal- and thread-safe.
+ * Threads: everything here runs on the loop thread except ctl_server_stop(),
+ * ctl_server_notify() and ctl_notifier_signal(), which are async-signal- and
+ * thread-safe.
  */
 #ifndef CTL_SERVER_H
 #define CTL_SERVER_H
@@ -110,7 +111,35 @@ void ctl_server_notify(struct ctl_server *srv);
 /** Register a callback run on the loop after ctl_server_notify(). @return 0 or -ENOSPC. */
 int ctl_server_on_notify(struct ctl_server *srv, void (*fn)(void *arg), void *arg);
 
-/** Close every connection, listener and fd; orphaned slots are freed. NULL is a no-op. */
+/*
+ * A wakeup that outlives servers: an eventfd and a flag, owned by whoever
+ * owns the threads that signal it (ctl_store, for its writer threads).
+ * ctl_server_notify() needs a live server, so a thread that may still run
+ * while the server is destroyed must not call it: it signals its notifier
+ * instead, which its owner creates before those threads start and destroys
+ * after they are joined.  A server watches a notifier (its fd in the epoll
+ * set) and runs the notify callbacks when it is signalled; unwatching, and
+ * destroying the server, only take the fd out of the epoll set.  A signal
+ * made while no server watches stays pending for the next one.
+ */
+struct ctl_notifier;
+
+/** @return 0, -ENOMEM or -errno from eventfd. */
+int ctl_notifier_create(struct ctl_notifier **out);
+/** Wake whoever watches it.  Any thread; async-signal-safe; wakeups coalesce. */
+void ctl_notifier_signal(struct ctl_notifier *n);
+/** Close and free, once nothing signals or watches it any more.  NULL is a no-op. */
+void ctl_notifier_destroy(struct ctl_notifier *n);
+/** Watch @n (loop thread).  @return 0, -ENOSPC, -EBUSY (watched by a server), -errno. */
+int ctl_server_watch(struct ctl_server *srv, struct ctl_notifier *n);
+/** Stop watching @n (loop thread; harmless when not watched by @srv). */
+void ctl_server_unwatch(struct ctl_server *srv, struct ctl_notifier *n);
+
+/**
+ * Close every connection, listener and fd; orphaned slots are freed; watched
+ * notifiers are unwatched (not closed: their owners close them).  NULL is a
+ * no-op.
+ */
 void ctl_server_destroy(struct ctl_server *srv);
 
 /** The bound port of listener @i (useful with port 0), or 0. */

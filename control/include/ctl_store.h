@@ -10,9 +10,11 @@
  * closed, and with DeleteTopics its directory removed.  ctl_partition.store
  * points at the struct st_partition.
  *
- * Writers report moved watermarks through ctl_server_notify(), so that
- * deferred Produce (acks=all) and long-polling Fetch responses complete on
- * the control thread without polling.
+ * Writers report moved watermarks by signalling the store's ctl_notifier,
+ * which the server watches (ctl_server_notify() semantics: its notify
+ * callbacks run), so that deferred Produce (acks=all) and long-polling
+ * Fetch responses complete on the control thread without polling.  The
+ * notifier lives as long as the writers, not as long as the server.
  */
 #ifndef CTL_STORE_H
 #define CTL_STORE_H
@@ -39,8 +41,11 @@ const struct ctl_catalog_ops *ctl_store_catalog_ops(void);
 /**
  * From now on, moved watermarks wake @srv (NULL: nobody), and the recovery
  * checkpoints are written every 60 s on its loop (control thread only).
+ * Writers signal the store's own notifier (ctl_notifier), which the server
+ * only watches: set NULL (or just destroy the server) before the server is
+ * destroyed, while the writers still run.  @return 0 or -errno (not watched).
  */
-void ctl_store_set_server(struct ctl_store *st, struct ctl_server *srv);
+int ctl_store_set_server(struct ctl_store *st, struct ctl_server *srv);
 
 /** What readers may see (storage.consumer.visibility). */
 enum st_visibility ctl_store_visibility(const struct ctl_store *st);

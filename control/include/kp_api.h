@@ -120,7 +120,8 @@ int kp_data_create(struct ctl_store *store, struct kp_data **out);
 
 /**
  * Free, after the server is destroyed (which cancels every waiting
- * response) and the dataplane lcores are stopped.  NULL is a no-op.
+ * response) and the dataplane lcores are stopped, and before the catalog
+ * (its closing hook is removed here).  NULL is a no-op.
  */
 void kp_data_destroy(struct kp_data *d);
 

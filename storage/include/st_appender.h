@@ -152,6 +152,7 @@ enum st_direct_policy {
 #define ST_WM_FLUSHED  (1u << 1)
 #define ST_WM_DURABLE  (1u << 2)
 #define ST_WM_ERROR    (1u << 3)
+#define ST_WM_FINISHED (1u << 4)  /* st_appender_finish()'s trim + fdatasync completed */
 
 struct st_appender_event {
 	unsigned moved;          /* ST_WM_* that changed with this completion */
@@ -224,6 +225,28 @@ int st_appender_flush(struct st_appender *a);
  * @return 0, or the sticky error (the file is still closed and freed).
  */
 int st_appender_close(struct st_appender *a);
+
+/**
+ * Last request before close, for a file whose successor may be written
+ * before it is closed (a rolled segment): once every accepted byte is
+ * written, trim the file to its logical end (the O_DIRECT zero padding
+ * would otherwise look like a torn tail in the middle of the log after a
+ * crash) and fdatasync it -- always, even if an earlier sync covered the
+ * bytes, so that the trimmed size is durable too.  Its completion carries
+ * ST_WM_FINISHED.  No write may follow.  @return 0 or the sticky error.
+ */
+int st_appender_finish(struct st_appender *a);
+/** The st_appender_finish() sync completed. */
+bool st_appender_finished(const struct st_appender *a);
+
+/**
+ * Nothing of @a is in flight or waiting to be issued (a requested sync
+ * included), so st_appender_close() will not wait.  A writer closing an old
+ * segment asks for its sync, keeps writing the new one, and closes the old
+ * appender once this is true -- the old one's I/O completes through the
+ * ring like any other.
+ */
+bool st_appender_idle(const struct st_appender *a);
 
 uint64_t st_appender_written(const struct st_appender *a);  /* acquire loads */
 uint64_t st_appender_flushed(const struct st_appender *a);

@@ -9,10 +9,19 @@
  *
  *   1. peek the committed bytes of the ring and cut them at a batch boundary
  *      (at most storage.write.max.bytes per write);
- *   2. st_log_append_prepare() (rolls the segment when due; the old
- *      segment's appender is synced and closed first), st_appender_write(),
+ *   2. st_log_append_prepare() (rolls the segment when due), st_appender_write(),
  *      st_log_append_commit() (index and time index);
- *   3. remember {file end, next offset} of the write in a small FIFO.
+ *   3. remember {appender, file end, next offset} of the write in a small
+ *      FIFO.
+ *
+ * A roll never waits: the old segment's appender is asked for a final
+ * fdatasync and put on the partition's closing list, the new segment is
+ * written at once, and the old appender's writes and sync complete through
+ * the ring like any other I/O; it is closed (ftruncate, close) once idle.
+ * The FIFO keeps offsets in order across segments, so `durable` reaches the
+ * new segment's data only after the old segment's sync completed.  At most
+ * 8 rolled segments per partition may still be syncing; beyond that the
+ * partition (only it) waits.
  *
  * then it submits everything in one io_uring_enter and reaps completions.
  * The appender's byte watermarks are turned into offsets through the FIFO
@@ -71,6 +80,8 @@ struct st_writer_stats {
 	uint64_t bytes;                 /* bytes handed to appenders */
 	uint64_t syncs;                 /* fdatasyncs issued */
 	uint64_t rolls;                 /* segments rolled */
+	uint64_t rolls_overlapped;      /* rolls whose old segment still had writes or its sync to do */
+	uint64_t segments_synced;       /* rolled segments whose data is all covered by an fdatasync */
 	uint64_t retained_segments;     /* segments deleted by retention */
 	uint64_t io_errors;             /* partitions stopped by an I/O error */
 };

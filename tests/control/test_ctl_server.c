@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -308,6 +309,73 @@ static void test_ctl_server_notify_from_another_thread(void **state)
 	fx_free(f);
 }
 
+struct hammer {
+	struct ctl_notifier *n;
+	atomic_bool stop;
+};
+
+/* A writer thread's part: signal, over and over, whatever server there is. */
+static void *hammer_main(void *arg)
+{
+	struct hammer *h = arg;
+
+	while (!atomic_load(&h->stop))
+		ctl_notifier_signal(h->n);
+	return NULL;
+}
+
+static struct ctl_server *notify_server(struct fx *f)
+{
+	struct ctl_server_params p = { .dispatch = stub_dispatch, .broker = &f->cfg.broker,
+				       .dispatch_arg = f };
+
+	assert_int_equal(ctl_server_create(&p, &f->srv), 0);
+	assert_int_equal(ctl_server_on_notify(f->srv, on_notify, f), 0);
+	return f->srv;
+}
+
+/*
+ * The notifier belongs to the signalling threads, not to the server: a
+ * server watching it is destroyed while a thread keeps signalling (which
+ * ASan/valgrind would flag if a signal reached freed server memory), and a
+ * second server watching the same notifier is woken by it.
+ */
+static void test_ctl_server_notifier_outlives_server(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	struct hammer h = { .stop = false };
+	struct ctl_server *watcher;
+	pthread_t t;
+
+	(void)state;
+	fwc_config_defaults(&f->cfg);
+	f->cfg.broker.n_listeners = 0;
+	assert_int_equal(ctl_notifier_create(&h.n), 0);
+	assert_int_equal(pthread_create(&t, NULL, hammer_main, &h), 0);
+	for (int round = 1; round <= 2; round++) {
+		int before = f->notified;
+
+		watcher = notify_server(f);
+		assert_int_equal(ctl_server_watch(f->srv, h.n), 0);
+		assert_int_equal(ctl_server_watch(f->srv, h.n), 0); /* already: no-op */
+		assert_int_equal(ctl_server_run(f->srv), 0);  /* on_notify stops it */
+		assert_true(f->notified > before);      /* more than once before stop lands */
+		if (round == 1) {
+			ctl_server_destroy(watcher);    /* still watched: destroy unwatches */
+			continue;
+		}
+		notify_server(f);                       /* a third, never watching */
+		assert_int_equal(ctl_server_watch(f->srv, h.n), -EBUSY);
+		ctl_server_destroy(f->srv);
+		ctl_server_unwatch(watcher, h.n);
+		ctl_server_destroy(watcher);
+	}
+	atomic_store(&h.stop, true);
+	pthread_join(t, NULL);
+	ctl_notifier_destroy(h.n);
+	free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -316,6 +384,7 @@ int main(void)
 		cmocka_unit_test(test_ctl_server_max_connections_rejects_extra),
 		cmocka_unit_test(test_ctl_server_idle_connection_closed),
 		cmocka_unit_test(test_ctl_server_notify_from_another_thread),
+		cmocka_unit_test(test_ctl_server_notifier_outlives_server),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

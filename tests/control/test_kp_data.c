@@ -5,13 +5,15 @@
  * storage (a temporary log.dirs, a writer thread): hand-built request bytes
  * in, exact response bytes out.  Fetch records therefore travel the
  * zero-copy path (sendfile from the segment file).  Also: the produce
- * errors (10, 2, 3, 21, acks=0 silent), offset out of range, and a
- * long-poll woken by a produce on another connection.
+ * errors (10, 2, 3, 21, acks=0 silent), offset out of range, a
+ * long-poll woken by a produce on another connection, and DeleteTopics of
+ * a topic with an acks=all produce and a long-poll waiting on it.
  */
 #include <errno.h>
 #include <ftw.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -32,6 +34,7 @@
 #include "kp_api.h"
 #include "kp_golden.h"
 #include "st_batch.h"
+#include "st_partition.h"
 
 #define TS0 1700000000000LL
 #define BATCH_LEN 70            /* one record "k" = "v", no headers */
@@ -65,12 +68,13 @@ static void topic(struct fx *f, const char *name, const char *max_msg)
 	assert_int_equal(ctl_catalog_topic_create(f->cat, &spec, false, NULL, msg, sizeof(msg)), 0);
 }
 
-static int fx_setup(void **state)
+static int fx_open(void **state, int64_t flush_ms)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	struct ctl_server_params sp = { .dispatch = kp_api_serve };
 
 	fwc_config_defaults(&f->cfg);
+	f->cfg.broker.log_flush_interval_ms = flush_ms;
 	strcpy(f->dir, "/tmp/test_kp_data.XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
 	strcpy(f->cfg.broker.log_dirs, f->dir);
@@ -93,6 +97,17 @@ static int fx_setup(void **state)
 	return 0;
 }
 
+static int fx_setup(void **state)
+{
+	return fx_open(state, 5);
+}
+
+/* No fdatasync for an hour: acks=all produces wait until something else ends them. */
+static int fx_setup_no_sync(void **state)
+{
+	return fx_open(state, 3600000);
+}
+
 static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
 {
 	(void)sb;
@@ -101,14 +116,22 @@ static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *
 	return remove(p);
 }
 
-static int fx_teardown(void **state)
+static void fx_server_down(struct fx *f)
 {
-	struct fx *f = *state;
-
+	if (!f->srv)
+		return;
 	ctl_server_stop(f->srv);
 	pthread_join(f->thr, NULL);
 	ctl_store_set_server(f->store, NULL);
 	ctl_server_destroy(f->srv);
+	f->srv = NULL;
+}
+
+static int fx_teardown(void **state)
+{
+	struct fx *f = *state;
+
+	fx_server_down(f);
 	kp_data_destroy(f->ctx.data);
 	ctl_catalog_destroy(f->cat);
 	ctl_store_destroy(f->store);
@@ -438,6 +461,109 @@ static void test_kp_data_fetch_long_poll_woken_by_produce(void **state)
 	close(pfd);
 }
 
+static void req_delete_topics(struct gb *g, int32_t corr, const char *t)
+{
+	g_req(g, 20, 1, corr);
+	g_i32(g, 1);                                    /* topic_names */
+	g_str(g, t);
+	g_i32(g, 30000);                                /* timeout_ms */
+	g_end(g);
+}
+
+static void resp_delete_topics(struct gb *g, int32_t corr, const char *t, int16_t err)
+{
+	g_begin(g);
+	g_i32(g, corr);
+	g_i32(g, 0);                                    /* throttle_time_ms */
+	g_i32(g, 1);                                    /* responses */
+	g_str(g, t);
+	g_i16(g, err);                                  /* error_code */
+	g_end(g);
+}
+
+/*
+ * An acks=all produce waits for an fdatasync that is an hour away, and a
+ * long-poll waits for data, when DeleteTopics closes and frees the
+ * partition: the produce is answered at once with UNKNOWN_TOPIC_OR_PARTITION
+ * (its batch got offset 0), the long-poll too, and nothing touches the
+ * freed partition afterwards (ASan/valgrind would see it).
+ */
+static void test_kp_data_delete_topic_fails_waiting_produce(void **state)
+{
+	int pfd = client(*state), ffd = client(*state), afd = client(*state);
+	struct pollfd p = { .fd = pfd, .events = POLLIN };
+	struct gb req, want;
+
+	req_produce(&req, 3, 1, "g", -1, TS0, false);
+	send_frame(pfd, &req);
+	req_fetch(&req, 4, 2, 60000, 0);                /* nothing durable: waits */
+	send_frame(ffd, &req);
+	assert_int_equal(poll(&p, 1, 200), 0);          /* waiting for durable */
+	req_delete_topics(&req, 3, "g");
+	send_frame(afd, &req);
+	resp_produce(&want, 3, 1, "g", 3, 0);
+	expect_frame(pfd, &want);
+	resp_delete_topics(&want, 3, "g", 0);
+	expect_frame(afd, &want);
+	resp_fetch(&want, 4, 2, 3, -1, -1, 0);
+	expect_frame(ffd, &want);
+	/* The loop still serves: the topic is gone for a later produce. */
+	req_produce(&req, 3, 4, "g", -1, TS0, false);
+	send_frame(pfd, &req);
+	resp_produce(&want, 3, 4, "g", 3, -1);
+	expect_frame(pfd, &want);
+	close(pfd);
+	close(ffd);
+	close(afd);
+}
+
+struct appender {
+	struct st_partition *p;
+	atomic_bool stop;
+	int appended;
+};
+
+/* The partition's producer (the control thread is idle): batches as fast as the ring takes them. */
+static void *append_main(void *arg)
+{
+	struct appender *a = arg;
+	struct gb g = { .n = 0 };
+	int64_t base;
+
+	g_batch(&g, 0, -1, TS0, false);
+	while (!atomic_load(&a->stop) || a->appended == 0) {
+		if (st_partition_append(a->p, g.b, (uint32_t)g.n, &base) == 0)
+			a->appended++;
+		else
+			usleep(50);
+	}
+	return NULL;
+}
+
+/*
+ * sluiced's shutdown order: the server goes while the writers still run and
+ * still report moved watermarks.  They signal the store's notifier, never
+ * the server, so a writer caught between noticing a move and waking the
+ * loop touches nothing freed (run under ASan or valgrind to see it).
+ */
+static void test_kp_data_server_destroyed_while_writers_notify(void **state)
+{
+	struct fx *f = *state;
+	struct appender a = { .stop = false };
+	struct pollfd none = { .fd = -1 };
+	pthread_t t;
+
+	a.p = ctl_store_partition(&ctl_catalog_find(f->cat, "g", 1)->partitions[0]);
+	assert_non_null(a.p);
+	assert_int_equal(pthread_create(&t, NULL, append_main, &a), 0);
+	poll(&none, 1, 50);                             /* writers notifying the loop */
+	fx_server_down(f);
+	poll(&none, 1, 50);                             /* ... and nobody */
+	atomic_store(&a.stop, true);
+	pthread_join(t, NULL);
+	assert_true(a.appended > 0);
+}
+
 static void req_list_offsets(struct gb *g, int v, int32_t corr, const int64_t *ts, int n)
 {
 	g_req(g, 2, v, corr);
@@ -509,6 +635,10 @@ int main(void)
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_kp_data_list_offsets_golden_v1_v2, fx_setup,
 						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_kp_data_delete_topic_fails_waiting_produce,
+						fx_setup_no_sync, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_kp_data_server_destroyed_while_writers_notify,
+						fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,7 +4,9 @@
  * appends batches and tap records into partitions, a writer thread moves
  * them into Kafka-layout segments through io_uring, and the test checks the
  * watermarks, the files (read back with st_log_read), rolls, reopening,
- * ring-full back-pressure and an I/O error stopping one partition.
+ * ring-full back-pressure and an I/O error stopping one partition; rolls
+ * that do not wait for the old segment's sync yet never publish it durable
+ * early.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -217,6 +219,128 @@ static void test_writer_rolls_segments(void **state)
 	assert_int_equal(st_verify_dir(fopen("/dev/null", "w"), f->dir), 0);
 }
 
+#define ROLL_SAMPLES (1 << 16)
+
+/* What the writer thread saw at each notify (its own stats: no race). */
+struct roll_watch {
+	struct st_writer *w;
+	struct st_partition *a;
+	unsigned n;
+	struct { int64_t durable; uint64_t synced; } s[ROLL_SAMPLES];
+};
+
+static void roll_notify(void *arg)
+{
+	struct roll_watch *rw = arg;
+	struct st_writer_stats st;
+
+	if (!rw->w || !rw->a || rw->n == ROLL_SAMPLES)
+		return;
+	st_writer_stats_get(rw->w, &st);
+	rw->s[rw->n].durable = st_partition_hw(rw->a, ST_VIS_DURABLE);
+	rw->s[rw->n].synced = st.segments_synced;
+	rw->n++;
+}
+
+/* Base offsets of the segments in @dir, ascending. @return how many. */
+static int segment_bases(const char *dir, int64_t *bases, int cap)
+{
+	char cmd[256];
+	FILE *ls;
+	int n = 0;
+	long long b;
+
+	snprintf(cmd, sizeof(cmd), "ls %s | grep '\\.log$' | sort", dir);
+	ls = popen(cmd, "r");
+	assert_non_null(ls);
+	while (n < cap && fscanf(ls, "%lld.log\n", &b) == 1)
+		bases[n++] = b;
+	pclose(ls);
+	return n;
+}
+
+static void append_all(struct st_partition *p, int from, int to)
+{
+	static uint8_t batch[8192];
+	int64_t base;
+
+	for (int i = from; i < to; i++) {
+		int len = make_batch(batch, sizeof(batch), p->next_offset, 10, 1000 + i);
+
+		while (st_partition_append(p, batch, (uint32_t)len, &base) == -ENOBUFS)
+			usleep(100);
+		assert_int_equal(base, (int64_t)i * 10);
+	}
+}
+
+/*
+ * Segments of 4 KiB (a roll every ~25 batches) on partition a, one large
+ * segment on partition b, same writer.  A roll never waits for the old
+ * segment's sync (rolls_overlapped: the new segment was written while the
+ * old one still had I/O to do -- a ring filled before attach makes the
+ * first pass roll several times in a row), yet at every notify the durable
+ * watermark of a covers only segments whose final fdatasync completed, and
+ * every record of both partitions arrives durable and in order.
+ */
+static void test_writer_roll_does_not_wait_for_old_sync(void **state)
+{
+	struct fixture *f = *state;
+	static struct roll_watch rw;
+	static int64_t bases[4096];
+	struct st_writer_cfg wc = {
+		.cpu = -1, .direct = ST_DIRECT_AUTO, .huge = ST_HUGE_OFF, .flush_interval_ms = 0,
+		.visibility = ST_VIS_DURABLE, .log = quiet_log, .notify = roll_notify,
+		.notify_arg = &rw,
+	};
+	struct st_log_config lca = f->lc;
+	struct st_writer_stats st;
+	struct st_partition *a, *b;
+	char dir[128];
+	int nsegs;
+
+	memset(&rw, 0, sizeof(rw));
+	lca.segment_bytes = 4096;
+	lca.index_max_bytes = 4096;
+	assert_int_equal(st_logdir_open(&f->ld, f->dir), 0);
+	assert_true(st_writer_create(&f->w, &wc) >= 0);
+	assert_true(st_partition_open(&a, f->ld, "a", 0, &lca, &f->pc, NULL) >= 0);
+	assert_true(st_partition_open(&b, f->ld, "b", 0, &f->lc, &f->pc, NULL) >= 0);
+	append_all(a, 0, 1000);                         /* ~40 segments waiting in the ring */
+	rw.w = f->w;
+	rw.a = a;
+	assert_int_equal(st_writer_attach(f->w, a), 0);
+	assert_int_equal(st_writer_attach(f->w, b), 0);
+	for (int k = 0; k < 4; k++) {                   /* both partitions busy at once */
+		append_all(a, 1000 + 250 * k, 1250 + 250 * k);
+		append_all(b, 250 * k, 250 * (k + 1));
+	}
+	wait_durable(a, 20000);
+	wait_durable(b, 10000);
+	assert_int_equal(check_values(a, 0), 20000);
+	assert_int_equal(check_values(b, 0), 10000);
+	st_writer_stats_get(f->w, &st);
+	assert_true(st.rolls > 40);
+	assert_true(st.rolls_overlapped > 0);
+	assert_int_equal(st.segments_synced, st.rolls);  /* only a rolls */
+	st_writer_destroy(f->w);
+	assert_int_equal(st_partition_close(a), 0);
+	assert_int_equal(st_partition_close(b), 0);
+	assert_int_equal(st_logdir_close(f->ld), 0);
+
+	snprintf(dir, sizeof(dir), "%s/a-0", f->dir);
+	nsegs = segment_bases(dir, bases, 4096);
+	assert_int_equal((uint64_t)nsegs, st.rolls + 1);
+	assert_true(rw.n > 0);
+	for (unsigned i = 0; i < rw.n; i++) {
+		uint64_t whole = 0; /* segments entirely below the durable offset */
+
+		while ((int)whole + 1 < nsegs && bases[whole + 1] <= rw.s[i].durable)
+			whole++;
+		assert_true(whole <= rw.s[i].synced);
+	}
+	assert_int_equal(st_verify_dir(fopen("/dev/null", "w"), f->dir), 0);
+}
+
 static void test_writer_tap_records(void **state)
 {
 	struct fixture *f = *state;
@@ -348,6 +472,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_writer_append_durable_and_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_writer_rolls_segments, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_writer_roll_does_not_wait_for_old_sync, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_writer_tap_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_writer_ring_full_never_blocks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_writer_no_flush_interval_never_stalls, setup, teardown),
