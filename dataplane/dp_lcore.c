@@ -5,6 +5,9 @@
  * stops them.  The design and the partition mapping are in dp_lcore.h and
  * docs/dataplane.md.
  */
+/* rte_eth_read_clock (housekeeping) is still experimental in 22.11 */
+#define ALLOW_EXPERIMENTAL_API
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,12 +68,19 @@ static inline int dp_tap(struct dp_lcore *c, const struct dp_lcore_queue *q,
 	uint32_t alen = pk->family == AF_INET ? 4 : 16, n = 1;
 	const uint8_t *val = dp_payload(c, m, pk);
 	rte_be64_t be = rte_cpu_to_be_64(ns);
+	uint64_t now = ns;              /* linger runs on the lcore's clock */
 	const void *k = NULL;
 	int32_t klen = 0;
 	int rc;
 
 	if (unlikely(val == NULL))
 		return DP_DROP_malformed_udp;
+	/* The NIC's receive time when it gave one (a reassembled datagram: its head's). */
+	if (m->ol_flags & q->clock.flag) {
+		ns = dp_rx_clock_ns(&q->clock, *RTE_MBUF_DYNFIELD(m, q->clock.off, const uint64_t *));
+		ms = (int64_t)(ns / 1000000u);
+		be = rte_cpu_to_be_64(ns);
+	}
 	memcpy(rx_ns, &be, 8);
 	h[0] = (struct st_record_header){ DP_HDR_RX_NS, sizeof(DP_HDR_RX_NS) - 1, rx_ns, 8 };
 	sport[0] = (uint8_t)(pk->src_port >> 8), sport[1] = (uint8_t)pk->src_port;
@@ -87,7 +97,7 @@ static inline int dp_tap(struct dp_lcore *c, const struct dp_lcore_queue *q,
 		h[n++] = (struct st_record_header){ DP_HDR_DST_ADDR, 8, pk->dst, (int32_t)alen };
 		h[n++] = (struct st_record_header){ DP_HDR_DST_PORT, 8, dport, 2 };
 	}
-	rc = st_partition_tap_add(p, ns, ms, k, klen, val, (int32_t)pk->payload_len, h, n);
+	rc = st_partition_tap_add(p, now, ms, k, klen, val, (int32_t)pk->payload_len, h, n);
 	if (unlikely(rc < 0))
 		return dp_part_err(rc);
 	c->records++;
@@ -222,12 +232,29 @@ void dp_lcore_rx(struct dp_lcore *c, unsigned int qi, struct rte_mbuf **pkts, ui
 	dp_frag_flush(c->frag);
 }
 
+/* Re-anchor the NIC clocks of the lcore's queues to its Unix time (rare: not per packet). */
+static void dp_lcore_clocks_update(struct dp_lcore *c, uint64_t now_ns)
+{
+	for (uint16_t i = 0; i < c->n_queues; i++) {
+		struct dp_lcore_queue *q = &c->q[i];
+		uint64_t ticks;
+
+		if (q->clock.kind == DP_RX_TS_DEVICE && rte_eth_read_clock(q->port_id, &ticks) == 0)
+			dp_rx_clock_update(&q->clock, ticks, now_ns,
+					   DP_LCORE_CLOCK_MS / 2 * 1000000ull);
+	}
+}
+
 void dp_lcore_housekeep(struct dp_lcore *c, uint64_t now_tsc, int force)
 {
 	uint64_t ns = dp_lcore_tsc_ns(c, now_tsc);
 
 	for (unsigned int i = 0; i < c->n_owned; i++)
 		st_partition_tap_flush(c->owned[i], ns, force);
+	if (now_tsc >= c->clock_next) {
+		c->clock_next = now_tsc + c->clock_period;
+		dp_lcore_clocks_update(c, ns);
+	}
 	if (c->inbox)
 		st_inbox_serve(c->inbox, DP_LCORE_INBOX);
 }
@@ -317,6 +344,7 @@ static struct dp_lcore *lcore_get(struct dp_lcores *l, unsigned int lcore_id)
 	c->ns_mult = (uint64_t)(((unsigned __int128)1000000000u << 32) / hz);
 	c->hk_period = hz / (1000000u / DP_LCORE_HK_US);
 	c->expire_period = hz / 1000u * DP_LCORE_EXPIRE_MS;
+	c->clock_period = hz / 1000u * DP_LCORE_CLOCK_MS;
 	return c;
 }
 
@@ -345,6 +373,7 @@ static int assign_queues(struct dp_lcores *l, const struct dp_ports *ports, uint
 			q->queue_id = qi;
 			q->gidx = (uint16_t)g;
 			q->port_idx = (uint16_t)pi;
+			q->clock = ports->port[pi].clock;
 			gq_lcore[g] = (uint16_t)c->idx;
 		}
 	}

@@ -38,12 +38,12 @@
 #include <rte_common.h>
 
 #include "dp_drop.h"
+#include "dp_port.h"
 #include "fwc_config.h"
 
 struct rte_mbuf;
 struct st_partition;
 struct st_inbox;
-struct dp_ports;
 struct dp_rules;
 struct dp_frag;
 struct dp_lcores;
@@ -54,6 +54,7 @@ struct dp_lcores;
 #define DP_LCORE_HK_US     50                      /* housekeeping period: linger, inbox */
 #define DP_LCORE_EXPIRE_MS 2                       /* fragment expiry period */
 #define DP_LCORE_INBOX     256                     /* produce requests in flight per lcore */
+#define DP_LCORE_CLOCK_MS  1000                    /* NIC clocks re-anchored to Unix time */
 
 /* Record header names of tap mode (docs/dataplane.md). */
 #define DP_HDR_RX_NS    "rx.ns"      /* u64 BE: receive time, ns since the Unix epoch */
@@ -68,6 +69,7 @@ struct dp_lcore_queue {
 	uint16_t queue_id;
 	uint16_t gidx;                                  /* global queue number */
 	uint16_t port_idx;                              /* index in dp_ports */
+	struct dp_rx_clock clock;                       /* the port's receive timestamps */
 	struct st_partition *part[FWC_MAX_TOPICS];      /* by cfg topic index; NULL: no rules */
 	uint32_t slot[FWC_MAX_TOPICS];                  /* its records counter */
 };
@@ -99,6 +101,7 @@ struct dp_lcore {
 	uint64_t base_ns, base_tsc, ns_mult;
 	uint64_t hk_period, hk_next;    /* TSC ticks */
 	uint64_t expire_period, expire_next;
+	uint64_t clock_period, clock_next;
 	struct dp_lcore_queue q[DP_LCORE_MAX_QUEUES];
 };
 
