@@ -75,6 +75,19 @@ struct dp_lcore_queue {
 };
 
 /*
+ * The headers of a tap record as they go on the wire (count, then each
+ * name and value), encoded once at start; per packet only the values are
+ * written over (rx.ns, and the addresses and ports).
+ */
+struct dp_tap_tpl {
+	uint16_t len;                   /* encoded bytes */
+	uint16_t val_off[5];            /* value offsets: rx.ns, src.addr, src.port, dst.addr, dst.port */
+	uint8_t b[112];
+};
+
+enum { DP_TPL_NS = 0, DP_TPL_ADDR4, DP_TPL_ADDR6, DP_TPL__COUNT };
+
+/*
  * One lcore's context.  The counters come first, on their own cache lines;
  * only this lcore writes them, the control thread reads them (dp_stats.h).
  */
@@ -102,6 +115,7 @@ struct dp_lcore {
 	uint64_t hk_period, hk_next;    /* TSC ticks */
 	uint64_t expire_period, expire_next;
 	uint64_t clock_period, clock_next;
+	struct dp_tap_tpl tpl[DP_TPL__COUNT]; /* rx.ns only; with addresses over IPv4, IPv6 */
 	struct dp_lcore_queue q[DP_LCORE_MAX_QUEUES];
 };
 
