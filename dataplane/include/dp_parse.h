@@ -301,7 +301,8 @@ static inline uint16_t dp_ipv4_sum20(const uint8_t *ip)
  * filled as the full parse would, or 0: anything else, including every
  * fault, goes through the full parse, which names the drop reason.
  */
-static inline int dp_parse_fast4(const uint8_t *p, uint32_t len, uint32_t frame_len,
+static inline __attribute__((always_inline)) int dp_parse_fast4(const uint8_t *p, uint32_t len,
+								 uint32_t frame_len,
 				 uint64_t ol_flags, struct dp_pkt *pk)
 {
 	const uint8_t *ip = p + DP_ETH_HLEN, *u = ip + DP_IPV4_HLEN;
@@ -345,8 +346,6 @@ static inline int dp_parse_hdrs(const uint8_t *p, uint32_t len, uint32_t frame_l
 	uint16_t etype;
 	int r;
 
-	if (likely(dp_parse_fast4(p, len, frame_len, ol_flags, pk)))
-		return 0;
 	r = dp_parse_eth(p, len, pk, &etype);
 	if (unlikely(r))
 		return r;
@@ -379,7 +378,10 @@ static inline int dp_parse(const uint8_t *p, uint32_t len, uint64_t ol_flags, st
 	uint32_t l4;
 	int r;
 
-	r = dp_parse_hdrs(p, len, len, ol_flags, pk);
+	if (likely(dp_parse_fast4(p, len, len, ol_flags, pk)))
+		r = 0;
+	else
+		r = dp_parse_hdrs(p, len, len, ol_flags, pk);
 	if (r || pk->is_fragment || !dp_udp_cksum_needed(pk, ol_flags))
 		return r;
 	l4 = pk->payload_off - DP_UDP_HLEN;
@@ -410,16 +412,22 @@ static inline int dp_parse_vlan_offload(const struct rte_mbuf *m, struct dp_pkt 
 	return 0;
 }
 
-/**
- * Parse and validate the frame in @m (dp_parse() for an mbuf).  Headers
- * must be in the first segment; the payload and the UDP checksum may span
- * a chain.  VLAN tags stripped by the NIC are merged into pk->vlan.
- *
- * @return 0 or an enum dp_drop reason, as dp_parse().
- */
-static inline int dp_parse_mbuf(const struct rte_mbuf *m, struct dp_pkt *pk)
+/* The UDP checksum of a parsed datagram in @m, over a chain too. */
+static inline int dp_parse_mbuf_l4(const struct rte_mbuf *m, const struct dp_pkt *pk)
 {
 	uint16_t sum;
+
+	if (unlikely(rte_raw_cksum_mbuf(m, pk->payload_off - DP_UDP_HLEN,
+					pk->payload_len + DP_UDP_HLEN, &sum) != 0 ||
+		     !dp_udp_cksum_ok(pk, sum)))
+		return DP_DROP_bad_udp_checksum;
+	return 0;
+}
+
+/* Everything but the fast path: out of line, so the per-packet loop stays small. */
+static __attribute__((noinline, unused)) int dp_parse_mbuf_full(const struct rte_mbuf *m,
+								  struct dp_pkt *pk)
+{
 	int r;
 
 	r = dp_parse_hdrs(rte_pktmbuf_mtod(m, const uint8_t *), m->data_len, m->pkt_len,
@@ -433,11 +441,24 @@ static inline int dp_parse_mbuf(const struct rte_mbuf *m, struct dp_pkt *pk)
 	}
 	if (pk->is_fragment || !dp_udp_cksum_needed(pk, m->ol_flags))
 		return 0;
-	if (unlikely(rte_raw_cksum_mbuf(m, pk->payload_off - DP_UDP_HLEN,
-					pk->payload_len + DP_UDP_HLEN, &sum) != 0 ||
-		     !dp_udp_cksum_ok(pk, sum)))
-		return DP_DROP_bad_udp_checksum;
-	return 0;
+	return dp_parse_mbuf_l4(m, pk);
+}
+
+/**
+ * Parse and validate the frame in @m (dp_parse() for an mbuf).  Headers
+ * must be in the first segment; the payload and the UDP checksum may span
+ * a chain.  VLAN tags stripped by the NIC are merged into pk->vlan.
+ *
+ * @return 0 or an enum dp_drop reason, as dp_parse().
+ */
+static inline __attribute__((always_inline)) int dp_parse_mbuf(const struct rte_mbuf *m,
+								      struct dp_pkt *pk)
+{
+	if (likely(!(m->ol_flags & RTE_MBUF_F_RX_VLAN_STRIPPED) &&
+		   dp_parse_fast4(rte_pktmbuf_mtod(m, const uint8_t *), m->data_len, m->pkt_len,
+				  m->ol_flags, pk)))
+		return dp_udp_cksum_needed(pk, m->ol_flags) ? dp_parse_mbuf_l4(m, pk) : 0;
+	return dp_parse_mbuf_full(m, pk);
 }
 
 #endif /* DP_PARSE_H */
