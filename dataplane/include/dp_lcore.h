@@ -7,7 +7,7 @@
  * reassembles fragments in its own table (dp_frag.h), finds the traffic rule
  * (dp_rules.h) and then
  *   - tap mode: appends one record (value = the UDP payload) to the open
- *     RecordBatch of the queue's partition (st_partition_tap_add);
+ *     RecordBatch of the queue's partition (st_partition_tap_add_enc);
  *   - produce mode: validates the SLC1 header and the RecordBatch in place in
  *     the mbuf and copies it once into the ring (st_partition_append).
  * Every frame ends stored or counted under one enum dp_drop reason
