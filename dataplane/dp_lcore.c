@@ -5,6 +5,9 @@
  * stops them.  The design and the partition mapping are in dp_lcore.h and
  * docs/dataplane.md.
  */
+/* rte_eth_read_clock (housekeeping) is still experimental in 22.11 */
+#define ALLOW_EXPERIMENTAL_API
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +37,6 @@
 
 #define DP_PREFETCH_AHEAD 3
 #define DP_BURST_MAX      512u    /* dataplane.burst.size upper bound */
-#define DP_TAP_HDRS_MAX   5
 
 /* ---------------------------------------------------------------- hot path */
 
@@ -54,40 +56,60 @@ static inline int dp_part_err(int rc)
 	return rc == -EMSGSIZE ? DP_DROP_too_large : DP_DROP_storage_error;
 }
 
-/* Tap mode: one record, value = the UDP payload.  @return 0 or a drop reason. */
+/* The address headers' values into their template; @return it. */
+static inline struct dp_tap_tpl *dp_tap_addresses(struct dp_lcore *c, const struct dp_pkt *pk)
+{
+	struct dp_tap_tpl *t = &c->tpl[pk->family == AF_INET ? DP_TPL_ADDR4 : DP_TPL_ADDR6];
+	uint32_t alen = pk->family == AF_INET ? 4 : 16;
+	rte_be16_t sp = rte_cpu_to_be_16(pk->src_port), dpt = rte_cpu_to_be_16(pk->dst_port);
+
+	memcpy(t->b + t->val_off[1], pk->src, alen);
+	memcpy(t->b + t->val_off[2], &sp, 2);
+	memcpy(t->b + t->val_off[3], pk->dst, alen);
+	memcpy(t->b + t->val_off[4], &dpt, 2);
+	return t;
+}
+
+/*
+ * Tap mode: one record, value = the UDP payload, headers from the lcore's
+ * template (see dp_tap_tpl).  @now: the lcore's clock (linger); @ns, @ms:
+ * the burst's receive time, replaced by the NIC's when the frame has one.
+ * @return 0 or a drop reason.
+ */
 static inline int dp_tap(struct dp_lcore *c, const struct dp_lcore_queue *q,
 			 const struct dp_rule *ru, const struct rte_mbuf *m,
-			 const struct dp_pkt *pk, uint64_t ns, int64_t ms)
+			 const struct dp_pkt *pk, uint64_t now, uint64_t ns, int64_t ms)
 {
 	struct st_partition *p = q->part[ru->topic];
-	struct st_record_header h[DP_TAP_HDRS_MAX];
-	uint8_t rx_ns[8], key[18], sport[2], dport[2];
-	uint32_t alen = pk->family == AF_INET ? 4 : 16, n = 1;
 	const uint8_t *val = dp_payload(c, m, pk);
-	rte_be64_t be = rte_cpu_to_be_64(ns);
+	struct dp_tap_tpl *t = &c->tpl[DP_TPL_NS];
+	uint8_t key[18];
 	const void *k = NULL;
-	int32_t klen = 0;
+	uint32_t klen = 0;
+	rte_be64_t be;
 	int rc;
 
 	if (unlikely(val == NULL))
 		return DP_DROP_malformed_udp;
-	memcpy(rx_ns, &be, 8);
-	h[0] = (struct st_record_header){ DP_HDR_RX_NS, sizeof(DP_HDR_RX_NS) - 1, rx_ns, 8 };
-	sport[0] = (uint8_t)(pk->src_port >> 8), sport[1] = (uint8_t)pk->src_port;
-	if (ru->conf->key == FWC_KEY_SOURCE) {
-		memcpy(key, pk->src, alen);
-		memcpy(key + alen, sport, 2);
+	/* The NIC's receive time when it gave one (a reassembled datagram: its head's). */
+	if (m->ol_flags & q->clock.flag) {
+		ns = dp_rx_clock_ns(&q->clock, *RTE_MBUF_DYNFIELD(m, q->clock.off, const uint64_t *));
+		ms = (int64_t)(ns / 1000000u);
+	}
+	if (ru->conf->headers & FWC_HDR_ADDRESSES)
+		t = dp_tap_addresses(c, pk);
+	be = rte_cpu_to_be_64(ns);
+	memcpy(t->b + t->val_off[0], &be, 8);
+	if (unlikely(ru->conf->key == FWC_KEY_SOURCE)) {
+		rte_be16_t sp = rte_cpu_to_be_16(pk->src_port);
+
+		klen = pk->family == AF_INET ? 4 : 16;
+		memcpy(key, pk->src, klen);
+		memcpy(key + klen, &sp, 2);
+		klen += 2;
 		k = key;
-		klen = (int32_t)alen + 2;
 	}
-	if (ru->conf->headers & FWC_HDR_ADDRESSES) {
-		dport[0] = (uint8_t)(pk->dst_port >> 8), dport[1] = (uint8_t)pk->dst_port;
-		h[n++] = (struct st_record_header){ DP_HDR_SRC_ADDR, 8, pk->src, (int32_t)alen };
-		h[n++] = (struct st_record_header){ DP_HDR_SRC_PORT, 8, sport, 2 };
-		h[n++] = (struct st_record_header){ DP_HDR_DST_ADDR, 8, pk->dst, (int32_t)alen };
-		h[n++] = (struct st_record_header){ DP_HDR_DST_PORT, 8, dport, 2 };
-	}
-	rc = st_partition_tap_add(p, ns, ms, k, klen, val, (int32_t)pk->payload_len, h, n);
+	rc = st_partition_tap_add_enc(p, now, ms, k, klen, val, pk->payload_len, t->b, t->len);
 	if (unlikely(rc < 0))
 		return dp_part_err(rc);
 	c->records++;
@@ -181,7 +203,7 @@ static inline struct rte_mbuf *dp_frame(struct dp_lcore *c, const struct dp_lcor
 		goto drop;
 	}
 	if (ru->mode == FWC_MODE_TAP)
-		r = dp_tap(c, q, ru, m, &pk, ns, ms);
+		r = dp_tap(c, q, ru, m, &pk, ns, ns, ms);
 	else
 		r = dp_produce(c, q, ru, m, &pk);
 	if (unlikely(r))
@@ -191,6 +213,26 @@ static inline struct rte_mbuf *dp_frame(struct dp_lcore *c, const struct dp_lcor
 drop:
 	c->drops[r] += weight;
 	return m;
+}
+
+/*
+ * Free a burst.  Frames the PMD gave are direct, single-segment, referenced
+ * once and from one pool: back to the pool's per-lcore cache in one call,
+ * the check reading only fields of the mbuf's first cache line.  Anything
+ * else (a reassembled chain, another pool) takes rte_pktmbuf_free_bulk.
+ */
+static inline void dp_free_burst(struct rte_mbuf **m, unsigned int n)
+{
+	struct rte_mempool *mp = m[0]->pool;
+
+	for (unsigned int i = 0; i < n; i++)
+		if (unlikely(m[i]->pool != mp || m[i]->nb_segs != 1 ||
+			     rte_mbuf_refcnt_read(m[i]) != 1 ||
+			     (m[i]->ol_flags & (RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL)))) {
+			rte_pktmbuf_free_bulk(m, n);
+			return;
+		}
+	rte_mempool_put_bulk(mp, (void **)m, n);
 }
 
 void dp_lcore_rx(struct dp_lcore *c, unsigned int qi, struct rte_mbuf **pkts, uint16_t n,
@@ -218,8 +260,21 @@ void dp_lcore_rx(struct dp_lcore *c, unsigned int qi, struct rte_mbuf **pkts, ui
 	c->rx_packets += n;
 	c->rx_bytes += bytes;
 	if (nd)
-		rte_pktmbuf_free_bulk(done, nd);
+		dp_free_burst(done, nd);
 	dp_frag_flush(c->frag);
+}
+
+/* Re-anchor the NIC clocks of the lcore's queues to its Unix time (rare: not per packet). */
+static void dp_lcore_clocks_update(struct dp_lcore *c, uint64_t now_ns)
+{
+	for (uint16_t i = 0; i < c->n_queues; i++) {
+		struct dp_lcore_queue *q = &c->q[i];
+		uint64_t ticks;
+
+		if (q->clock.kind == DP_RX_TS_DEVICE && rte_eth_read_clock(q->port_id, &ticks) == 0)
+			dp_rx_clock_update(&q->clock, ticks, now_ns,
+					   DP_LCORE_CLOCK_MS / 2 * 1000000ull);
+	}
 }
 
 void dp_lcore_housekeep(struct dp_lcore *c, uint64_t now_tsc, int force)
@@ -228,6 +283,10 @@ void dp_lcore_housekeep(struct dp_lcore *c, uint64_t now_tsc, int force)
 
 	for (unsigned int i = 0; i < c->n_owned; i++)
 		st_partition_tap_flush(c->owned[i], ns, force);
+	if (now_tsc >= c->clock_next) {
+		c->clock_next = now_tsc + c->clock_period;
+		dp_lcore_clocks_update(c, ns);
+	}
 	if (c->inbox)
 		st_inbox_serve(c->inbox, DP_LCORE_INBOX);
 }
@@ -280,6 +339,32 @@ struct dp_lcore *dp_lcores_at(const struct dp_lcores *l, unsigned int i)
 	return l && i < l->n ? l->lc[i] : NULL;
 }
 
+/* Encode the tap headers once: rx.ns alone, or with the addresses of @alen bytes. */
+static int tpl_build(struct dp_tap_tpl *t, uint32_t alen)
+{
+	static const uint8_t zero[16];
+	const struct st_record_header h[5] = {
+		{ DP_HDR_RX_NS, sizeof(DP_HDR_RX_NS) - 1, zero, 8 },
+		{ DP_HDR_SRC_ADDR, sizeof(DP_HDR_SRC_ADDR) - 1, zero, (int32_t)alen },
+		{ DP_HDR_SRC_PORT, sizeof(DP_HDR_SRC_PORT) - 1, zero, 2 },
+		{ DP_HDR_DST_ADDR, sizeof(DP_HDR_DST_ADDR) - 1, zero, (int32_t)alen },
+		{ DP_HDR_DST_PORT, sizeof(DP_HDR_DST_PORT) - 1, zero, 2 },
+	};
+	uint32_t n = alen ? 5 : 1, off = 1;     /* after the count: one byte below 64 */
+	int len = st_record_headers_encode(t->b, h, n);
+
+	/* names and values under 64 bytes: every length is a one-byte varint */
+	for (uint32_t i = 0; i < n; i++) {
+		off += 1 + h[i].key_len + 1;
+		t->val_off[i] = (uint16_t)off;
+		off += (uint32_t)h[i].value_len;
+	}
+	if (len < 0 || (uint32_t)len != off || off > sizeof(t->b))
+		return -EINVAL;
+	t->len = (uint16_t)len;
+	return 0;
+}
+
 /* The context of @lcore_id, created on first use. */
 static struct dp_lcore *lcore_get(struct dp_lcores *l, unsigned int lcore_id)
 {
@@ -310,6 +395,9 @@ static struct dp_lcore *lcore_get(struct dp_lcores *l, unsigned int lcore_id)
 				 dp->frag_timeout_ms ? dp->frag_timeout_ms : 2000, 0, socket);
 	if (c->scratch == NULL || c->frag == NULL || st_inbox_create(&c->inbox, DP_LCORE_INBOX) < 0)
 		return NULL;
+	if (tpl_build(&c->tpl[DP_TPL_NS], 0) < 0 || tpl_build(&c->tpl[DP_TPL_ADDR4], 4) < 0 ||
+	    tpl_build(&c->tpl[DP_TPL_ADDR6], 16) < 0)
+		return NULL;
 	/* Unix time base for the TSC: no division per packet, 32.32 fixed point. */
 	clock_gettime(CLOCK_REALTIME, &ts);
 	c->base_tsc = rte_rdtsc();
@@ -317,6 +405,7 @@ static struct dp_lcore *lcore_get(struct dp_lcores *l, unsigned int lcore_id)
 	c->ns_mult = (uint64_t)(((unsigned __int128)1000000000u << 32) / hz);
 	c->hk_period = hz / (1000000u / DP_LCORE_HK_US);
 	c->expire_period = hz / 1000u * DP_LCORE_EXPIRE_MS;
+	c->clock_period = hz / 1000u * DP_LCORE_CLOCK_MS;
 	return c;
 }
 
@@ -345,6 +434,7 @@ static int assign_queues(struct dp_lcores *l, const struct dp_ports *ports, uint
 			q->queue_id = qi;
 			q->gidx = (uint16_t)g;
 			q->port_idx = (uint16_t)pi;
+			q->clock = ports->port[pi].clock;
 			gq_lcore[g] = (uint16_t)c->idx;
 		}
 	}

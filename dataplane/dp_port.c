@@ -8,14 +8,19 @@
  * (which pre-loads the whole file with infinite_rx=1) can hold every packet
  * of its file.
  */
+/* rte_eth_read_clock is still experimental in 22.11 */
+#define ALLOW_EXPERIMENTAL_API
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <pcap/pcap.h>
 #include <rte_ethdev.h>
 #include <rte_log.h>
 #include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
 #include <rte_mempool.h>
 
 #include "dp_eal.h"
@@ -26,6 +31,9 @@
 
 #define DP_MBUF_CACHE 256
 #define DP_TXQ_DESC   512
+#define DP_CLOCK_CAL_NS 50000000u  /* first NIC clock rate measurement at start */
+
+static const char *const rx_ts_names[] = { "software", "pcap record time", "NIC clock" };
 
 void dp_port_dev_name(const struct fwc_port *p, char *name, size_t size)
 {
@@ -90,6 +98,104 @@ static uint32_t pool_size(const struct fwc_port *p)
 	return n;
 }
 
+void dp_rx_clock_update(struct dp_rx_clock *k, uint64_t ticks, uint64_t now_ns, uint64_t min_ns)
+{
+	uint64_t dt = ticks - k->base_ticks, dns = now_ns - k->base_ns;
+
+	if ((int64_t)dt <= 0 || (int64_t)dns < (int64_t)min_ns)
+		return;
+	k->mult = (uint64_t)(((unsigned __int128)dns << 32) / dt);
+	k->base_ticks = ticks;
+	k->base_ns = now_ns;
+}
+
+static uint64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Which timestamps the PMD can give (before configure: the offload must be
+ * requested there).  net_pcap in DPDK 22.11 fills the dynfield of every
+ * frame it reads from a file or an interface with the pcap record time in
+ * microseconds since the epoch, without advertising the offload; its
+ * infinite_rx replay copies frames and leaves no timestamp.  Other PMDs
+ * advertise RTE_ETH_RX_OFFLOAD_TIMESTAMP and count device clock ticks.
+ */
+static int rx_ts_choose(struct dp_port *dp, const struct rte_eth_dev_info *info,
+			struct rte_eth_conf *conf)
+{
+	const struct fwc_port *p = dp->conf;
+	struct dp_rx_clock *k = &dp->clock;
+	char file[FWC_STR_MAX];
+	int rc;
+
+	memset(k, 0, sizeof(*k));
+	if (p->rx_timestamp == FWC_RX_TS_SOFTWARE)
+		return 0;
+	if (strcmp(info->driver_name, "net_pcap") == 0) {
+		if (!replay_file(p, file, sizeof(file)))
+			k->kind = DP_RX_TS_UNIX_US;
+	} else if (info->rx_offload_capa & RTE_ETH_RX_OFFLOAD_TIMESTAMP) {
+		conf->rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TIMESTAMP;
+		k->kind = DP_RX_TS_DEVICE;
+	}
+	if (k->kind == DP_RX_TS_SOFTWARE) {
+		if (p->rx_timestamp != FWC_RX_TS_HARDWARE)
+			return 0;
+		DP_LOG(ERR, "port %s: rx.timestamp hardware: %s gives no receive timestamps%s",
+		       p->name, info->driver_name,
+		       strcmp(info->driver_name, "net_pcap") ? "" : " with infinite_rx=1");
+		return -ENOTSUP;
+	}
+	rc = rte_mbuf_dyn_rx_timestamp_register(&k->off, &k->flag);
+	if (rc < 0) {
+		DP_LOG(ERR, "port %s: cannot register the mbuf timestamp field: %s", p->name,
+		       rte_strerror(rte_errno));
+		return -rte_errno;
+	}
+	return 0;
+}
+
+/*
+ * A NIC clock: its rate against CLOCK_REALTIME over DP_CLOCK_CAL_NS, then
+ * the lcores keep re-anchoring it (dp_lcore housekeeping).  A PMD without
+ * rte_eth_read_clock has timestamps of unknown unit: software time then,
+ * unless hardware was demanded.
+ */
+static int rx_ts_calibrate(struct dp_port *dp)
+{
+	struct dp_rx_clock *k = &dp->clock;
+	struct timespec pause = { 0, DP_CLOCK_CAL_NS };
+	uint64_t t0, t1;
+	int rc;
+
+	if (k->kind != DP_RX_TS_DEVICE)
+		return 0;
+	rc = rte_eth_read_clock(dp->port_id, &t0);
+	k->base_ns = realtime_ns();
+	if (rc == 0) {
+		nanosleep(&pause, NULL);
+		rc = rte_eth_read_clock(dp->port_id, &t1);
+	}
+	if (rc == 0) {
+		k->base_ticks = t0;
+		k->mult = 1;            /* any rate: the update below measures it */
+		dp_rx_clock_update(k, t1, realtime_ns(), 1);
+		if (k->base_ticks != t0)
+			return 0;
+		rc = -EIO;              /* the clock did not move */
+	}
+	rte_log(dp->conf->rx_timestamp == FWC_RX_TS_HARDWARE ? RTE_LOG_ERR : RTE_LOG_NOTICE,
+		dp_logtype, "DP: port %s: NIC clock unreadable (%s): no hardware receive timestamps\n",
+		dp->conf->name, rte_strerror(-rc));
+	memset(k, 0, sizeof(*k));
+	return dp->conf->rx_timestamp == FWC_RX_TS_HARDWARE ? rc : 0;
+}
+
 static int port_configure(struct dp_port *dp)
 {
 	const struct fwc_port *p = dp->conf;
@@ -111,6 +217,8 @@ static int port_configure(struct dp_port *dp)
 		conf.rx_adv_conf.rss_conf.rss_hf =
 			(RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP) & info.flow_type_rss_offloads;
 	}
+	if ((rc = rx_ts_choose(dp, &info, &conf)) < 0)
+		return rc;
 	if ((rc = rte_eth_dev_configure(dp->port_id, p->rx_queues, 1, &conf)) < 0)
 		return rc;
 	dp->n_mbufs = pool_size(p);
@@ -151,10 +259,12 @@ static int port_start(const struct fwc_port *p, struct dp_port *dp)
 	if ((rc = rte_eth_dev_start(dp->port_id)) < 0)
 		goto out;
 	dp->started = 1;
+	if ((rc = rx_ts_calibrate(dp)) < 0)
+		goto out;
 	rte_eth_macaddr_get(dp->port_id, &mac);
-	DP_LOG(INFO, "port %s: %s id %u mac " RTE_ETHER_ADDR_PRT_FMT " rxq %u rxd %u mbufs %u",
-	       p->name, name, dp->port_id, RTE_ETHER_ADDR_BYTES(&mac), p->rx_queues,
-	       p->rx_descriptors, dp->n_mbufs);
+	DP_LOG(INFO, "port %s: %s id %u mac " RTE_ETHER_ADDR_PRT_FMT " rxq %u rxd %u mbufs %u "
+	       "rx timestamps: %s", p->name, name, dp->port_id, RTE_ETHER_ADDR_BYTES(&mac),
+	       p->rx_queues, p->rx_descriptors, dp->n_mbufs, rx_ts_names[dp->clock.kind]);
 	return 0;
 out:
 	DP_LOG(ERR, "port %s: setup failed: %s", p->name, rte_strerror(-rc));

@@ -75,6 +75,7 @@ static const char *const mode_names[] = { "tap", "produce", NULL };
 static const char *const rkey_names[] = { "none", "source", NULL };
 static const char *const header_names[] = { "addresses", NULL };
 static const char *const cleanup_names[] = { "delete", NULL };
+static const char *const rx_ts_names[] = { "auto", "hardware", "software", NULL };
 static const char *const tstype_names[] = { "CreateTime", "LogAppendTime", NULL };
 
 /* Within a section the order is the dump order. */
@@ -128,6 +129,7 @@ static const struct fwc_key keys[] = {
 	K_INTLIST(P, SP, rx_lcores, n_rx_lcores, lcores_origin, "rx.lcores", 0, CPU_MAX),
 	K_BOOL(P, SP, promiscuous, "promiscuous"),
 	K_INT(P, SP, mbufs, "mbufs", 0, 1 << 24, 0),
+	K_ENUM(P, SP, rx_timestamp, "rx.timestamp", rx_ts_names),
 
 	K_STR(T, ST, name, "name", FWC_F_NONEMPTY),
 	K_INT(T, ST, partitions, "partitions", 1, 4096, 0),

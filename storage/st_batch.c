@@ -430,6 +430,24 @@ int st_batch_builder_add(struct st_batch_builder *b, int64_t timestamp,
 	return 0;
 }
 
+int st_record_headers_encode(uint8_t *dst, const struct st_record_header *hdrs, uint32_t n_hdrs)
+{
+	uint8_t *p = dst;
+
+	if (n_hdrs > INT32_MAX)
+		return -EINVAL;
+	for (uint32_t i = 0; i < n_hdrs; i++)
+		if ((!hdrs[i].key && hdrs[i].key_len) || hdrs[i].key_len > INT32_MAX ||
+		    (hdrs[i].value && hdrs[i].value_len < 0))
+			return -EINVAL;
+	p += st_varint_encode(p, (int32_t)n_hdrs);
+	for (uint32_t i = 0; i < n_hdrs; i++) {
+		p = field_put(p, hdrs[i].key ? hdrs[i].key : "", (int32_t)hdrs[i].key_len);
+		p = field_put(p, hdrs[i].value, hdrs[i].value_len);
+	}
+	return (int)(p - dst);
+}
+
 int st_batch_builder_finish(struct st_batch_builder *b)
 {
 	uint8_t *p = b->buf;

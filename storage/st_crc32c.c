@@ -20,6 +20,7 @@
 
 #if defined(__x86_64__)
 #include <nmmintrin.h>
+#include <wmmintrin.h>
 #define ST_CRC32C_X86 1
 #endif
 
@@ -163,6 +164,52 @@ static uint64_t crc_hw_3way(uint64_t c, const uint8_t **pp, size_t *lenp, size_t
 	return c;
 }
 
+/*
+ * With PCLMULQDQ the shift is one carry-less multiply and one crc32: for a
+ * reflected register c, crc32_u64(0, clmul(c, K)) = c * K * x^33 mod P, so
+ * K = x^(8 * block - 33) mod P advances c over block zero bytes.  At ~10
+ * cycles instead of ~50 for the bit walk, a middle block size pays: a 16 KiB
+ * tap batch needs 14 shifts instead of 42.
+ */
+#define CRC_MID 2048
+#define CRC_K_LONG  0x54a86326u     /* x^(8 * 8192 - 33) mod P, reflected */
+#define CRC_K_MID   0xa51b6135u     /* x^(8 * 2048 - 33) */
+#define CRC_K_SHORT 0xb9e02b86u     /* x^(8 * 256 - 33) */
+
+__attribute__((target("sse4.2,pclmul")))
+static inline uint64_t crc_shift_clmul(uint32_t k, uint64_t c)
+{
+	__m128i m = _mm_clmulepi64_si128(_mm_cvtsi32_si128((int)(uint32_t)c),
+					 _mm_cvtsi32_si128((int)k), 0);
+
+	return _mm_crc32_u64(0, (uint64_t)_mm_cvtsi128_si64(m));
+}
+
+/* crc_hw_3way with the multiply shift. */
+__attribute__((target("sse4.2,pclmul")))
+static uint64_t crc_clmul_3way(uint64_t c, const uint8_t **pp, size_t *lenp, size_t block,
+			       uint32_t k)
+{
+	const uint8_t *p = *pp;
+	size_t len = *lenp;
+
+	for (; len >= 3 * block; len -= 3 * block, p += 2 * block) {
+		const uint8_t *end = p + block;
+		uint64_t c1 = 0, c2 = 0;
+
+		for (; p < end; p += 8) {
+			c = _mm_crc32_u64(c, load64(p));
+			c1 = _mm_crc32_u64(c1, load64(p + block));
+			c2 = _mm_crc32_u64(c2, load64(p + 2 * block));
+		}
+		c = crc_shift_clmul(k, c) ^ c1;
+		c = crc_shift_clmul(k, c) ^ c2;
+	}
+	*pp = p;
+	*lenp = len;
+	return c;
+}
+
 __attribute__((target("sse4.2")))
 uint32_t st_crc32c_hw(uint32_t crc, const void *buf, size_t len)
 {
@@ -172,8 +219,14 @@ uint32_t st_crc32c_hw(uint32_t crc, const void *buf, size_t len)
 	/* Align so the 8-byte loads never straddle a cache line. */
 	for (; len && ((uintptr_t)p & 7); len--)
 		c = _mm_crc32_u8((uint32_t)c, *p++);
-	c = crc_hw_3way(c, &p, &len, CRC_LONG, crc_long_shift);
-	c = crc_hw_3way(c, &p, &len, CRC_SHORT, crc_short_shift);
+	if (__builtin_cpu_supports("pclmul")) {
+		c = crc_clmul_3way(c, &p, &len, CRC_LONG, CRC_K_LONG);
+		c = crc_clmul_3way(c, &p, &len, CRC_MID, CRC_K_MID);
+		c = crc_clmul_3way(c, &p, &len, CRC_SHORT, CRC_K_SHORT);
+	} else {
+		c = crc_hw_3way(c, &p, &len, CRC_LONG, crc_long_shift);
+		c = crc_hw_3way(c, &p, &len, CRC_SHORT, crc_short_shift);
+	}
 	for (; len >= 8; len -= 8, p += 8)
 		c = _mm_crc32_u64(c, load64(p));
 	for (; len; len--)

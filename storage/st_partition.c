@@ -120,6 +120,32 @@ int st_partition_tap_add(struct st_partition *p, uint64_t now_ns, int64_t timest
 				    n_hdrs);
 }
 
+int st_partition_tap_add_enc_slow(struct st_partition *p, uint64_t now_ns, int64_t timestamp_ms,
+				  const void *key, uint32_t key_len, const void *value,
+				  uint32_t value_len, const void *hdrs, uint32_t hdrs_len)
+{
+	/* length, attributes, timestampDelta, offsetDelta, keyLen, valueLen */
+	uint64_t need = ST_VARINT_MAX + 1 + ST_VARLONG_MAX + 3 * ST_VARINT_MAX +
+			(uint64_t)key_len + value_len + hdrs_len;
+	int err = sticky_err(p);
+	int rc;
+
+	if (err)
+		return err;
+	if (p->tap_open) {
+		rc = st_batch_builder_add_enc(&p->tap, timestamp_ms, key, key_len, value, value_len,
+					      hdrs, hdrs_len);
+		if (rc != -ENOSPC)
+			return rc;
+		tap_seal(p);
+	}
+	rc = tap_open(p, now_ns, timestamp_ms, need > UINT32_MAX ? UINT32_MAX : (uint32_t)need);
+	if (rc < 0)
+		return rc;
+	return st_batch_builder_add_enc(&p->tap, timestamp_ms, key, key_len, value, value_len,
+					hdrs, hdrs_len);
+}
+
 int st_partition_tap_flush(struct st_partition *p, uint64_t now_ns, bool force)
 {
 	if (!p->tap_open || (!force && now_ns - p->tap_opened_ns < p->linger_ns))

@@ -7,7 +7,7 @@
  * reassembles fragments in its own table (dp_frag.h), finds the traffic rule
  * (dp_rules.h) and then
  *   - tap mode: appends one record (value = the UDP payload) to the open
- *     RecordBatch of the queue's partition (st_partition_tap_add);
+ *     RecordBatch of the queue's partition (st_partition_tap_add_enc);
  *   - produce mode: validates the SLC1 header and the RecordBatch in place in
  *     the mbuf and copies it once into the ring (st_partition_append).
  * Every frame ends stored or counted under one enum dp_drop reason
@@ -38,12 +38,12 @@
 #include <rte_common.h>
 
 #include "dp_drop.h"
+#include "dp_port.h"
 #include "fwc_config.h"
 
 struct rte_mbuf;
 struct st_partition;
 struct st_inbox;
-struct dp_ports;
 struct dp_rules;
 struct dp_frag;
 struct dp_lcores;
@@ -54,6 +54,7 @@ struct dp_lcores;
 #define DP_LCORE_HK_US     50                      /* housekeeping period: linger, inbox */
 #define DP_LCORE_EXPIRE_MS 2                       /* fragment expiry period */
 #define DP_LCORE_INBOX     256                     /* produce requests in flight per lcore */
+#define DP_LCORE_CLOCK_MS  1000                    /* NIC clocks re-anchored to Unix time */
 
 /* Record header names of tap mode (docs/dataplane.md). */
 #define DP_HDR_RX_NS    "rx.ns"      /* u64 BE: receive time, ns since the Unix epoch */
@@ -68,9 +69,23 @@ struct dp_lcore_queue {
 	uint16_t queue_id;
 	uint16_t gidx;                                  /* global queue number */
 	uint16_t port_idx;                              /* index in dp_ports */
+	struct dp_rx_clock clock;                       /* the port's receive timestamps */
 	struct st_partition *part[FWC_MAX_TOPICS];      /* by cfg topic index; NULL: no rules */
 	uint32_t slot[FWC_MAX_TOPICS];                  /* its records counter */
 };
+
+/*
+ * The headers of a tap record as they go on the wire (count, then each
+ * name and value), encoded once at start; per packet only the values are
+ * written over (rx.ns, and the addresses and ports).
+ */
+struct dp_tap_tpl {
+	uint16_t len;                   /* encoded bytes */
+	uint16_t val_off[5];            /* value offsets: rx.ns, src.addr, src.port, dst.addr, dst.port */
+	uint8_t b[112];
+};
+
+enum { DP_TPL_NS = 0, DP_TPL_ADDR4, DP_TPL_ADDR6, DP_TPL__COUNT };
 
 /*
  * One lcore's context.  The counters come first, on their own cache lines;
@@ -99,6 +114,8 @@ struct dp_lcore {
 	uint64_t base_ns, base_tsc, ns_mult;
 	uint64_t hk_period, hk_next;    /* TSC ticks */
 	uint64_t expire_period, expire_next;
+	uint64_t clock_period, clock_next;
+	struct dp_tap_tpl tpl[DP_TPL__COUNT]; /* rx.ns only; with addresses over IPv4, IPv6 */
 	struct dp_lcore_queue q[DP_LCORE_MAX_QUEUES];
 };
 

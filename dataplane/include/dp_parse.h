@@ -282,6 +282,60 @@ static inline int dp_parse_ipv6(const uint8_t *p, uint32_t len, uint32_t frame_l
 	return dp_parse_udp(p, len, pk);
 }
 
+/* The 20-byte IPv4 header without options summed and folded: 0xffff when its checksum is right. */
+static inline uint16_t dp_ipv4_sum20(const uint8_t *ip)
+{
+	uint32_t w[5];
+	uint64_t s;
+
+	memcpy(w, ip, sizeof(w));
+	s = (uint64_t)w[0] + w[1] + w[2] + w[3] + w[4];
+	s = (s & 0xffffffffu) + (s >> 32);
+	s = (s & 0xffffu) + (s >> 16);
+	return dp_cksum_fold((uint32_t)s);
+}
+
+/*
+ * The common frame -- untagged IPv4 without options, not a fragment, UDP,
+ * every length consistent -- parsed with fixed offsets.  @return 1 with @pk
+ * filled as the full parse would, or 0: anything else, including every
+ * fault, goes through the full parse, which names the drop reason.
+ */
+static inline __attribute__((always_inline)) int dp_parse_fast4(const uint8_t *p, uint32_t len,
+								 uint32_t frame_len,
+				 uint64_t ol_flags, struct dp_pkt *pk)
+{
+	const uint8_t *ip = p + DP_ETH_HLEN, *u = ip + DP_IPV4_HLEN;
+	uint32_t tot, ulen;
+
+	if (len < DP_ETH_HLEN + DP_IPV4_HLEN + DP_UDP_HLEN || p[12] != 0x08 || p[13] != 0x00 ||
+	    ip[0] != 0x45 || ip[9] != IPPROTO_UDP || (dp_rd16(ip + 6) & 0x3fff))
+		return 0;
+	if ((ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) != RTE_MBUF_F_RX_IP_CKSUM_GOOD &&
+	    dp_ipv4_sum20(ip) != 0xffff)
+		return 0;
+	tot = dp_rd16(ip + 2);
+	ulen = dp_rd16(u + 4);
+	if (tot < DP_IPV4_HLEN + DP_UDP_HLEN || tot > frame_len - DP_ETH_HLEN ||
+	    ulen < DP_UDP_HLEN || ulen > tot - DP_IPV4_HLEN)
+		return 0;
+	pk->n_vlan = 0;
+	pk->vid = 0;
+	pk->family = AF_INET;
+	pk->is_fragment = 0;
+	pk->l2_len = DP_ETH_HLEN;
+	pk->l3_len = DP_IPV4_HLEN;
+	pk->ip_len = tot;
+	memcpy(pk->src, ip + 12, 4);
+	memcpy(pk->dst, ip + 16, 4);
+	pk->src_port = dp_rd16(u);
+	pk->dst_port = dp_rd16(u + 2);
+	memcpy(&pk->udp_cksum, u + 6, 2);
+	pk->payload_off = DP_ETH_HLEN + DP_IPV4_HLEN + DP_UDP_HLEN;
+	pk->payload_len = ulen - DP_UDP_HLEN;
+	return 1;
+}
+
 /*
  * Parse headers with @len contiguous bytes at @p out of a @frame_len-byte
  * frame; no UDP checksum check.  The building block of both entry points.
@@ -324,7 +378,10 @@ static inline int dp_parse(const uint8_t *p, uint32_t len, uint64_t ol_flags, st
 	uint32_t l4;
 	int r;
 
-	r = dp_parse_hdrs(p, len, len, ol_flags, pk);
+	if (likely(dp_parse_fast4(p, len, len, ol_flags, pk)))
+		r = 0;
+	else
+		r = dp_parse_hdrs(p, len, len, ol_flags, pk);
 	if (r || pk->is_fragment || !dp_udp_cksum_needed(pk, ol_flags))
 		return r;
 	l4 = pk->payload_off - DP_UDP_HLEN;
@@ -355,16 +412,22 @@ static inline int dp_parse_vlan_offload(const struct rte_mbuf *m, struct dp_pkt 
 	return 0;
 }
 
-/**
- * Parse and validate the frame in @m (dp_parse() for an mbuf).  Headers
- * must be in the first segment; the payload and the UDP checksum may span
- * a chain.  VLAN tags stripped by the NIC are merged into pk->vlan.
- *
- * @return 0 or an enum dp_drop reason, as dp_parse().
- */
-static inline int dp_parse_mbuf(const struct rte_mbuf *m, struct dp_pkt *pk)
+/* The UDP checksum of a parsed datagram in @m, over a chain too. */
+static inline int dp_parse_mbuf_l4(const struct rte_mbuf *m, const struct dp_pkt *pk)
 {
 	uint16_t sum;
+
+	if (unlikely(rte_raw_cksum_mbuf(m, pk->payload_off - DP_UDP_HLEN,
+					pk->payload_len + DP_UDP_HLEN, &sum) != 0 ||
+		     !dp_udp_cksum_ok(pk, sum)))
+		return DP_DROP_bad_udp_checksum;
+	return 0;
+}
+
+/* Everything but the fast path: out of line, so the per-packet loop stays small. */
+static __attribute__((noinline, unused)) int dp_parse_mbuf_full(const struct rte_mbuf *m,
+								  struct dp_pkt *pk)
+{
 	int r;
 
 	r = dp_parse_hdrs(rte_pktmbuf_mtod(m, const uint8_t *), m->data_len, m->pkt_len,
@@ -378,11 +441,24 @@ static inline int dp_parse_mbuf(const struct rte_mbuf *m, struct dp_pkt *pk)
 	}
 	if (pk->is_fragment || !dp_udp_cksum_needed(pk, m->ol_flags))
 		return 0;
-	if (unlikely(rte_raw_cksum_mbuf(m, pk->payload_off - DP_UDP_HLEN,
-					pk->payload_len + DP_UDP_HLEN, &sum) != 0 ||
-		     !dp_udp_cksum_ok(pk, sum)))
-		return DP_DROP_bad_udp_checksum;
-	return 0;
+	return dp_parse_mbuf_l4(m, pk);
+}
+
+/**
+ * Parse and validate the frame in @m (dp_parse() for an mbuf).  Headers
+ * must be in the first segment; the payload and the UDP checksum may span
+ * a chain.  VLAN tags stripped by the NIC are merged into pk->vlan.
+ *
+ * @return 0 or an enum dp_drop reason, as dp_parse().
+ */
+static inline __attribute__((always_inline)) int dp_parse_mbuf(const struct rte_mbuf *m,
+								      struct dp_pkt *pk)
+{
+	if (likely(!(m->ol_flags & RTE_MBUF_F_RX_VLAN_STRIPPED) &&
+		   dp_parse_fast4(rte_pktmbuf_mtod(m, const uint8_t *), m->data_len, m->pkt_len,
+				  m->ol_flags, pk)))
+		return dp_udp_cksum_needed(pk, m->ol_flags) ? dp_parse_mbuf_l4(m, pk) : 0;
+	return dp_parse_mbuf_full(m, pk);
 }
 
 #endif /* DP_PARSE_H */

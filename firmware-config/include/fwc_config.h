@@ -114,6 +114,13 @@ struct fwc_control {
 	struct fwc_origin origin;       /* of cpu */
 };
 
+/* Where a tap record's receive time comes from (rx.timestamp; docs/dataplane.md). */
+enum fwc_rx_timestamp {
+	FWC_RX_TS_AUTO = 0,             /* the NIC's hardware timestamp when the PMD offers one */
+	FWC_RX_TS_HARDWARE,             /* the NIC's, or the port refuses to start */
+	FWC_RX_TS_SOFTWARE,             /* the lcore's TSC converted to Unix time */
+};
+
 struct fwc_port {
 	char name[FWC_NAME_MAX];        /* name: used in lcore queue refs and metrics */
 	char device[FWC_STR_MAX];       /* device: PCI address ("0000:03:00.0") or vdev args ("net_pcap0,rx_pcap=x.pcap") */
@@ -124,6 +131,7 @@ struct fwc_port {
 	struct fwc_origin lcores_origin; /* of rx.lcores */
 	bool promiscuous;               /* promiscuous (true) */
 	uint32_t mbufs;                 /* mbufs (0 = size from descriptors and the pcap file) */
+	enum fwc_rx_timestamp rx_timestamp; /* rx.timestamp: auto|hardware|software (auto) */
 	struct fwc_origin origin;
 };
 

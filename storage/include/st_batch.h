@@ -20,9 +20,13 @@
 #ifndef ST_BATCH_H
 #define ST_BATCH_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+
+#include "st_varint.h"
 
 /* Byte offsets of the v2 header fields (big-endian). */
 #define ST_BATCH_OFF_BASE_OFFSET      0   /* i64 */
@@ -231,6 +235,111 @@ int st_batch_builder_add(struct st_batch_builder *b, int64_t timestamp,
 			 const void *key, int32_t key_len,
 			 const void *value, int32_t value_len,
 			 const struct st_record_header *hdrs, uint32_t n_hdrs);
+
+/**
+ * Encode the headers section of a record -- the count, then each header's
+ * key and value -- at @dst (room: st_record_size_max's share for them).
+ * st_batch_builder_add_enc takes the result, so callers that send the same
+ * header names with every record encode them once and patch the values.
+ * @return bytes written, or -EINVAL (as st_batch_builder_add).
+ */
+int st_record_headers_encode(uint8_t *dst, const struct st_record_header *hdrs, uint32_t n_hdrs);
+
+/* Copy @n bytes (any n) with a few unaligned moves when small: record fields are. */
+static inline void st_copy_small(uint8_t *dst, const uint8_t *src, uint32_t n)
+{
+	uint64_t a, b;
+
+	if (n > 32) {
+		memcpy(dst, src, n);
+	} else if (n >= 16) {
+		uint64_t c, d;
+
+		memcpy(&a, src, 8), memcpy(&b, src + 8, 8);
+		memcpy(&c, src + n - 16, 8), memcpy(&d, src + n - 8, 8);
+		memcpy(dst, &a, 8), memcpy(dst + 8, &b, 8);
+		memcpy(dst + n - 16, &c, 8), memcpy(dst + n - 8, &d, 8);
+	} else if (n >= 8) {
+		memcpy(&a, src, 8), memcpy(&b, src + n - 8, 8);
+		memcpy(dst, &a, 8), memcpy(dst + n - 8, &b, 8);
+	} else if (n >= 4) {
+		uint32_t x, y;
+
+		memcpy(&x, src, 4), memcpy(&y, src + n - 4, 4);
+		memcpy(dst, &x, 4), memcpy(dst + n - 4, &y, 4);
+	} else {
+		for (uint32_t i = 0; i < n; i++)
+			dst[i] = src[i];
+	}
+}
+
+/* st_uvarint_size with the one- and two-byte cases first: most record fields. */
+static inline int st_uvarint_size_fast(uint64_t u)
+{
+	if (u < 0x80)
+		return 1;
+	return u < 0x4000 ? 2 : st_uvarint_size(u);
+}
+
+/* An unsigned varint, with the one- and two-byte cases (most record fields) inline. */
+static inline uint8_t *st_uvarint_put(uint8_t *p, uint64_t u)
+{
+	if (u < 0x80) {
+		*p = (uint8_t)u;
+		return p + 1;
+	}
+	if (u < 0x4000) {
+		p[0] = (uint8_t)(u | 0x80);
+		p[1] = (uint8_t)(u >> 7);
+		return p + 2;
+	}
+	return p + st_uvarint_encode(p, u);
+}
+
+/**
+ * st_batch_builder_add for the per-packet path: the same bytes, with the
+ * headers section already encoded (@hdrs, @hdrs_len: st_record_headers_encode)
+ * and a non-null @value.  Inline: sizes from the varint lengths, one space
+ * check, then straight writes.
+ * @return 0 or -ENOSPC (nothing written).
+ */
+static inline int st_batch_builder_add_enc(struct st_batch_builder *b, int64_t timestamp,
+					   const void *key, uint32_t key_len,
+					   const void *value, uint32_t value_len,
+					   const void *hdrs, uint32_t hdrs_len)
+{
+	uint64_t tz = st_zigzag64((int64_t)((uint64_t)timestamp - (uint64_t)b->base_timestamp));
+	uint32_t oz = (uint32_t)b->count << 1;   /* zigzag of a non-negative offsetDelta */
+	uint32_t kz = key ? key_len << 1 : 1;    /* 1: zigzag(-1), the null key */
+	uint64_t body;
+	uint8_t *p;
+
+	body = 1 + (uint64_t)st_uvarint_size_fast(tz) + st_uvarint_size_fast(oz) +
+	       st_uvarint_size_fast(kz) + (key ? key_len : 0) +
+	       st_uvarint_size_fast((uint64_t)value_len << 1) + value_len + hdrs_len;
+	if (__builtin_expect(body + st_uvarint_size_fast(body << 1) > b->cap - b->len ||
+			     b->count == INT32_MAX || key_len > INT32_MAX ||
+			     value_len > INT32_MAX, 0))
+		return -ENOSPC;
+	p = st_uvarint_put(b->buf + b->len, body << 1);
+	*p++ = 0;                                /* attributes */
+	p = st_uvarint_put(p, tz);
+	p = st_uvarint_put(p, oz);
+	p = st_uvarint_put(p, kz);
+	if (key) {
+		st_copy_small(p, key, key_len);
+		p += key_len;
+	}
+	p = st_uvarint_put(p, (uint64_t)value_len << 1);
+	st_copy_small(p, value, value_len);
+	p += value_len;
+	st_copy_small(p, hdrs, hdrs_len);
+	b->len = (uint32_t)(p + hdrs_len - b->buf);
+	b->count++;
+	if (timestamp > b->max_timestamp)
+		b->max_timestamp = timestamp;
+	return 0;
+}
 
 /**
  * Seal the batch: baseOffset 0, partitionLeaderEpoch -1 (none yet; assign

@@ -148,6 +148,31 @@ int st_partition_tap_add(struct st_partition *p, uint64_t now_ns, int64_t timest
 			 const struct st_record_header *hdrs, uint32_t n_hdrs);
 
 /**
+ * st_partition_tap_add with the headers section already encoded
+ * (st_record_headers_encode) and a non-null @value: the lcore's per-packet
+ * path.  The common case -- a batch is open and the record fits -- is inline;
+ * sealing, opening and the sticky error are out of line in
+ * st_partition_tap_add_enc_slow.  Same records, same returns.
+ */
+int st_partition_tap_add_enc_slow(struct st_partition *p, uint64_t now_ns, int64_t timestamp_ms,
+				  const void *key, uint32_t key_len, const void *value,
+				  uint32_t value_len, const void *hdrs, uint32_t hdrs_len);
+
+static inline int st_partition_tap_add_enc(struct st_partition *p, uint64_t now_ns,
+					   int64_t timestamp_ms, const void *key, uint32_t key_len,
+					   const void *value, uint32_t value_len,
+					   const void *hdrs, uint32_t hdrs_len)
+{
+	if (__builtin_expect(p->tap_open, 1) &&
+	    __builtin_expect(!atomic_load_explicit(&p->err, memory_order_relaxed), 1) &&
+	    __builtin_expect(st_batch_builder_add_enc(&p->tap, timestamp_ms, key, key_len, value,
+						      value_len, hdrs, hdrs_len) == 0, 1))
+		return 0;
+	return st_partition_tap_add_enc_slow(p, now_ns, timestamp_ms, key, key_len, value,
+					     value_len, hdrs, hdrs_len);
+}
+
+/**
  * Producer, tap mode: seal the open batch if it is older than linger (or
  * unconditionally with @force).  Call from the poll loop when idle.
  *

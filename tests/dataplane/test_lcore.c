@@ -21,6 +21,7 @@
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
 
 #include "dp_lcore.h"
 #include "dp_port.h"
@@ -291,6 +292,55 @@ static void test_lcore_tap_records_headers_counters(void **state)
 	assert_balanced(f);
 }
 
+/* NIC timestamps (dp_rx_clock): a device clock at 500 MHz, and frames without one. */
+static void test_lcore_tap_nic_timestamps(void **state)
+{
+	struct fx *f = *state;
+	struct dp_rx_clock *k = &f->c->q[0].clock;
+	struct rte_mbuf *m[3];
+	struct st_record rec[4];
+	struct st_record_header h;
+	const uint8_t *pos;
+	uint64_t tsc = rte_rdtsc(), ns = dp_lcore_tsc_ns(f->c, tsc), be;
+	uint64_t base = 1764374400123456789ull;
+	int off;
+
+	assert_int_equal(rte_mbuf_dyn_rx_timestamp_register(&off, &k->flag), 0);
+	k->off = off;
+	k->kind = DP_RX_TS_DEVICE;
+	k->base_ticks = 1000;
+	k->base_ns = base;
+	k->mult = 2ull << 32;                     /* 2 ns a tick */
+	/* 1 s of ticks took 1 s + 20 ns of Unix time: the rate follows */
+	dp_rx_clock_update(k, 1000 + 500000000, base + 1000000020, 1);
+	assert_int_equal(k->base_ns, base + 1000000020);
+	assert_int_equal(dp_rx_clock_ns(k, 1000), base);          /* before the anchor */
+	dp_rx_clock_update(k, 1000 + 500000000, base + 2000000000, 1);   /* no time: kept */
+	assert_int_equal(k->base_ns, base + 1000000020);
+
+	for (int i = 0; i < 3; i++)
+		m[i] = udp4(5000, "t", 1, 0);
+	*RTE_MBUF_DYNFIELD(m[0], off, uint64_t *) = 1000 + 500000000 + 5;   /* anchor + 10 ns */
+	m[0]->ol_flags |= k->flag;
+	*RTE_MBUF_DYNFIELD(m[1], off, uint64_t *) = 1000;
+	m[1]->ol_flags |= k->flag;
+	dp_lcore_rx(f->c, 0, m, 3, tsc);          /* m[2]: no flag, the TSC time */
+	dp_lcore_housekeep(f->c, tsc, 1);
+	assert_int_equal(ring_records(f->tap, rec, 4, NULL), 3);
+	for (int i = 0; i < 3; i++) {
+		uint64_t want = i == 0 ? base + 1000000030 : i == 1 ? base : ns;
+
+		pos = rec[i].headers;
+		assert_true(st_record_header_next(&rec[i], &pos, &h));
+		be = rte_cpu_to_be_64(want);
+		assert_memory_equal(h.value, &be, 8);
+		assert_int_equal(rec[i].timestamp, (int64_t)(want / 1000000));
+	}
+	k->kind = DP_RX_TS_UNIX_US;               /* net_pcap: microseconds */
+	assert_int_equal(dp_rx_clock_ns(k, 1764374400123456ull), 1764374400123456000ull);
+	assert_balanced(f);
+}
+
 static void count_part(void *arg, const char *topic, int32_t partition, uint64_t records)
 {
 	uint64_t *v = arg;
@@ -436,6 +486,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_lcore_tap_records_headers_counters, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_lcore_produce_batches_and_drops, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lcore_tap_nic_timestamps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lcore_fragments_count_each_frame, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_lcore_ring_full_counted, setup, teardown),

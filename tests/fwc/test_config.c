@@ -108,6 +108,7 @@ static void check_dataplane(const struct fwc_dataplane *dp)
 	assert_int_equal(p->rx_lcores[2], -1);
 	assert_false(p->promiscuous);
 	assert_int_equal(p->mbufs, 65536);
+	assert_int_equal(p->rx_timestamp, FWC_RX_TS_SOFTWARE);
 	assert_int_equal(p->origin.line, 47);
 	assert_int_equal(p->lcores_origin.line, 51);
 }

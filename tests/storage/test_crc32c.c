@@ -71,6 +71,7 @@ static void test_crc32c_chains(void **state)
 static void test_crc32c_paths_agree(void **state)
 {
 	static const size_t big[] = { 767, 768, 769, 775, 776, 784, 1535, 1536, 1543, 4095, 4096,
+				      6143, 6144, 6151, 6144 + 768 + 5, 16323, 16384,
 				      24575, 24576, 24583, 25344, 25351, 49152 + 768 + 7, 65537,
 				      1048588 };
 	bool hw = st_crc32c_hw_available();
