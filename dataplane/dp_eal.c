@@ -155,6 +155,10 @@ int dp_eal_args_build(const struct fwc_config *cfg, int extra_argc, char *const 
 		return rc;
 	if ((rc = args_push_ports(cfg, out)) < 0)
 		return rc;
+	if (!args_find(eal, n_eal, "--file-prefix") &&
+	    !args_find((const char *const *)extra_argv, extra_argc, "--file-prefix") &&
+	    (rc = args_push(out, DP_EAL_FILE_PREFIX)) < 0)
+		return rc;
 	for (int i = 0; i < extra_argc; i++)
 		if ((rc = args_push(out, extra_argv[i])) < 0)
 			return rc;

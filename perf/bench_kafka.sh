@@ -27,13 +27,13 @@ work=$(mktemp -d "${SLUICE_BENCH_DIR:-/var/tmp}/sluice-kbench.XXXXXX")
 pid=
 cleanup() {
 	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
-	rm -rf "$work"
+	rm -rf "$work" "/var/run/dpdk/sluice-bench-$$"
 }
 trap cleanup EXIT
 
 port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 free=$(awk '/^HugePages_Free/ {print $2}' /proc/meminfo)
-mem=; [ "${free:-0}" -ge 64 ] || mem=--no-huge
+mem="--file-prefix=sluice-bench-$$"; [ "${free:-0}" -ge 64 ] || mem+=" --no-huge"
 cd "$root"
 "$bld/sluiced" --config "$root/perf/bench-kafka.yaml" --override "log.dirs=$work/data" \
 	--override "listeners=PLAINTEXT://127.0.0.1:$port" \

@@ -10,6 +10,14 @@
  * ("net_*" devices) and one -a per PCI port, and finally the arguments given
  * after "--" on sluiced's command line, which win over everything before them.
  *
+ * Unless a --file-prefix is given, "--file-prefix=sluice" is added: EAL's
+ * default prefix "rte" is shared by every DPDK program on the host, and a
+ * second process on one prefix blocks in rte_telemetry_init() connecting to
+ * the first one's telemetry socket whenever that process is not accepting
+ * (stopped, traced, under valgrind).  A fixed name of our own keeps
+ * `dpdk-telemetry.py -f sluice` and the other secondary tools simple;
+ * several sluiced on one host give each its own prefix after "--".
+ *
  * "--no-huge" given anywhere drops a configured --in-memory (EAL refuses the
  * pair) and adds --no-shconf and "-m 512" unless a memory size is given, so
  * any configuration runs on a machine without hugepages by appending
@@ -23,6 +31,7 @@
 
 #define DP_EAL_ARGV_MAX 128
 #define DP_EAL_NO_HUGE_MB "512"  /* -m for --no-huge when none is given */
+#define DP_EAL_FILE_PREFIX "--file-prefix=sluice"  /* unless one is given */
 
 struct dp_eal_args {
 	int argc;

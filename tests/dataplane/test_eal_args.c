@@ -52,7 +52,7 @@ static void test_eal_args_from_config(void **state)
 	assert_int_equal(dp_eal_args_build(&cfg, 0, NULL, &a), 0);
 	join(&a, line, sizeof(line));
 	assert_string_equal(line, "sluiced --no-pci --in-memory -l 0,1,3 --main-lcore 0 "
-				  "--vdev=net_null0,size=64 --allow=0000:03:00.0");
+				  "--vdev=net_null0,size=64 --allow=0000:03:00.0 --file-prefix=sluice");
 	assert_null(a.argv[a.argc]);
 }
 
@@ -69,7 +69,7 @@ static void test_eal_args_extra_and_no_huge(void **state)
 	join(&a, line, sizeof(line));
 	/* --in-memory dropped, --no-shconf and -m added, extra args last. */
 	assert_string_equal(line, "sluiced --no-pci --no-shconf -m 512 -l 0,1,3 --main-lcore 0 "
-				  "--vdev=net_null0,size=64 --allow=0000:03:00.0 "
+				  "--vdev=net_null0,size=64 --allow=0000:03:00.0 --file-prefix=sluice "
 				  "--no-huge --log-level=*:error");
 }
 
@@ -86,6 +86,27 @@ static void test_eal_args_operator_lcores_win(void **state)
 	join(&a, line, sizeof(line));
 	assert_null(strstr(line, "--main-lcore"));
 	assert_non_null(strstr(line, " -l 0-1"));
+}
+
+static void test_eal_args_operator_file_prefix_wins(void **state)
+{
+	static struct fwc_config cfg;
+	char *extra[] = { "--file-prefix", "two" };
+	struct dp_eal_args a;
+	char line[1024];
+
+	(void)state;
+	base_config(&cfg);
+	assert_int_equal(dp_eal_args_build(&cfg, 2, extra, &a), 0);
+	join(&a, line, sizeof(line));
+	assert_null(strstr(line, "--file-prefix=sluice"));
+	assert_non_null(strstr(line, " --file-prefix two"));
+	/* ... and so does one in the config's dataplane.eal list. */
+	strcpy(cfg.dataplane.eal_args[cfg.dataplane.n_eal_args++], "--file-prefix=one");
+	assert_int_equal(dp_eal_args_build(&cfg, 0, NULL, &a), 0);
+	join(&a, line, sizeof(line));
+	assert_null(strstr(line, "--file-prefix=sluice"));
+	assert_non_null(strstr(line, "--file-prefix=one"));
 }
 
 static void test_eal_args_too_many(void **state)
@@ -123,6 +144,7 @@ int main(void)
 		cmocka_unit_test(test_eal_args_from_config),
 		cmocka_unit_test(test_eal_args_extra_and_no_huge),
 		cmocka_unit_test(test_eal_args_operator_lcores_win),
+		cmocka_unit_test(test_eal_args_operator_file_prefix_wins),
 		cmocka_unit_test(test_eal_args_too_many),
 		cmocka_unit_test(test_port_dev_name),
 	};

@@ -6,10 +6,11 @@ bld=${SLUICE_BUILD_ROOT:?run through meson test}
 work=$(mktemp -d /tmp/sluice-it.XXXXXX)
 trap 'cleanup' EXIT
 pids=()
+rundirs=()   # DPDK runtime directories of processes a test started itself
 
 cleanup() {
 	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-	rm -rf "$work"
+	rm -rf "$work" "/var/run/dpdk/sluice-test-$$" "${rundirs[@]}"
 }
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -17,11 +18,13 @@ skip() { echo "SKIP: $*" >&2; exit 77; }
 ok() { echo "ok - $*"; }
 
 # DPDK flags for tests: hugepages if free, else --no-huge (the daemon adapts
-# its memory options to it).
-eal_mem_args() {
+# its memory options to it), and an EAL file prefix of this test's own so
+# that tests running side by side never share a runtime directory.
+eal_test_args() {
 	local free
 	free=$(awk '/^HugePages_Free/ {print $2}' /proc/meminfo)
-	if [ "${free:-0}" -ge 64 ]; then echo ""; else echo "--no-huge"; fi
+	if [ "${free:-0}" -ge 64 ]; then echo "--file-prefix=sluice-test-$$"; else
+		echo "--no-huge --file-prefix=sluice-test-$$"; fi
 }
 
 # wait_for FILE PATTERN SECONDS: wait until PATTERN appears in FILE.

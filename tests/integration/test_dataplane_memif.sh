@@ -10,7 +10,7 @@ tp=$(command -v dpdk-testpmd) || skip "dpdk-testpmd not installed (package dpdk)
 cd "$src"
 log=$work/sluiced.log
 sock=$work/memif.sock
-mem=$(eal_mem_args)
+mem=$(eal_test_args)
 "$bld/sluiced" -o "log.dirs=$work/data" -o "listeners=PLAINTEXT://127.0.0.1:0" \
 	-o metrics.listener= \
 	-o "dataplane.ports.sample0.device=net_memif0,role=server,socket=$sock" \
@@ -20,6 +20,7 @@ pids+=("$pid")
 wait_for "$log" "running; SIGTERM" 30 || { cat "$log"; fail "sluiced did not come up"; }
 
 # testpmd keeps sending until SIGINT; a separate runtime dir, no shared config clash
+rundirs+=("/var/run/dpdk/sluice-memif-$$")
 "$tp" -l 0,1 --no-huge -m 256 --no-pci --file-prefix="sluice-memif-$$" \
 	--vdev="net_memif0,role=client,socket=$sock" -- --forward-mode=txonly \
 	--tx-udp=1234,5000 --stats-period=1 --nb-cores=1 --total-num-mbufs=4096 \

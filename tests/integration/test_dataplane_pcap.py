@@ -17,6 +17,8 @@ import sys
 import tempfile
 import time
 
+PREFIX = "sluice-test-%d" % os.getpid()
+
 SRC = os.environ.get("SLUICE_SOURCE_ROOT")
 BLD = os.environ.get("SLUICE_BUILD_ROOT")
 
@@ -176,7 +178,8 @@ def main():
         for l in open("/proc/meminfo"):
             if l.startswith("HugePages_Free"):
                 free = int(l.split()[1])
-        mem = [] if free >= 64 else ["--no-huge"]
+        # our own EAL prefix: tests side by side never share a runtime directory
+        mem = ([] if free >= 64 else ["--no-huge"]) + ["--file-prefix=" + PREFIX]
         log = os.path.join(work, "sluiced.log")
         data = os.path.join(work, "data")
         # a fixed free port: the broker advertises what it was given
@@ -219,6 +222,7 @@ def main():
         if proc and proc.poll() is None:
             proc.kill()
         shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree("/var/run/dpdk/" + PREFIX, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ log=$work/sluiced.log
 	--override auto.create.topics.enable=false \
 	--override max.connections=520 \
 	--override connections.max.idle.ms=3000 \
-	-- $(eal_mem_args) >"$log" 2>&1 &
+	-- $(eal_test_args) >"$log" 2>&1 &
 pid=$!
 pids+=("$pid")
 wait_for "$log" "running; SIGTERM" 30 || { cat "$log"; fail "sluiced did not come up"; }

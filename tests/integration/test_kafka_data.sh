@@ -20,7 +20,7 @@ log=$work/sluiced.log
 	--override "listeners=PLAINTEXT://127.0.0.1:$port" \
 	--override auto.create.topics.enable=false \
 	--override metrics.listener= \
-	-- $(eal_mem_args) >"$log" 2>&1 &
+	-- $(eal_test_args) >"$log" 2>&1 &
 pid=$!
 pids+=("$pid")
 wait_for "$log" "running; SIGTERM" 30 || { cat "$log"; fail "sluiced did not come up"; }

@@ -17,7 +17,7 @@ log=$work/sluiced.log
 "$bld/sluiced" --override "log.dirs=$work/data" \
 	--override "listeners=PLAINTEXT://127.0.0.1:$kport" \
 	--override "metrics.listener=127.0.0.1:$mport" \
-	-- $(eal_mem_args) >"$log" 2>&1 &
+	-- $(eal_test_args) >"$log" 2>&1 &
 pid=$!
 pids+=("$pid")
 wait_for "$log" "running; SIGTERM" 30 || { cat "$log"; fail "sluiced did not come up"; }

@@ -17,6 +17,8 @@ import sys
 import tempfile
 import time
 
+PREFIX = "sluice-test-%d" % os.getpid()
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_dataplane_pcap import BLD, SRC, fail, records, skip, wait_for  # noqa: E402
 
@@ -52,7 +54,8 @@ def run(work, name, device, mode, expect_start=True):
     for line in open("/proc/meminfo"):
         if line.startswith("HugePages_Free"):
             free = int(line.split()[1])
-    mem = [] if free >= 64 else ["--no-huge"]
+    # our own EAL prefix: tests side by side never share a runtime directory
+    mem = ([] if free >= 64 else ["--no-huge"]) + ["--file-prefix=" + PREFIX]
     with socket.socket() as so:
         so.bind(("127.0.0.1", 0))
         kport = so.getsockname()[1]
@@ -134,6 +137,7 @@ def main():
         print("ok - hardware without timestamps (infinite_rx) refuses to start")
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree("/var/run/dpdk/" + PREFIX, ignore_errors=True)
 
 
 if __name__ == "__main__":

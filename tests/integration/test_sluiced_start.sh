@@ -13,7 +13,7 @@ ok "help, version, usage errors"
 
 cd "$src"
 log=$work/sluiced.log
-mem=$(eal_mem_args)
+mem=$(eal_test_args)
 "$bld/sluiced" --override "log.dirs=$work/data" --override "listeners=PLAINTEXT://127.0.0.1:0" \
 	--override metrics.listener= -- $mem >"$log" 2>&1 &
 pid=$!
