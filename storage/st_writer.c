@@ -480,15 +480,18 @@ static int64_t writer_timeout_us(const struct st_writer *w)
 
 		if (__atomic_load_n(&wp->p->inbox, __ATOMIC_RELAXED))
 			return c->idle_sleep_us;
+		/* Intervals may be INT64_MAX (Kafka's default): subtract, never add. */
 		if (wp->app && wp->unsynced && c->flush_interval_ms > 0 &&
-		    wp->last_sync_ms + c->flush_interval_ms - now < t)
-			t = wp->last_sync_ms + c->flush_interval_ms - now;
+		    c->flush_interval_ms - (now - wp->last_sync_ms) < t)
+			t = c->flush_interval_ms - (now - wp->last_sync_ms);
 	}
-	if (c->retention_check_ms > 0 && w->last_retention_ms + c->retention_check_ms - now < t)
-		t = w->last_retention_ms + c->retention_check_ms - now;
+	if (c->retention_check_ms > 0 && c->retention_check_ms - (now - w->last_retention_ms) < t)
+		t = c->retention_check_ms - (now - w->last_retention_ms);
 	if (t == INT64_MAX)
 		return -1;
-	return t > 0 ? (t < INT64_MAX / 1000 ? t * 1000 : INT64_MAX) : 0;
+	if (t > 3600 * 1000)
+		t = 3600 * 1000; /* keep the timespec small; waking once an hour costs nothing */
+	return t > 0 ? t * 1000 : 0;
 }
 
 /*
