@@ -462,19 +462,22 @@ static void conn_process(struct ctl_conn *c)
 		memmove(c->in, c->in + off, c->in_len - off);
 		c->in_len -= off;
 	}
-	if (c->in_len == 0 && c->in_cap > 4 * CTL_CONN_IN_MIN) {
-		free(c->in); /* a big request passed: give the memory back */
+	if (c->in_len == 0 && c->in_cap > CTL_CONN_IN_KEEP) {
+		free(c->in); /* a very big request passed: give the memory back */
 		c->in = NULL;
 		c->in_cap = 0;
 	}
 	conn_flush(c);
 }
 
-static int conn_grow(struct ctl_conn *c)
+static int conn_grow(struct ctl_conn *c, size_t want)
 {
 	size_t cap = c->in_cap ? c->in_cap * 2 : CTL_CONN_IN_MIN;
-	uint8_t *p = realloc(c->in, cap);
+	uint8_t *p;
 
+	if (cap < want)
+		cap = want;
+	p = realloc(c->in, cap);
 	if (!p)
 		return -ENOMEM;
 	c->in = p;
@@ -482,17 +485,46 @@ static int conn_grow(struct ctl_conn *c)
 	return 0;
 }
 
+/*
+ * How much the next read may take.  Once the size prefix of a large frame
+ * is in, the buffer grows to the whole frame at once (no doubling chain)
+ * and the read stops at its end, so the frame is dispatched from where it
+ * landed and no tail of the next one is left to move to the front.
+ * @return bytes to read (> 0), or -ENOMEM (connection closed).
+ */
+static ssize_t conn_read_room(struct ctl_conn *c)
+{
+	size_t frame = 0;
+
+	if (c->in_len >= 4) {
+		int32_t size = (int32_t)((uint32_t)c->in[0] << 24 | (uint32_t)c->in[1] << 16 |
+					 (uint32_t)c->in[2] << 8 | c->in[3]);
+
+		/* Out-of-bounds sizes are refused by conn_process, before any read. */
+		if (size > 0 && size <= c->srv->b->socket_request_max_bytes)
+			frame = 4 + (size_t)size;
+	}
+	if (frame > c->in_cap && conn_grow(c, frame) < 0)
+		goto nomem;
+	if (frame > CTL_CONN_IN_MIN && frame > c->in_len)
+		return (ssize_t)(frame - c->in_len);
+	if (c->in_cap - c->in_len < 4096 && conn_grow(c, 0) < 0)
+		goto nomem;
+	return (ssize_t)(c->in_cap - c->in_len);
+nomem:
+	ctl_conn_close(c, "out of memory");
+	return -ENOMEM;
+}
+
 /* Read what the socket has (bounded per event, for fairness) and process it. */
 static void conn_readable(struct ctl_conn *c)
 {
 	for (int i = 0; i < 16 && !c->closed && !c->paused; i++) {
-		ssize_t n;
+		ssize_t room = conn_read_room(c), n;
 
-		if (c->in_cap - c->in_len < 4096 && conn_grow(c) < 0) {
-			ctl_conn_close(c, "out of memory");
+		if (room < 0)
 			return;
-		}
-		n = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
+		n = read(c->fd, c->in + c->in_len, (size_t)room);
 		if (n == 0) {
 			ctl_conn_close(c, "peer closed");
 			return;

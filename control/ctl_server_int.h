@@ -17,6 +17,8 @@
 #define CTL_CONN_QUEUE_LOW      128
 #define CTL_CONN_OUT_LOW        (8u << 20)
 #define CTL_CONN_IN_MIN         (64u << 10)     /* input buffer, initial/idle size */
+/* Kept between requests up to this size (librdkafka's 1 MB batches): no regrowth per request. */
+#define CTL_CONN_IN_KEEP        (2u << 20)
 #define CTL_MAX_NOTIFY          8
 #define CTL_MAX_NOTIFIERS       4       /* ctl_notifiers watched by one server */
 

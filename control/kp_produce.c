@@ -25,6 +25,7 @@
 #include "kp_data.h"
 #include "st_inbox.h"
 #include "st_partition.h"
+#include "st_writer.h"
 
 enum pp_state {
 	PP_DONE,        /* answered (error or watermark passed) */
@@ -172,10 +173,12 @@ static bool pp_try_append(struct kp_data *d, struct kp_pp *pp, const void *batch
 	rc = st_partition_append(pp->p, batch, pp->len, &base);
 	if (rc == -ENOBUFS)
 		return false;
-	if (rc < 0)
+	if (rc < 0) {
 		pp_fail(pp, append_err(rc));
-	else
+	} else {
+		st_writer_kick(pp->p->writer); /* its writer does not poll our rings */
 		pp_appended(pp, base);
+	}
 	return true;
 }
 

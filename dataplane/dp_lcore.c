@@ -30,6 +30,7 @@
 #include "dp_rules.h"
 #include "dp_wire.h"
 #include "st_inbox.h"
+#include "st_writer.h"
 #include "st_partition.h"
 
 #define DP_LOG(level, fmt, ...) \
@@ -514,6 +515,8 @@ static int lcore_finish(struct dp_lcores *l, struct dp_lcore *c)
 			if (tm->owner[i] != c->idx)
 				continue;
 			tm->part[i]->inbox = c->inbox;
+			/* Its writer must learn that this ring is now polled, not kicked. */
+			st_writer_kick(tm->part[i]->writer);
 			tap_limits(&l->cfg->topics[t], tm->part[i]);
 			c->owned[n_owned++] = tm->part[i];
 		}

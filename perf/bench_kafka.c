@@ -5,8 +5,9 @@
  * ceiling to compare against.
  *
  * For each target (the mock, then --brokers if given):
- *   1. a topic with --partitions partitions is created (mock: directly;
- *      a broker: CreateTopics through the admin API);
+ *   1. a topic with --partitions partitions is created (mock: a fresh
+ *      cluster with it; a broker: CreateTopics through the admin API, a new
+ *      topic per round);
  *   2. produce: one librdkafka producer sends --messages messages of
  *      --size bytes (acks=1), round-robin over the partitions; timed from
  *      the first produce() to the end of flush(), every delivery checked;
@@ -21,6 +22,12 @@
  * the 2,000,000 produced over 32 partitions leave 62,500 in each.
  * Producer and consumer settings are identical for both targets.  MB/s
  * counts message payload bytes (10^6 bytes per MB).
+ *
+ * The machine's own speed drifts from second to second (other work, page
+ * cache, CPU frequency), so --rounds R runs both targets R times,
+ * interleaved and in alternating order (mock first in odd rounds, the
+ * broker first in even ones), prints every round, and then the median
+ * rate of each target and the ratio of those medians.
  *
  * Exit codes: 0 done (ratios printed, no target asserted), 1 a phase
  * failed (delivery error, timeout), 2 usage.
@@ -39,6 +46,7 @@
 
 #define BENCH_TIMEOUT_MS 120000         /* a phase that takes longer has failed */
 #define BENCH_BATCH 10000               /* messages per consume_batch call */
+#define BENCH_ROUNDS_MAX 15
 
 struct opts {
 	const char *brokers;            /* the broker under test; NULL = mock only */
@@ -48,6 +56,7 @@ struct opts {
 	long fetch;                     /* messages fetched per partition */
 	int passes;                     /* fetch passes over that window */
 	int size;
+	int rounds;                     /* interleaved runs of each target */
 };
 
 struct result {
@@ -297,6 +306,16 @@ out:
 	return rc;
 }
 
+static double produce_rate(const struct result *r)
+{
+	return r->produced / r->produce_s;
+}
+
+static double fetch_rate(const struct result *r)
+{
+	return r->fetched / r->fetch_s;
+}
+
 static void report(const char *name, const struct opts *o, const struct result *r)
 {
 	printf("%-8s produce %10.0f msgs/s %8.1f MB/s (%ld msgs, %.2f s)   "
@@ -338,9 +357,12 @@ static void usage(FILE *out)
 	fprintf(out,
 		"Usage: bench_kafka [--brokers HOST:PORT] [--smoke] [-n MESSAGES] [-p PARTITIONS]\n"
 		"                   [-k FETCH-PER-PARTITION] [-r FETCH-PASSES] [-s SIZE] [-t TOPIC]\n"
+		"                   [-R ROUNDS]\n"
 		"Produce and fetch throughput against librdkafka's mock cluster and, with\n"
-		"--brokers, against that broker; prints msgs/s, MB/s and the ratios.\n"
-		"Defaults: -n 2000000 -p 32 -k 30000 -r 3 -s 100; --smoke: -n 20000 -p 2 -k 5000 -r 1.\n");
+		"--brokers, against that broker, ROUNDS times interleaved; prints msgs/s,\n"
+		"MB/s, the medians and the ratios of the medians.\n"
+		"Defaults: -n 2000000 -p 32 -k 30000 -r 3 -s 100 -R 3;\n"
+		"--smoke: -n 20000 -p 2 -k 5000 -r 1 -R 1.\n");
 }
 
 static int parse(int argc, char **argv, struct opts *o)
@@ -352,8 +374,8 @@ static int parse(int argc, char **argv, struct opts *o)
 	int c;
 
 	*o = (struct opts){ .topic = "bench", .messages = 2000000, .partitions = 32,
-			    .fetch = 30000, .passes = 3, .size = 100 };
-	while ((c = getopt_long(argc, argv, "b:n:p:k:r:s:t:h", lo, NULL)) != -1) {
+			    .fetch = 30000, .passes = 3, .size = 100, .rounds = 3 };
+	while ((c = getopt_long(argc, argv, "b:n:p:k:r:s:t:R:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'b': o->brokers = optarg; break;
 		case 'S':
@@ -361,6 +383,7 @@ static int parse(int argc, char **argv, struct opts *o)
 			o->partitions = 2;
 			o->fetch = 5000;
 			o->passes = 1;
+			o->rounds = 1;
 			break;
 		case 'n': o->messages = atol(optarg); break;
 		case 'p': o->partitions = atoi(optarg); break;
@@ -368,46 +391,105 @@ static int parse(int argc, char **argv, struct opts *o)
 		case 'r': o->passes = atoi(optarg); break;
 		case 's': o->size = atoi(optarg); break;
 		case 't': o->topic = optarg; break;
+		case 'R': o->rounds = atoi(optarg); break;
 		case 'h': usage(stdout); return 1;
 		default: usage(stderr); return -1;
 		}
 	}
 	if (optind != argc || o->messages <= 0 || o->partitions <= 0 || o->fetch <= 0 || o->passes <= 0 ||
-	    o->size <= 0) {
+	    o->size <= 0 || o->rounds <= 0 || o->rounds > BENCH_ROUNDS_MAX) {
 		usage(stderr);
 		return -1;
 	}
 	return 0;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* One round of one target; @return 0 or -EIO. */
+static int run_target(const struct opts *o, bool mock, int round, struct result *r)
+{
+	struct opts ro = *o;
+	char topic[256];
+	char name[16];
+	int rc;
+
+	/* A fresh topic per round, as the mock gets a fresh cluster. */
+	if (o->rounds > 1)
+		snprintf(topic, sizeof(topic), "%s-%d", o->topic, round + 1);
+	else
+		snprintf(topic, sizeof(topic), "%s", o->topic);
+	ro.topic = topic;
+	*r = (struct result){ 0 };
+	if (mock) {
+		rc = run_mock(&ro, r);
+	} else {
+		rc = produce(o->brokers, &ro, true, r);
+		for (int i = 0; i < o->passes && rc == 0; i++)
+			rc = fetch(o->brokers, &ro, r);
+	}
+	if (rc < 0) {
+		fprintf(stderr, "bench_kafka: %s run failed\n", mock ? "mock cluster" : o->brokers);
+		return rc;
+	}
+	snprintf(name, sizeof(name), "%s", mock ? "mock" : "sluiced");
+	if (o->rounds > 1)
+		snprintf(name, sizeof(name), "%s#%d", mock ? "mock" : "sluiced", round + 1);
+	report(name, o, r);
+	return 0;
+}
+
+static void report_median(const char *name, const struct opts *o, double prod, double fetch_r)
+{
+	printf("%-8s produce %10.0f msgs/s %8.1f MB/s (median of %d)   "
+	       "fetch %10.0f msgs/s %8.1f MB/s (median of %d)\n", name, prod, prod * o->size / 1e6,
+	       o->rounds, fetch_r, fetch_r * o->size / 1e6, o->rounds);
+}
+
 int main(int argc, char **argv)
 {
-	struct result mock = { 0 }, real = { 0 };
+	double rate[2][2][BENCH_ROUNDS_MAX];    /* [mock, broker][produce, fetch][round] */
 	struct opts o;
 	int rc = parse(argc, argv, &o);
+	int targets;
 
 	if (rc)
 		return rc > 0 ? 0 : 2;
 	printf("bench_kafka: %ld messages of %d bytes, %d partitions, acks=1; fetch %d x %ld per "
-	       "partition (librdkafka %s)\n", o.messages, o.size, o.partitions, o.passes, o.fetch,
-	       rd_kafka_version_str());
-	if (run_mock(&o, &mock) < 0) {
-		fprintf(stderr, "bench_kafka: mock cluster run failed\n");
-		return 1;
+	       "partition; %d round(s) (librdkafka %s)\n", o.messages, o.size, o.partitions,
+	       o.passes, o.fetch, o.rounds, rd_kafka_version_str());
+	targets = o.brokers ? 2 : 1;
+	for (int i = 0; i < o.rounds; i++) {
+		for (int k = 0; k < targets; k++) {
+			/* Alternate who goes first, so a drift hits both alike. */
+			bool mock = targets == 1 || (i % 2 == 0 ? k == 0 : k == 1);
+			struct result r;
+
+			if (run_target(&o, mock, i, &r) < 0)
+				return 1;
+			rate[mock ? 0 : 1][0][i] = produce_rate(&r);
+			rate[mock ? 0 : 1][1][i] = fetch_rate(&r);
+		}
 	}
-	report("mock", &o, &mock);
+	if (o.rounds > 1)
+		for (int t = 0; t < targets; t++)
+			report_median(t ? "sluiced" : "mock", &o, median(rate[t][0], o.rounds),
+				      median(rate[t][1], o.rounds));
 	if (!o.brokers)
 		return 0;
-	rc = produce(o.brokers, &o, true, &real);
-	for (int i = 0; i < o.passes && rc == 0; i++)
-		rc = fetch(o.brokers, &o, &real);
-	if (rc < 0) {
-		fprintf(stderr, "bench_kafka: %s run failed\n", o.brokers);
-		return 1;
-	}
-	report("sluiced", &o, &real);
 	printf("ratio sluiced/mock: produce %.2f  fetch %.2f\n",
-	       (real.produced / real.produce_s) / (mock.produced / mock.produce_s),
-	       (real.fetched / real.fetch_s) / (mock.fetched / mock.fetch_s));
+	       median(rate[1][0], o.rounds) / median(rate[0][0], o.rounds),
+	       median(rate[1][1], o.rounds) / median(rate[0][1], o.rounds));
 	return 0;
 }

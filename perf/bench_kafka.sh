@@ -9,6 +9,8 @@
 # directory (on /var/tmp: a real disk, as in production), a free port, the
 # metrics endpoint off, and "-- --no-huge" when no hugepages are free.  Needs
 # root (DPDK).  Exit codes: those of bench_kafka; 77 when it cannot run here.
+# SLUICE_BENCH_OVERRIDES adds sluiced options, e.g. to compare settings:
+#   SLUICE_BENCH_OVERRIDES="--override storage.direct.io=off" perf/bench_kafka.sh build
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bld=${1:-$root/build}
@@ -37,7 +39,7 @@ mem="--file-prefix=sluice-bench-$$"; [ "${free:-0}" -ge 64 ] || mem+=" --no-huge
 cd "$root"
 "$bld/sluiced" --config "$root/perf/bench-kafka.yaml" --override "log.dirs=$work/data" \
 	--override "listeners=PLAINTEXT://127.0.0.1:$port" \
-	--override metrics.listener= \
+	--override metrics.listener= ${SLUICE_BENCH_OVERRIDES:-} \
 	-- $mem >"$work/sluiced.log" 2>&1 &
 pid=$!
 for _ in $(seq 300); do

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/eventfd.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
@@ -66,6 +67,10 @@ struct st_uring {
 	int *stage_free;
 	struct st_hugemem stage_mem;
 	struct st_appender *appenders;
+	/* Doorbell: an eventfd whose read rides in the ring (user_data = &bell_fd). */
+	int bell_fd;
+	bool bell_armed;          /* its read is queued or in flight */
+	uint64_t bell_val;        /* where that read lands */
 	struct st_uring_stats st;
 };
 
@@ -143,6 +148,7 @@ int st_uring_create(struct st_uring **out, const struct st_uring_cfg *cfg)
 	u = calloc(1, sizeof(*u));
 	if (!u)
 		return -ENOMEM;
+	u->bell_fd = -1;
 	u->write_max = c.write_max;
 	u->stage_size = (uint32_t)ALIGN_UP((uint64_t)c.write_max + ST_APPENDER_ALIGN);
 	u->nstages = c.staging_count;
@@ -160,6 +166,12 @@ int st_uring_create(struct st_uring **out, const struct st_uring_cfg *cfg)
 	}
 	for (unsigned i = 0; i < u->nstages; i++)
 		stage_put(u, (int)(u->nstages - 1 - i));
+	/* Blocking on purpose: io_uring then waits for the count instead of failing with EAGAIN. */
+	u->bell_fd = eventfd(0, EFD_CLOEXEC);
+	if (u->bell_fd < 0) {
+		ret = -errno;
+		goto out;
+	}
 	ret = io_uring_queue_init(c.entries, &u->ring, 0);
 	if (ret < 0)
 		goto out;
@@ -173,6 +185,8 @@ int st_uring_create(struct st_uring **out, const struct st_uring_cfg *cfg)
 	*out = u;
 out:
 	if (ret < 0) {
+		if (u->bell_fd >= 0)
+			close(u->bell_fd);
 		st_hugemem_free(&u->stage_mem);
 		free(u->stage_free);
 		free(u->bufs);
@@ -186,6 +200,7 @@ void st_uring_destroy(struct st_uring *u)
 	if (!u)
 		return;
 	io_uring_queue_exit(&u->ring); /* also drops the buffer registration */
+	close(u->bell_fd);
 	st_hugemem_free(&u->stage_mem);
 	free(u->stage_free);
 	free(u->bufs);
@@ -321,13 +336,19 @@ int st_uring_set_cpu(struct st_uring *u, int cpu)
 	return io_uring_register_iowq_aff(&u->ring, sizeof(set), &set);
 }
 
+/* Operations that waited for in-flight room get their chance again. */
+static void uring_unstall(struct st_uring *u)
+{
+	if (!u->stalled)
+		return;
+	u->stalled = false;
+	for (struct st_appender *a = u->appenders; a; a = a->next)
+		app_progress(a);
+}
+
 int st_uring_submit(struct st_uring *u)
 {
-	if (u->stalled) {
-		u->stalled = false;
-		for (struct st_appender *a = u->appenders; a; a = a->next)
-			app_progress(a);
-	}
+	uring_unstall(u);
 	if (!u->queued_sqes)
 		return 0;
 	return uring_submit_raw(u);
@@ -348,16 +369,25 @@ int st_uring_reap(struct st_uring *u)
 	 */
 	do {
 		n = 0;
+		unsigned seen = 0;
+
 		io_uring_for_each_cqe(&u->ring, head, cqe) {
-			batch[n].op = io_uring_cqe_get_data(cqe);
-			batch[n].res = cqe->res;
-			if (++n == REAP_BATCH)
+			seen++;
+			if (io_uring_cqe_get_data(cqe) == &u->bell_fd) {
+				u->bell_armed = false; /* rung (or cancelled): no operation of ours */
+			} else {
+				batch[n].op = io_uring_cqe_get_data(cqe);
+				batch[n].res = cqe->res;
+				n++;
+			}
+			if (seen == REAP_BATCH)
 				break;
 		}
-		io_uring_cq_advance(&u->ring, n);
+		io_uring_cq_advance(&u->ring, seen);
 		for (unsigned i = 0; i < n; i++)
 			op_complete(u, batch[i].op, batch[i].res);
 		total += (int)n;
+		n = seen;
 	} while (n == REAP_BATCH);
 	u->st.cqes += (unsigned)total;
 	if (u->queued_sqes || u->stalled)
@@ -380,6 +410,53 @@ int st_uring_wait(struct st_uring *u, unsigned min)
 		if (ret < 0 && ret != -EINTR)
 			return ret;
 	}
+	return st_uring_reap(u);
+}
+
+int st_uring_bell_fd(const struct st_uring *u)
+{
+	return u->bell_fd;
+}
+
+/* Queue the doorbell's read unless it is already waiting. @return 0 or -EBUSY (SQ full). */
+static int bell_arm(struct st_uring *u)
+{
+	struct io_uring_sqe *sqe;
+
+	if (u->bell_armed)
+		return 0;
+	sqe = io_uring_get_sqe(&u->ring);
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_read(sqe, u->bell_fd, &u->bell_val, sizeof(u->bell_val), 0);
+	io_uring_sqe_set_data(sqe, &u->bell_fd);
+	u->bell_armed = true;
+	u->queued_sqes++;
+	return 0;
+}
+
+int st_uring_sleep(struct st_uring *u, int64_t timeout_us)
+{
+	struct __kernel_timespec ts = { .tv_sec = timeout_us / 1000000,
+					.tv_nsec = (timeout_us % 1000000) * 1000 };
+	struct io_uring_cqe *cqe;
+	unsigned before;
+	int ret;
+
+	uring_unstall(u);
+	if (bell_arm(u) < 0 && timeout_us < 0)
+		ts = (struct __kernel_timespec){ .tv_nsec = 20000 }; /* cannot be rung: poll */
+	before = io_uring_sq_ready(&u->ring);
+	/* One io_uring_enter: submit what is queued, then wait for a CQE, the bell or the time. */
+	ret = io_uring_submit_and_wait_timeout(&u->ring, &cqe, 1,
+					       timeout_us < 0 && u->bell_armed ? NULL : &ts, NULL);
+	if (before > io_uring_sq_ready(&u->ring)) {
+		u->st.submit_calls++;
+		u->st.sqes += before - io_uring_sq_ready(&u->ring);
+		u->queued_sqes = io_uring_sq_ready(&u->ring);
+	}
+	if (ret < 0 && ret != -ETIME && ret != -EINTR)
+		return ret;
 	return st_uring_reap(u);
 }
 

@@ -15,6 +15,7 @@
 
 static int index_map(struct st_index *ix, uint64_t len)
 {
+	uint64_t used;
 	void *m;
 
 	if (ix->map)
@@ -26,6 +27,17 @@ static int index_map(struct st_index *ix, uint64_t len)
 	m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, ix->fd, 0);
 	if (m == MAP_FAILED)
 		return -errno;
+	/*
+	 * The file is sparse past its entries, and a write fault on a hole
+	 * would otherwise read ahead -- zero-fill -- up to megabytes of page
+	 * cache around it: most of the writer's time under load.  Entries are
+	 * appended a page at a time; nothing gains from read-ahead there.  The
+	 * entries already in the file keep it (recovery reads them in order).
+	 * Advice only: ignore a refusal.
+	 */
+	used = ((uint64_t)ix->n * ix->entry_size + 4095) & ~(uint64_t)4095;
+	if (used < len)
+		(void)madvise((uint8_t *)m + used, len - used, MADV_RANDOM);
 	ix->map = m;
 	ix->map_len = len;
 	return 0;

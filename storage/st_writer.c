@@ -66,6 +66,9 @@ struct st_writer {
 	struct st_uring *uring;
 	pthread_t thread;
 	_Atomic bool stop;
+	/* Producers' kicks (st_writer_kick): count, and "asleep: ring the bell". */
+	_Atomic uint64_t kick_seq;
+	_Atomic bool sleeping;
 	bool moved;             /* a watermark moved during this pass */
 	int64_t last_retention_ms;
 
@@ -571,15 +574,81 @@ static bool writer_pass(struct st_writer *w, bool force_sync)
 	return bytes > 0 || reaped > 0;
 }
 
-/*
- * Nothing moved this pass.  Producers never wake us (an lcore makes no
- * system call), so poll: briefly while writes are in flight -- waiting in
- * the kernel for a completion instead would leave newly committed ring
- * bytes unwritten meanwhile -- and idle_sleep_us otherwise.
- */
-static void writer_idle(struct st_writer *w)
+/* Watermarks moved outside a pass (completions reaped while asleep): tell now. */
+static void writer_notify_moved(struct st_writer *w)
 {
-	usleep(st_uring_in_flight(w->uring) ? 20 : w->cfg.idle_sleep_us);
+	if (w->moved && w->cfg.notify)
+		w->cfg.notify(w->cfg.notify_arg);
+	w->moved = false;
+}
+
+/*
+ * How long the writer may sleep: -1 (until kicked or a completion) when
+ * every producer kicks, else the poll period.  Partitions fed by a
+ * dataplane lcore (p->inbox set) are polled: an lcore makes no system call,
+ * so it never rings the bell.  Timed duties bound the sleep either way: the
+ * next group commit of a partition with unsynced records, retention.
+ */
+static int64_t writer_timeout_us(const struct st_writer *w)
+{
+	const struct st_writer_cfg *c = &w->cfg;
+	int64_t now = now_ms(), t = INT64_MAX;
+
+	if (!c->kicked)
+		return c->idle_sleep_us;
+	for (unsigned i = 0; i < w->n_parts; i++) {
+		const struct wpart *wp = w->parts[i];
+
+		if (__atomic_load_n(&wp->p->inbox, __ATOMIC_RELAXED))
+			return c->idle_sleep_us;
+		/* Intervals may be INT64_MAX (Kafka's default): subtract, never add. */
+		if (wp->app && wp->unsynced && c->flush_interval_ms > 0 &&
+		    c->flush_interval_ms - (now - wp->last_sync_ms) < t)
+			t = c->flush_interval_ms - (now - wp->last_sync_ms);
+	}
+	if (c->retention_check_ms > 0 && c->retention_check_ms - (now - w->last_retention_ms) < t)
+		t = c->retention_check_ms - (now - w->last_retention_ms);
+	if (t == INT64_MAX)
+		return -1;
+	if (t > 3600 * 1000)
+		t = 3600 * 1000; /* keep the timespec small; waking once an hour costs nothing */
+	return t > 0 ? t * 1000 : 0;
+}
+
+/*
+ * Nothing moved this pass: sleep in the ring until a completion, a kick
+ * or the next timed duty.  Dekker with st_writer_kick(): "sleeping" is
+ * published before kick_seq is read again, a kicker bumps kick_seq before
+ * it reads "sleeping"; so either we see the kick and stay up, or the kicker
+ * sees us asleep and rings the bell.  @seq is kick_seq from before the pass.
+ */
+static void writer_idle(struct st_writer *w, uint64_t seq)
+{
+	int64_t timeout_us = writer_timeout_us(w);
+
+	atomic_store_explicit(&w->sleeping, true, memory_order_seq_cst);
+	if (atomic_load_explicit(&w->kick_seq, memory_order_seq_cst) == seq &&
+	    !atomic_load_explicit(&w->req_pending, memory_order_seq_cst) &&
+	    !atomic_load_explicit(&w->stop, memory_order_seq_cst)) {
+		w->stats.sleeps++;
+		if (st_uring_sleep(w->uring, timeout_us) < 0)
+			usleep(w->cfg.idle_sleep_us); /* the ring refused to wait: poll */
+	}
+	atomic_store_explicit(&w->sleeping, false, memory_order_relaxed);
+	writer_notify_moved(w);
+}
+
+void st_writer_kick(struct st_writer *w)
+{
+	uint64_t one = 1;
+
+	if (!w)
+		return;
+	atomic_fetch_add_explicit(&w->kick_seq, 1, memory_order_seq_cst);
+	if (atomic_load_explicit(&w->sleeping, memory_order_seq_cst) &&
+	    atomic_exchange_explicit(&w->sleeping, false, memory_order_seq_cst) &&
+	    write(st_uring_bell_fd(w->uring), &one, sizeof(one)) < 0)
+		return; /* cannot fail short of a saturated count, which wakes it anyway */
 }
 
 static void *writer_main(void *arg)
@@ -588,10 +657,12 @@ static void *writer_main(void *arg)
 	bool all_idle;
 
 	while (!atomic_load_explicit(&w->stop, memory_order_acquire)) {
+		uint64_t seq = atomic_load_explicit(&w->kick_seq, memory_order_seq_cst);
+
 		if (atomic_load_explicit(&w->req_pending, memory_order_acquire))
 			writer_serve_request(w);
 		if (!writer_pass(w, false))
-			writer_idle(w);
+			writer_idle(w, seq);
 	}
 	/* Drain: producers have stopped; write and sync everything. */
 	do {
@@ -666,6 +737,7 @@ static int writer_request(struct st_writer *w, enum wreq_op op, struct st_partit
 	w->req_p = p;
 	w->req_done = false;
 	atomic_store_explicit(&w->req_pending, true, memory_order_release);
+	st_writer_kick(w);
 	while (!w->req_done)
 		pthread_cond_wait(&w->cond, &w->lock);
 	rc = w->req_rc;
@@ -688,6 +760,7 @@ void st_writer_destroy(struct st_writer *w)
 	if (!w)
 		return;
 	atomic_store_explicit(&w->stop, true, memory_order_release);
+	st_writer_kick(w);
 	pthread_join(w->thread, NULL);
 	st_uring_destroy(w->uring);
 	pthread_cond_destroy(&w->cond);

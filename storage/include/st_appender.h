@@ -134,7 +134,25 @@ int st_uring_reap(struct st_uring *u);
  */
 int st_uring_wait(struct st_uring *u, unsigned min);
 
-/** Operations submitted or queued and not yet completed. */
+/**
+ * The doorbell: an eventfd that any thread may write (an 8-byte count) to
+ * wake the owner from st_uring_sleep().  Its read is an io_uring operation
+ * of its own, so the owner waits for completions, the bell and a timeout in
+ * one io_uring_enter, and no read(2) drains it.  Not counted in flight.
+ */
+int st_uring_bell_fd(const struct st_uring *u);
+
+/**
+ * Submit, then sleep until a completion arrives, the doorbell rings, or
+ * @timeout_us passes (< 0: no timeout), and process the completions.
+ * A bell rung before the call makes it return at once.
+ *
+ * @return completions of operations processed (the bell not counted; 0 on
+ *   a timeout or a bare ring), or -errno.
+ */
+int st_uring_sleep(struct st_uring *u, int64_t timeout_us);
+
+/** Operations submitted or queued and not yet completed (the doorbell excluded). */
 unsigned st_uring_in_flight(const struct st_uring *u);
 
 void st_uring_stats_get(const struct st_uring *u, struct st_uring_stats *st);

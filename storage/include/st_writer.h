@@ -36,8 +36,12 @@
  * partition's sticky error is set (producers see it at once), the error is
  * logged once and counted, and nothing already written is touched.
  *
- * Nothing here blocks a producer; the writer thread itself sleeps briefly
- * when it has nothing to do.
+ * Nothing here blocks a producer.  With nothing to do the writer sleeps in
+ * its io_uring (st_uring_sleep), woken by a completion, by the next timed
+ * duty (group commit, retention) or, with cfg.kicked, by a producer's
+ * st_writer_kick().  Producers that cannot kick -- dataplane lcores make
+ * no system call, and every producer when cfg.kicked is off -- are polled:
+ * the sleep then lasts at most idle_sleep_us.
  */
 #ifndef ST_WRITER_H
 #define ST_WRITER_H
@@ -65,7 +69,13 @@ struct st_writer_cfg {
 	int64_t flush_interval_messages;/* log.flush.interval.messages; <= 0 = off */
 	int64_t retention_check_ms;     /* log.retention.check.interval.ms; <= 0 = never */
 	enum st_visibility visibility;  /* what readers may see */
-	uint32_t idle_sleep_us;         /* poll period when there was nothing to do; 0 = 20 */
+	uint32_t idle_sleep_us;         /* poll period for producers that do not kick; 0 = 20 */
+	/*
+	 * Every producer of a partition without an inbox calls st_writer_kick()
+	 * after committing: those rings are not polled.  Rings of partitions
+	 * with p->inbox set (an lcore feeds them) are polled all the same.
+	 */
+	bool kicked;
 	/* Watermarks moved (called on the writer thread; e.g. an eventfd write). */
 	void (*notify)(void *arg);
 	void *notify_arg;
@@ -76,6 +86,7 @@ struct st_writer_cfg {
 
 struct st_writer_stats {
 	uint64_t passes;                /* loop iterations */
+	uint64_t sleeps;                /* times it slept with nothing to do */
 	uint64_t writes;                /* appender writes issued */
 	uint64_t bytes;                 /* bytes handed to appenders */
 	uint64_t syncs;                 /* fdatasyncs issued */
@@ -115,6 +126,14 @@ int st_writer_detach(struct st_writer *w, struct st_partition *p);
  * detached (their logs stay open for st_partition_close).
  */
 void st_writer_destroy(struct st_writer *w);
+
+/**
+ * Producer (any thread that may make a system call; never a dataplane
+ * lcore): bytes were committed into a ring of @w (NULL is fine).  Wakes
+ * the writer when it sleeps -- one eventfd write -- and is a counter bump
+ * otherwise.  Call after st_ring_commit / st_partition_append.
+ */
+void st_writer_kick(struct st_writer *w);
 
 /** Statistics (any thread; relaxed reads). */
 void st_writer_stats_get(const struct st_writer *w, struct st_writer_stats *st);

@@ -45,6 +45,12 @@ static void quiet_log(void *arg, int level, const char *msg)
 		fprintf(stderr, "writer: %s\n", msg);
 }
 
+static void writer_start_cfg(struct fixture *f, const char *root, const struct st_writer_cfg *wc)
+{
+	assert_int_equal(st_logdir_open(&f->ld, root), 0);
+	assert_true(st_writer_create(&f->w, wc) >= 0);
+}
+
 static void writer_start(struct fixture *f, const char *root, int64_t flush_ms)
 {
 	struct st_writer_cfg wc = {
@@ -53,8 +59,44 @@ static void writer_start(struct fixture *f, const char *root, int64_t flush_ms)
 		.log = quiet_log,
 	};
 
-	assert_int_equal(st_logdir_open(&f->ld, root), 0);
-	assert_true(st_writer_create(&f->w, &wc) >= 0);
+	writer_start_cfg(f, root, &wc);
+}
+
+/* A writer whose producers kick, with no timed duty at all: it sleeps until kicked. */
+static void writer_start_kicked(struct fixture *f)
+{
+	struct st_writer_cfg wc = {
+		.cpu = -1, .direct = ST_DIRECT_AUTO, .huge = ST_HUGE_OFF,
+		.flush_interval_ms = 0, .retention_check_ms = 0, .visibility = ST_VIS_WRITTEN,
+		.kicked = true, .log = quiet_log,
+	};
+
+	writer_start_cfg(f, f->dir, &wc);
+}
+
+static uint64_t writer_sleeps(const struct st_writer *w)
+{
+	struct st_writer_stats st;
+
+	st_writer_stats_get(w, &st);
+	return st.sleeps;
+}
+
+/* Until the writer has gone to sleep at least once more than @than. */
+static uint64_t wait_asleep(const struct st_writer *w, uint64_t than)
+{
+	for (int i = 0; i < 10000 && writer_sleeps(w) <= than; i++)
+		usleep(1000); /* hang guard only */
+	assert_true(writer_sleeps(w) > than);
+	return writer_sleeps(w);
+}
+
+/* Until @p is written up to @offset; the bound is a hang guard, not a timing check. */
+static void wait_written(struct st_partition *p, int64_t offset)
+{
+	for (int i = 0; i < 10000 && st_partition_hw(p, ST_VIS_WRITTEN) < offset; i++)
+		usleep(1000);
+	assert_true(st_partition_hw(p, ST_VIS_WRITTEN) >= offset);
 }
 
 static int setup(void **state)
@@ -467,6 +509,78 @@ static void test_writer_enospc_stops_partition(void **state)
 	st_logdir_close(f->ld);
 }
 
+/*
+ * Producers that kick: the idle writer sleeps with no timeout (no group
+ * commit interval, no retention), so the only way a record gets written
+ * is the kick's doorbell.  Several rounds, each produced after the writer
+ * has gone back to sleep.
+ */
+static void test_writer_kick_wakes_sleeping_writer(void **state)
+{
+	struct fixture *f = *state;
+	static uint8_t batch[4096];
+	struct st_partition *p;
+	uint64_t sleeps;
+	int64_t base;
+
+	writer_start_kicked(f);
+	assert_true(st_partition_open(&p, f->ld, "kick", 0, &f->lc, &f->pc, NULL) >= 0);
+	assert_int_equal(st_writer_attach(f->w, p), 0);
+	sleeps = wait_asleep(f->w, 0);
+	for (int round = 0; round < 20; round++) {
+		int len = make_batch(batch, sizeof(batch), p->next_offset, 5, round);
+
+		assert_int_equal(st_partition_append(p, batch, (uint32_t)len, &base), 0);
+		st_writer_kick(f->w);
+		wait_written(p, base + 5);
+		/* The sync that follows (flush interval 0) makes it durable too. */
+		wait_durable(p, base + 5);
+		sleeps = wait_asleep(f->w, sleeps);
+	}
+	/* Asleep with nothing to do, it does not wake up on its own: no polling. */
+	usleep(100000);
+	assert_int_equal(writer_sleeps(f->w), sleeps);
+	assert_int_equal(check_values(p, 0), 100);
+	st_writer_destroy(f->w); /* the stop request rings the bell too */
+	assert_int_equal(st_partition_close(p), 0);
+	assert_int_equal(st_logdir_close(f->ld), 0);
+}
+
+/*
+ * Attach and detach requests wake a sleeping writer; a partition fed by
+ * an lcore (inbox set: its producer never kicks) is polled even though
+ * the writer's producers kick.
+ */
+static void test_writer_kicked_still_polls_inbox_partitions(void **state)
+{
+	struct fixture *f = *state;
+	static uint8_t batch[4096];
+	struct st_partition *p, *q;
+	int64_t base;
+	int len;
+
+	writer_start_kicked(f);
+	assert_true(st_partition_open(&p, f->ld, "lcore", 0, &f->lc, &f->pc, NULL) >= 0);
+	assert_true(st_partition_open(&q, f->ld, "lcore", 1, &f->lc, &f->pc, NULL) >= 0);
+	assert_int_equal(st_writer_attach(f->w, p), 0);
+	wait_asleep(f->w, 0);
+	assert_int_equal(st_writer_attach(f->w, q), 0); /* served while it slept */
+	p->inbox = (struct st_inbox *)f; /* opaque to the writer: only "an lcore feeds it" */
+	st_writer_kick(f->w);             /* what the dataplane does once it sets inboxes */
+	for (int i = 0; i < 10; i++) {
+		len = make_batch(batch, sizeof(batch), p->next_offset, 3, i);
+		assert_int_equal(st_partition_append(p, batch, (uint32_t)len, &base), 0);
+		wait_written(p, base + 3); /* no kick: found by polling */
+	}
+	p->inbox = NULL;
+	assert_int_equal(st_writer_detach(f->w, q), 0);
+	assert_int_equal(st_partition_close(q), 0);
+	assert_int_equal(check_values(p, 0), 30);
+	st_writer_destroy(f->w);
+	assert_int_equal(st_partition_close(p), 0);
+	assert_int_equal(st_logdir_close(f->ld), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -478,6 +592,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_writer_ring_full_never_blocks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_writer_no_flush_interval_never_stalls, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_writer_enospc_stops_partition, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_writer_kick_wakes_sleeping_writer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_writer_kicked_still_polls_inbox_partitions, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
