@@ -6,9 +6,13 @@
 #
 # Usage: perf/bench_kafka.sh [BUILD_DIR] [bench_kafka options, e.g. --smoke]
 # sluiced runs on perf/bench-kafka.yaml (no dataplane port: see there) with log.dirs in a temporary
-# directory (on /var/tmp: a real disk, as in production), a free port, the
-# metrics endpoint off, and "-- --no-huge" when no hugepages are free.  Needs
-# root (DPDK).  Exit codes: those of bench_kafka; 77 when it cannot run here.
+# directory under $SLUICE_BENCH_DIR, a free port, the metrics endpoint off, and
+# "-- --no-huge" when no hugepages are free.  Needs root (DPDK).  Exit codes:
+# those of bench_kafka; 77 when it cannot run here.
+# SLUICE_BENCH_DIR defaults to /dev/shm: the mock keeps its log in memory, so
+# on tmpfs both brokers are measured on the protocol path alone.  The storage
+# medium has a benchmark of its own (bench_storage.sh); SLUICE_BENCH_DIR=/var/tmp
+# puts sluiced's log on the disk, where acks=1 waits for the O_DIRECT write.
 # SLUICE_BENCH_OVERRIDES adds sluiced options, e.g. to compare settings:
 #   SLUICE_BENCH_OVERRIDES="--override storage.direct.io=off" perf/bench_kafka.sh build
 set -euo pipefail
@@ -25,7 +29,7 @@ if ! grep -q kp_produce "$root/control/meson.build"; then
 	exit 77
 fi
 
-work=$(mktemp -d "${SLUICE_BENCH_DIR:-/var/tmp}/sluice-kbench.XXXXXX")
+work=$(mktemp -d "${SLUICE_BENCH_DIR:-/dev/shm}/sluice-kbench.XXXXXX")
 pid=
 cleanup() {
 	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
