@@ -228,11 +228,10 @@ struct dp_tap_run {
 	struct st_val v[DP_BURST_MAX];
 };
 
-static inline int dp_tap_plain(const struct dp_lcore_queue *q, const struct dp_rule *ru,
+static inline int dp_tap_plain(uint64_t clock_flag, const struct dp_rule *ru,
 			       const struct rte_mbuf *m, const struct dp_pkt *pk)
 {
-	return ru->mode == FWC_MODE_TAP && !(ru->conf->headers & FWC_HDR_ADDRESSES) &&
-	       ru->conf->key != FWC_KEY_SOURCE && !(m->ol_flags & q->clock.flag) &&
+	return ru->tap_plain && !(m->ol_flags & clock_flag) &&
 	       pk->payload_off + pk->payload_len <= m->data_len;
 }
 
@@ -294,6 +293,7 @@ void dp_lcore_rx(struct dp_lcore *c, unsigned int qi, struct rte_mbuf **pkts, ui
 	const struct dp_lcore_queue *q = &c->q[qi];
 	uint64_t ns = dp_lcore_tsc_ns(c, now_tsc);
 	int64_t ms = (int64_t)(ns / 1000000u);   /* once per burst: all share the receive time */
+	uint64_t clock_flag = q->clock.flag;      /* a local: stores in the loop cannot alias it */
 	struct rte_mbuf *done[DP_BURST_MAX];
 	struct dp_tap_run run;
 	uint64_t bytes = 0;
@@ -315,7 +315,7 @@ void dp_lcore_rx(struct dp_lcore *c, unsigned int qi, struct rte_mbuf **pkts, ui
 		r = dp_parse_mbuf(m, &pk);
 		if (likely(r == 0 && !pk.is_fragment))
 			ru = dp_rules_lookup(c->rules, &pk);
-		if (likely(ru != NULL && dp_tap_plain(q, ru, m, &pk))) {
+		if (likely(ru != NULL && dp_tap_plain(clock_flag, ru, m, &pk))) {
 			struct st_partition *p = q->part[ru->topic];
 
 			if (unlikely(p != run.p)) {
