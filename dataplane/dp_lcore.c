@@ -235,6 +235,34 @@ static inline int dp_tap_plain(uint64_t clock_flag, const struct dp_rule *ru,
 	       pk->payload_off + pk->payload_len <= m->data_len;
 }
 
+/*
+ * The rule of the burst's last IPv4 datagram: the lookup is a function of
+ * destination port, innermost VLAN id and destination address only, and a
+ * burst's datagrams mostly share them.
+ */
+struct dp_rule_memo {
+	uint32_t port_vid;              /* dst_port | vid << 16; UINT32_MAX: none */
+	uint32_t dst4;
+	const struct dp_rule *ru;
+};
+
+static inline const struct dp_rule *dp_rule_memo_lookup(struct dp_rule_memo *mm,
+							const struct dp_rules *rules,
+							const struct dp_pkt *pk)
+{
+	uint32_t pv = (uint32_t)pk->dst_port | (uint32_t)pk->vid << 16, d;
+
+	if (pk->family != AF_INET)
+		return dp_rules_lookup(rules, pk);
+	memcpy(&d, pk->dst, 4);
+	if (pv != mm->port_vid || d != mm->dst4) {
+		mm->port_vid = pv;
+		mm->dst4 = d;
+		mm->ru = dp_rules_lookup(rules, pk);
+	}
+	return mm->ru;
+}
+
 /* Store the run (the counters once for all of it); records that cannot be stored are drops. */
 static void dp_tap_run_flush(struct dp_lcore *c, struct dp_tap_run *run, uint64_t ns, int64_t ms)
 {
@@ -295,6 +323,7 @@ void dp_lcore_rx(struct dp_lcore *c, unsigned int qi, struct rte_mbuf **pkts, ui
 	int64_t ms = (int64_t)(ns / 1000000u);   /* once per burst: all share the receive time */
 	uint64_t clock_flag = q->clock.flag;      /* a local: stores in the loop cannot alias it */
 	struct rte_mbuf *done[DP_BURST_MAX];
+	struct dp_rule_memo memo = { UINT32_MAX, 0, NULL };
 	struct dp_tap_run run;
 	uint64_t bytes = 0;
 	unsigned int nd = 0;
@@ -314,7 +343,7 @@ void dp_lcore_rx(struct dp_lcore *c, unsigned int qi, struct rte_mbuf **pkts, ui
 		bytes += m->pkt_len;
 		r = dp_parse_mbuf(m, &pk);
 		if (likely(r == 0 && !pk.is_fragment))
-			ru = dp_rules_lookup(c->rules, &pk);
+			ru = dp_rule_memo_lookup(&memo, c->rules, &pk);
 		if (likely(ru != NULL && dp_tap_plain(clock_flag, ru, m, &pk))) {
 			struct st_partition *p = q->part[ru->topic];
 

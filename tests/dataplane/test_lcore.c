@@ -53,6 +53,9 @@ static const char yaml[] =
 	"      - udp.port: 5002\n"
 	"        key: source\n"
 	"      - udp.port: 5003\n"
+	"      - udp.port: 5003\n"
+	"        address: 198.51.100.7\n"
+	"        headers: [addresses]\n"
 	"  - name: prod\n"
 	"    partitions: 2\n"
 	"    rules:\n"
@@ -176,6 +179,17 @@ static struct rte_mbuf *udp4(uint16_t dport, const void *payload, uint32_t plen,
 	static uint8_t frame[9000];
 	struct tf_spec s = { .ntags = ntags, .tpid = { 0x8100 }, .vid = { 7 },
 			     .src = { 192, 0, 2, 1 }, .dst = { 192, 0, 2, 2 },
+			     .sport = 40000, .dport = dport, .payload = payload, .plen = plen };
+
+	return mk(frame, tf_build(frame, &s, NULL));
+}
+
+/* As udp4, to 198.51.100.7 (the address rule on port 5003). */
+static struct rte_mbuf *udp4_b(uint16_t dport, const void *payload, uint32_t plen, int ntags)
+{
+	static uint8_t frame[9000];
+	struct tf_spec s = { .ntags = ntags, .tpid = { 0x8100 }, .vid = { 7 },
+			     .src = { 192, 0, 2, 1 }, .dst = { 198, 51, 100, 7 },
 			     .sport = 40000, .dport = dport, .payload = payload, .plen = plen };
 
 	return mk(frame, tf_build(frame, &s, NULL));
@@ -347,6 +361,37 @@ static void test_lcore_tap_runs_keep_order(void **state)
 	assert_int_equal(s.records, 8);
 	assert_int_equal(s.drops[DP_DROP_no_rule], 1);
 	assert_int_equal(s.drops[DP_DROP_bad_ip_length], 1);
+	assert_balanced(f);
+}
+
+/*
+ * The burst's rule memo: frames to the same port alternate between the
+ * port's address rule (198.51.100.7: address headers) and its plain rule,
+ * with and without a VLAN tag, and each lands under its own rule.
+ */
+static void test_lcore_rule_memo_follows_address(void **state)
+{
+	static const int to_b[9] = { 0, 1, 0, 0, 1, 1, 0, 1, 0 };
+	static const int tags[9] = { 0, 0, 0, 1, 1, 0, 0, 0, 1 };
+	struct fx *f = *state;
+	struct rte_mbuf *m[9];
+	struct st_record rec[16];
+	uint64_t tsc = rte_rdtsc();
+	char v[9][4];
+	int n;
+
+	for (int i = 0; i < 9; i++) {
+		snprintf(v[i], sizeof(v[i]), "v%d", i);
+		m[i] = to_b[i] ? udp4_b(5003, v[i], 2, tags[i]) : udp4(5003, v[i], 2, tags[i]);
+	}
+	dp_lcore_rx(f->c, 0, m, 9, tsc);
+	dp_lcore_housekeep(f->c, tsc, 1);
+	n = ring_records(f->tap, rec, 16, NULL);
+	assert_int_equal(n, 9);
+	for (int i = 0; i < 9; i++) {
+		assert_memory_equal(rec[i].value, v[i], 2);
+		assert_int_equal(rec[i].n_headers, to_b[i] ? 5 : 1);
+	}
 	assert_balanced(f);
 }
 
@@ -569,6 +614,7 @@ int main(int argc, char **argv)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_lcore_produce_batches_and_drops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lcore_tap_runs_keep_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lcore_rule_memo_follows_address, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lcore_tap_run_ring_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lcore_tap_nic_timestamps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lcore_fragments_count_each_frame, setup,
