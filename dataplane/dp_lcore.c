@@ -172,41 +172,40 @@ static inline int dp_produce(struct dp_lcore *c, const struct dp_lcore_queue *q,
 }
 
 /*
- * One frame.  @return the mbuf to free (possibly a reassembled chain), or
- * NULL when the fragment table kept it.  Counts it stored or dropped, with
- * the weight of the frames it stands for.
+ * One frame, parsed (@r: dp_parse_mbuf's result into @pk; @ru: its rule
+ * unless a fragment).  @return the mbuf to free (possibly a reassembled
+ * chain), or NULL when the fragment table kept it.  Counts it stored or
+ * dropped, with the weight of the frames it stands for.
  */
 static inline struct rte_mbuf *dp_frame(struct dp_lcore *c, const struct dp_lcore_queue *q,
-					struct rte_mbuf *m, uint64_t tsc, uint64_t ns, int64_t ms)
+					struct rte_mbuf *m, int r, struct dp_pkt *pk,
+					const struct dp_rule *ru, uint64_t tsc, uint64_t ns,
+					int64_t ms)
 {
-	const struct dp_rule *ru;
-	struct dp_pkt pk;
 	uint32_t weight = 1;
-	int r;
 
-	r = dp_parse_mbuf(m, &pk);
 	if (unlikely(r))
 		goto drop;
-	if (unlikely(pk.is_fragment)) {
-		m = dp_frag_feed(c->frag, m, &pk, tsc, c->drops);
+	if (unlikely(pk->is_fragment)) {
+		m = dp_frag_feed(c->frag, m, pk, tsc, c->drops);
 		if (m == NULL)
 			return NULL;            /* held, or dropped and counted */
 		weight = m->nb_segs;            /* the fragments merged (dp_frag_stats.merged) */
-		r = dp_parse_mbuf(m, &pk);
-		if (unlikely(r == 0 && pk.is_fragment))
+		r = dp_parse_mbuf(m, pk);
+		if (unlikely(r == 0 && pk->is_fragment))
 			r = DP_DROP_bad_fragment;
 		if (unlikely(r))
 			goto drop;
+		ru = dp_rules_lookup(c->rules, pk);
 	}
-	ru = dp_rules_lookup(c->rules, &pk);
 	if (unlikely(ru == NULL)) {
 		r = DP_DROP_no_rule;
 		goto drop;
 	}
 	if (ru->mode == FWC_MODE_TAP)
-		r = dp_tap(c, q, ru, m, &pk, ns, ns, ms);
+		r = dp_tap(c, q, ru, m, pk, ns, ns, ms);
 	else
-		r = dp_produce(c, q, ru, m, &pk);
+		r = dp_produce(c, q, ru, m, pk);
 	if (unlikely(r))
 		goto drop;
 	c->stored += weight;
@@ -214,6 +213,87 @@ static inline struct rte_mbuf *dp_frame(struct dp_lcore *c, const struct dp_lcor
 drop:
 	c->drops[r] += weight;
 	return m;
+}
+
+/*
+ * Tap records of one burst bound for one partition: the frames that need
+ * nothing per packet but their payload (rx.ns headers only, no key, the
+ * burst's receive time, the payload in the first segment).  Encoded
+ * together by dp_tap_run_flush, before any other frame of the burst is
+ * handled, so records keep the frames' order.
+ */
+struct dp_tap_run {
+	struct st_partition *p;
+	uint32_t slot;
+	uint32_t n;
+	struct st_val v[DP_BURST_MAX];
+};
+
+static inline int dp_tap_plain(uint64_t clock_flag, const struct dp_rule *ru,
+			       const struct rte_mbuf *m, const struct dp_pkt *pk)
+{
+	return ru->tap_plain && !(m->ol_flags & clock_flag) &&
+	       pk->payload_off + pk->payload_len <= m->data_len;
+}
+
+/*
+ * The rule of the burst's last IPv4 datagram: the lookup is a function of
+ * destination port, innermost VLAN id and destination address only, and a
+ * burst's datagrams mostly share them.
+ */
+struct dp_rule_memo {
+	uint32_t port_vid;              /* dst_port | vid << 16; UINT32_MAX: none */
+	uint32_t dst4;
+	const struct dp_rule *ru;
+};
+
+static inline const struct dp_rule *dp_rule_memo_lookup(struct dp_rule_memo *mm,
+							const struct dp_rules *rules,
+							const struct dp_pkt *pk)
+{
+	uint32_t pv = (uint32_t)pk->dst_port | (uint32_t)pk->vid << 16, d;
+
+	if (pk->family != AF_INET)
+		return dp_rules_lookup(rules, pk);
+	memcpy(&d, pk->dst, 4);
+	if (pv != mm->port_vid || d != mm->dst4) {
+		mm->port_vid = pv;
+		mm->dst4 = d;
+		mm->ru = dp_rules_lookup(rules, pk);
+	}
+	return mm->ru;
+}
+
+/* Store the run (the counters once for all of it); records that cannot be stored are drops. */
+static void dp_tap_run_flush(struct dp_lcore *c, struct dp_tap_run *run, uint64_t ns, int64_t ms)
+{
+	struct dp_tap_tpl *t = &c->tpl[DP_TPL_NS];
+	rte_be64_t be = rte_cpu_to_be_64(ns);
+	uint32_t i = 0, stored = 0;
+
+	memcpy(t->b + t->val_off[0], &be, 8);
+	while (i < run->n) {
+		uint32_t k = st_partition_tap_add_vals(run->p, ms, run->v + i, run->n - i, t->b,
+						       t->len);
+		int rc;
+
+		stored += k;
+		i += k;
+		if (i == run->n)
+			break;
+		/* The open batch is full (or none is open): seal, open, or count the drop. */
+		rc = st_partition_tap_add_enc(run->p, ns, ms, NULL, 0, run->v[i].p, run->v[i].len,
+					      t->b, t->len);
+		if (unlikely(rc < 0))
+			c->drops[dp_part_err(rc)]++;
+		else
+			stored++;
+		i++;
+	}
+	c->records += stored;
+	c->stored += stored;
+	c->part_records[run->slot] += stored;
+	run->n = 0;
 }
 
 /*
@@ -242,22 +322,51 @@ void dp_lcore_rx(struct dp_lcore *c, unsigned int qi, struct rte_mbuf **pkts, ui
 	const struct dp_lcore_queue *q = &c->q[qi];
 	uint64_t ns = dp_lcore_tsc_ns(c, now_tsc);
 	int64_t ms = (int64_t)(ns / 1000000u);   /* once per burst: all share the receive time */
+	uint64_t clock_flag = q->clock.flag;      /* a local: stores in the loop cannot alias it */
 	struct rte_mbuf *done[DP_BURST_MAX];
+	struct dp_rule_memo memo = { UINT32_MAX, 0, NULL };
+	struct dp_tap_run run;
 	uint64_t bytes = 0;
 	unsigned int nd = 0;
 
+	run.p = NULL;
+	run.n = 0;
 	for (uint16_t i = 0; i < n && i < DP_PREFETCH_AHEAD; i++)
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
+		const struct dp_rule *ru = NULL;
+		struct dp_pkt pk;
+		int r;
 
 		if (i + DP_PREFETCH_AHEAD < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + DP_PREFETCH_AHEAD], void *));
 		bytes += m->pkt_len;
-		m = dp_frame(c, q, m, now_tsc, ns, ms);
+		r = dp_parse_mbuf(m, &pk);
+		if (likely(r == 0 && !pk.is_fragment))
+			ru = dp_rule_memo_lookup(&memo, c->rules, &pk);
+		if (likely(ru != NULL && dp_tap_plain(clock_flag, ru, m, &pk))) {
+			struct st_partition *p = q->part[ru->topic];
+
+			if (unlikely(p != run.p)) {
+				if (run.n)
+					dp_tap_run_flush(c, &run, ns, ms);
+				run.p = p;
+				run.slot = q->slot[ru->topic];
+			}
+			run.v[run.n].p = rte_pktmbuf_mtod_offset(m, const uint8_t *, pk.payload_off);
+			run.v[run.n++].len = pk.payload_len;
+			done[nd++] = m;
+			continue;
+		}
+		if (run.n)
+			dp_tap_run_flush(c, &run, ns, ms);
+		m = dp_frame(c, q, m, r, &pk, ru, now_tsc, ns, ms);
 		if (m != NULL)
 			done[nd++] = m;
 	}
+	if (run.n)
+		dp_tap_run_flush(c, &run, ns, ms);
 	c->rx_packets += n;
 	c->rx_bytes += bytes;
 	if (nd)

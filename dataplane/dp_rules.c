@@ -34,6 +34,8 @@ static int dp_rule_from_conf(struct dp_rule *ru, const struct fwc_config *cfg,
 	}
 	ru->specificity = (uint8_t)(2 * ru->has_address + (ru->vlan >= 0));
 	ru->mode = (uint8_t)c->mode;
+	ru->tap_plain = c->mode == FWC_MODE_TAP && !(c->headers & FWC_HDR_ADDRESSES) &&
+			c->key != FWC_KEY_SOURCE;
 	ru->topic = (uint16_t)t;
 	ru->rule = (uint16_t)i;
 	ru->topic_conf = topic;

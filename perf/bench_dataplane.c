@@ -141,7 +141,7 @@ static double memcpy_mbs(void)
 	return (double)n / ((double)t0 / (double)rte_get_tsc_hz()) / 1e6;
 }
 
-static int load_cfg(struct fwc_config *cfg, const char *pcap)
+static int load_cfg(struct fwc_config *cfg, const char *pcap, int burst)
 {
 	char y[2048];
 	int n = snprintf(y, sizeof(y),
@@ -151,16 +151,17 @@ static int load_cfg(struct fwc_config *cfg, const char *pcap)
 		"control:\n  cpu: 0\n"
 		"topics:\n  - name: tap\n    partitions: 1\n    rules:\n      - udp.port: 5000\n"
 		"  - name: prod\n    partitions: 1\n    rules:\n      - udp.port: 5001\n"
-		"        mode: produce\n", BURST, pcap, LCORE);
+		"        mode: produce\n", burst, pcap, LCORE);
 
 	return fwc_config_load_buf(cfg, "bench", y, (size_t)n, NULL);
 }
 
-static int open_storage(const char *dir, struct st_logdir **ld, struct st_writer **w)
+static int open_storage(const char *dir, uint64_t ring, struct st_logdir **ld,
+			struct st_writer **w)
 {
 	struct st_writer_cfg wc = { .cpu = 0, .direct = ST_DIRECT_AUTO, .huge = ST_HUGE_AUTO,
 				    .flush_interval_ms = 5, .visibility = ST_VIS_DURABLE };
-	struct st_partition_cfg pc = { .ring_bytes = 64u << 20, .huge = ST_HUGE_AUTO,
+	struct st_partition_cfg pc = { .ring_bytes = ring, .huge = ST_HUGE_AUTO,
 				       .batch_size = 16384, .linger_ms = 5 };
 	struct st_log_config lc;
 
@@ -213,22 +214,31 @@ int main(int argc, char **argv)
 	struct st_logdir *ld;
 	struct st_writer *w;
 	char pcap[512], data[512];
+	uint64_t ring = 64u << 20;
+	int burst = BURST;
 	double secs = 3;
 	int produce, c;
 
-	while ((c = getopt(argc, argv, "+s:")) != -1)
-		secs = c == 's' ? atof(optarg) : secs;
+	while ((c = getopt(argc, argv, "+s:r:b:")) != -1) {
+		if (c == 's')
+			secs = atof(optarg);
+		else if (c == 'r')
+			ring = strtoull(optarg, NULL, 0);
+		else if (c == 'b')
+			burst = atoi(optarg);
+	}
 	if (argc - optind < 2 || (strcmp(argv[optind + 1], "tap") && strcmp(argv[optind + 1], "produce"))) {
-		fprintf(stderr, "Usage: bench_dataplane [-s SECONDS] DIR tap|produce [EAL-ARGS...]\n");
+		fprintf(stderr, "Usage: bench_dataplane [-s SECONDS] [-r RING_BYTES] [-b BURST] DIR "
+			"tap|produce [EAL-ARGS...]\n");
 		return 2;
 	}
 	produce = strcmp(argv[optind + 1], "produce") == 0;
 	snprintf(pcap, sizeof(pcap), "%s/bench.pcap", argv[optind]);
 	snprintf(data, sizeof(data), "%s/data", argv[optind]);
-	if (write_pcap(pcap, produce) < 0 || load_cfg(&cfg, pcap) < 0 ||
+	if (write_pcap(pcap, produce) < 0 || load_cfg(&cfg, pcap, burst) < 0 ||
 	    dp_eal_args_build(&cfg, argc - optind - 2, argv + optind + 2, &eal) < 0 ||
 	    dp_eal_init(&eal) < 0 || dp_ports_start(&cfg, &ports) < 0 ||
-	    open_storage(data, &ld, &w) < 0) {
+	    open_storage(data, ring, &ld, &w) < 0) {
 		fprintf(stderr, "bench_dataplane: setup failed\n");
 		return 1;
 	}

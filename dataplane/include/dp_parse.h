@@ -285,11 +285,12 @@ static inline int dp_parse_ipv6(const uint8_t *p, uint32_t len, uint32_t frame_l
 /* The 20-byte IPv4 header without options summed and folded: 0xffff when its checksum is right. */
 static inline uint16_t dp_ipv4_sum20(const uint8_t *ip)
 {
-	uint32_t w[5];
-	uint64_t s;
+	uint64_t a, b, s;
+	uint32_t w;
 
-	memcpy(w, ip, sizeof(w));
-	s = (uint64_t)w[0] + w[1] + w[2] + w[3] + w[4];
+	/* Straight into registers: a copy to the stack and back stalls store forwarding. */
+	memcpy(&a, ip, 8), memcpy(&b, ip + 8, 8), memcpy(&w, ip + 16, 4);
+	s = (a & 0xffffffffu) + (a >> 32) + (b & 0xffffffffu) + (b >> 32) + w;
 	s = (s & 0xffffffffu) + (s >> 32);
 	s = (s & 0xffffu) + (s >> 16);
 	return dp_cksum_fold((uint32_t)s);

@@ -42,6 +42,7 @@ struct dp_rule {
 	uint8_t address[16];
 	uint16_t topic;                 /* index in cfg->topics */
 	uint16_t rule;                  /* index in that topic's rules */
+	uint8_t tap_plain;              /* tap, rx.ns header only, no key: encoded a run at a time */
 	const struct fwc_topic *topic_conf;     /* into the config given to dp_rules_build */
 	const struct fwc_rule *conf;
 };

@@ -341,6 +341,102 @@ static inline int st_batch_builder_add_enc(struct st_batch_builder *b, int64_t t
 	return 0;
 }
 
+/* One record value for st_batch_builder_add_vals: bytes in place, never NULL. */
+struct st_val {
+	const uint8_t *p;
+	uint32_t len;
+};
+
+/* @x < 0x4000 as an unsigned varint in the low bytes of the result, *@n of them. */
+static inline uint32_t st_uvarint14(uint32_t x, uint32_t *n)
+{
+	uint32_t big = x >= 0x80;
+
+	*n = 1 + big;
+	return big ? (x & 0x7f) | 0x80 | (x >> 7) << 8 : x;
+}
+
+/*
+ * Encode records with a null key, timestampDelta @tz (< 0x4000) and
+ * @hdrs_len in 16..32 -- the tap lcore's records -- into @buf from *@len_io,
+ * offsetDelta from @count.  Locals only: the stores through @buf cannot
+ * alias the builder or the headers, which stay in registers across records.
+ * Each record's varints (every one of them one or two bytes: values under
+ * 4 KiB, offsetDelta under 8192) are assembled in two registers and stored
+ * as two 8-byte words that the value and headers then overwrite in part.
+ * @return the records encoded (stops at one that does not fit or is
+ *   larger), their bytes added to *@len_io.
+ */
+static inline uint32_t st_batch_builder_enc_vals(uint8_t *buf, uint32_t cap, uint32_t *len_io,
+						 uint32_t count, uint64_t tz,
+						 const struct st_val *v, uint32_t n,
+						 const uint8_t *hdrs, uint32_t hdrs_len)
+{
+	uint64_t h0, h1, h2, h3, tzw;
+	uint32_t len = *len_io, tzn, fixed, i;
+
+	memcpy(&h0, hdrs, 8), memcpy(&h1, hdrs + 8, 8);
+	memcpy(&h2, hdrs + hdrs_len - 16, 8), memcpy(&h3, hdrs + hdrs_len - 8, 8);
+	tzw = (uint64_t)st_uvarint14((uint32_t)tz, &tzn) << 8;   /* attributes 0, then it */
+	fixed = 1 + tzn + 1 + hdrs_len;  /* + the null key's length (zigzag -1: 1) */
+	for (i = 0; i < n; i++, count++) {
+		uint32_t vl = v[i].len, on, vn, bn, body;
+		uint64_t a, b;
+		uint8_t *p;
+
+		if (__builtin_expect(vl >= 0x1000 || count >= 0x2000, 0))
+			break;
+		b = st_uvarint14(count << 1, &on);
+		b |= ((uint64_t)1 | (uint64_t)st_uvarint14(vl << 1, &vn) << 8) << (8 * on);
+		body = fixed + on + vn + vl;
+		a = st_uvarint14(body << 1, &bn);
+		if (__builtin_expect(bn + body > cap - len, 0))
+			break;
+		a |= tzw << (8 * bn);
+		p = buf + len;
+		memcpy(p, &a, 8);                /* length, attributes, timestampDelta */
+		p += bn + 1 + tzn;
+		memcpy(p, &b, 8);                /* offsetDelta, keyLength, valueLength */
+		p += on + 1 + vn;
+		st_copy_small(p, v[i].p, vl);
+		p += vl;
+		memcpy(p, &h0, 8), memcpy(p + 8, &h1, 8);
+		memcpy(p + hdrs_len - 16, &h2, 8), memcpy(p + hdrs_len - 8, &h3, 8);
+		len += bn + body;
+	}
+	*len_io = len;
+	return i;
+}
+
+/**
+ * st_batch_builder_add_enc for @n records at once, all with a null key, the
+ * same @timestamp and the same encoded headers: the same bytes as @n calls,
+ * with what the records share computed once.  Stops at the first record
+ * that does not fit.
+ * @return the records added (0..n).
+ */
+static inline uint32_t st_batch_builder_add_vals(struct st_batch_builder *b, int64_t timestamp,
+						 const struct st_val *v, uint32_t n,
+						 const void *hdrs, uint32_t hdrs_len)
+{
+	uint64_t tz = st_zigzag64((int64_t)((uint64_t)timestamp - (uint64_t)b->base_timestamp));
+	uint32_t i = 0;
+
+	if (__builtin_expect(tz < 0x4000 && hdrs_len >= 16 && hdrs_len <= 32 &&
+			     b->count >= 0 && b->len <= b->cap, 1)) {
+		i = st_batch_builder_enc_vals(b->buf, b->cap, &b->len, (uint32_t)b->count, tz,
+					      v, n, hdrs, hdrs_len);
+		b->count += (int32_t)i;
+	}
+	/* What the fast encoder does not take (a large value or offsetDelta, a full batch). */
+	while (i < n && st_batch_builder_add_enc(b, timestamp, NULL, 0, v[i].p, v[i].len,
+						 hdrs, hdrs_len) == 0)
+		i++;
+	if (i && timestamp > b->max_timestamp)
+		b->max_timestamp = timestamp;
+	return i;
+}
+
 /**
  * Seal the batch: baseOffset 0, partitionLeaderEpoch -1 (none yet; assign
  * sets both), magic 2, attributes/producer fields from @b, counts, batchLength

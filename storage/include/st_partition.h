@@ -173,6 +173,23 @@ static inline int st_partition_tap_add_enc(struct st_partition *p, uint64_t now_
 }
 
 /**
+ * Producer, tap mode: as many of @n records (null key, the same timestamp
+ * and encoded headers, see st_batch_builder_add_vals) as fit the open batch,
+ * in order, without sealing or opening one.  The caller gives the first
+ * record left to st_partition_tap_add_enc, which seals, opens or reports.
+ * @return records added (0 when no batch is open or appends have stopped).
+ */
+static inline uint32_t st_partition_tap_add_vals(struct st_partition *p, int64_t timestamp_ms,
+						 const struct st_val *v, uint32_t n,
+						 const void *hdrs, uint32_t hdrs_len)
+{
+	if (__builtin_expect(!p->tap_open, 0) ||
+	    __builtin_expect(atomic_load_explicit(&p->err, memory_order_relaxed) != 0, 0))
+		return 0;
+	return st_batch_builder_add_vals(&p->tap, timestamp_ms, v, n, hdrs, hdrs_len);
+}
+
+/**
  * Producer, tap mode: seal the open batch if it is older than linger (or
  * unconditionally with @force).  Call from the poll loop when idle.
  *

@@ -52,6 +52,10 @@ static const char yaml[] =
 	"        headers: [addresses]\n"
 	"      - udp.port: 5002\n"
 	"        key: source\n"
+	"      - udp.port: 5003\n"
+	"      - udp.port: 5003\n"
+	"        address: 198.51.100.7\n"
+	"        headers: [addresses]\n"
 	"  - name: prod\n"
 	"    partitions: 2\n"
 	"    rules:\n"
@@ -180,6 +184,17 @@ static struct rte_mbuf *udp4(uint16_t dport, const void *payload, uint32_t plen,
 	return mk(frame, tf_build(frame, &s, NULL));
 }
 
+/* As udp4, to 198.51.100.7 (the address rule on port 5003). */
+static struct rte_mbuf *udp4_b(uint16_t dport, const void *payload, uint32_t plen, int ntags)
+{
+	static uint8_t frame[9000];
+	struct tf_spec s = { .ntags = ntags, .tpid = { 0x8100 }, .vid = { 7 },
+			     .src = { 192, 0, 2, 1 }, .dst = { 198, 51, 100, 7 },
+			     .sport = 40000, .dport = dport, .payload = payload, .plen = plen };
+
+	return mk(frame, tf_build(frame, &s, NULL));
+}
+
 /* An SLC1 datagram with @nrec records for @partition. */
 static struct rte_mbuf *slc1(int32_t partition, unsigned int nrec, int damage)
 {
@@ -289,6 +304,118 @@ static void test_lcore_tap_records_headers_counters(void **state)
 	assert_int_equal(s.drops[DP_DROP_no_rule], 1);
 	assert_int_equal(s.drops[DP_DROP_bad_udp_checksum], 1);
 	assert_int_equal(s.drops[DP_DROP_bad_ip_length], 1);
+	assert_balanced(f);
+}
+
+/*
+ * Plain tap frames (rx.ns only, no key: encoded a run at a time) between
+ * frames that take the per-frame path keep the frames' order, and every
+ * frame is stored or dropped once.
+ */
+static void test_lcore_tap_runs_keep_order(void **state)
+{
+	static const char *const val[10] = { "p0", "p1", "addr", "p3", "keyed", "bad",
+					     "p6", "p7", "nomatch", "p9" };
+	static const uint16_t port[10] = { 5003, 5003, 5000, 5003, 5002, 5003,
+					   5003, 5003, 9999, 5003 };
+	static const int stored[10] = { 1, 1, 1, 1, 1, 0, 1, 1, 0, 1 };
+	struct fx *f = *state;
+	struct rte_mbuf *m[10];
+	struct st_record rec[16];
+	uint64_t tsc = rte_rdtsc(), ns = dp_lcore_tsc_ns(f->c, tsc), be = rte_cpu_to_be_64(ns);
+	struct dp_stats s;
+	int n, j = 0;
+
+	for (int i = 0; i < 10; i++)
+		m[i] = udp4(port[i], val[i], (uint32_t)strlen(val[i]), 0);
+	rte_pktmbuf_trim(m[5], 5);                /* inside the UDP header */
+	dp_lcore_rx(f->c, 0, m, 10, tsc);
+	dp_lcore_housekeep(f->c, tsc, 1);
+
+	n = ring_records(f->tap, rec, 16, NULL);
+	assert_int_equal(n, 8);
+	for (int i = 0; i < 10; i++) {
+		if (!stored[i])
+			continue;
+		assert_int_equal(rec[j].value_len, (int32_t)strlen(val[i]));
+		assert_memory_equal(rec[j].value, val[i], strlen(val[i]));
+		assert_int_equal(rec[j].offset - rec[0].offset, j);
+		assert_int_equal(rec[j].n_headers, port[i] == 5000 ? 5 : 1);
+		assert_int_equal(rec[j].timestamp, (int64_t)(ns / 1000000));
+		if (port[i] == 5003) {
+			const uint8_t *pos = rec[j].headers;
+			struct st_record_header h;
+
+			assert_null(rec[j].key);
+			assert_true(st_record_header_next(&rec[j], &pos, &h));
+			assert_int_equal(h.key_len, 5);
+			assert_memory_equal(h.key, "rx.ns", 5);
+			assert_int_equal(h.value_len, 8);
+			assert_memory_equal(h.value, &be, 8);
+		}
+		j++;
+	}
+	dp_stats_read(f->l, &s);
+	assert_int_equal(s.rx_packets, 10);
+	assert_int_equal(s.stored, 8);
+	assert_int_equal(s.records, 8);
+	assert_int_equal(s.drops[DP_DROP_no_rule], 1);
+	assert_int_equal(s.drops[DP_DROP_bad_ip_length], 1);
+	assert_balanced(f);
+}
+
+/*
+ * The burst's rule memo: frames to the same port alternate between the
+ * port's address rule (198.51.100.7: address headers) and its plain rule,
+ * with and without a VLAN tag, and each lands under its own rule.
+ */
+static void test_lcore_rule_memo_follows_address(void **state)
+{
+	static const int to_b[9] = { 0, 1, 0, 0, 1, 1, 0, 1, 0 };
+	static const int tags[9] = { 0, 0, 0, 1, 1, 0, 0, 0, 1 };
+	struct fx *f = *state;
+	struct rte_mbuf *m[9];
+	struct st_record rec[16];
+	uint64_t tsc = rte_rdtsc();
+	char v[9][4];
+	int n;
+
+	for (int i = 0; i < 9; i++) {
+		snprintf(v[i], sizeof(v[i]), "v%d", i);
+		m[i] = to_b[i] ? udp4_b(5003, v[i], 2, tags[i]) : udp4(5003, v[i], 2, tags[i]);
+	}
+	dp_lcore_rx(f->c, 0, m, 9, tsc);
+	dp_lcore_housekeep(f->c, tsc, 1);
+	n = ring_records(f->tap, rec, 16, NULL);
+	assert_int_equal(n, 9);
+	for (int i = 0; i < 9; i++) {
+		assert_memory_equal(rec[i].value, v[i], 2);
+		assert_int_equal(rec[i].n_headers, to_b[i] ? 5 : 1);
+	}
+	assert_balanced(f);
+}
+
+/* A run larger than the ring takes: what fits is stored, the rest counted as ring_full. */
+static void test_lcore_tap_run_ring_full(void **state)
+{
+	static uint8_t big[600];
+	struct fx *f = *state;
+	struct rte_mbuf *m[32];
+	struct dp_stats s;
+
+	teardown(state);
+	assert_int_equal(fx_setup(f, 65536, 0), 0);  /* 64 KiB ring, no writer */
+	memset(big, 'v', sizeof(big));
+	for (int round = 0; round < 8; round++) {
+		for (unsigned int i = 0; i < 32; i++)
+			m[i] = udp4(5003, big, sizeof(big), 0);
+		dp_lcore_rx(f->c, 0, m, 32, rte_rdtsc());
+	}
+	dp_stats_read(f->l, &s);
+	assert_true(s.drops[DP_DROP_ring_full] > 0);
+	assert_true(s.stored > 0);
+	assert_int_equal(s.stored, s.records);
+	assert_int_equal(s.stored + s.drops[DP_DROP_ring_full], 256);
 	assert_balanced(f);
 }
 
@@ -486,6 +613,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_lcore_tap_records_headers_counters, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_lcore_produce_batches_and_drops, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lcore_tap_runs_keep_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lcore_rule_memo_follows_address, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lcore_tap_run_ring_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lcore_tap_nic_timestamps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lcore_fragments_count_each_frame, setup,
 						teardown),

@@ -796,6 +796,63 @@ static void test_batch_builder_add_enc_same_bytes(void **state)
 	}
 }
 
+/*
+ * The tap burst encoder writes exactly the bytes of one st_batch_builder_add_enc
+ * call per record and stops at the record add_enc first refuses: chunks of
+ * up to 40 values (0..120 bytes, now and then up to 5000: past its fast
+ * path), headers of 16 (rx.ns), 27 and 35 bytes, timestamp deltas of one,
+ * two and three varint bytes, batches from 61 bytes to past 8192 records.
+ */
+static void test_batch_builder_add_vals_same_bytes(void **state)
+{
+	static uint8_t a[400000], b[400000], data[5000], enc[512];
+	static struct st_val v[12000];
+	static const int64_t dts[] = { 0, 1, 63, 64, 8191, 8192, -1, -8193, 1000000 };
+	uint64_t seed = 0x7a95;
+
+	(void)state;
+	for (int i = 0; i < (int)sizeof(data); i++)
+		data[i] = (uint8_t)rnd(&seed);
+	for (int round = 0; round < 60; round++) {
+		uint32_t cap = round % 5 == 0 ? 400000 : 61 + (uint32_t)(rnd(&seed) % 20000);
+		struct st_record_header h[2] = { { "rx.ns", 5, data, 8 },
+						  { "x", 1, data, (int32_t)(round % 3 * 8) } };
+		int64_t ts = TS0 + dts[round % 9];
+		int hl = st_record_headers_encode(enc, h, round % 3 ? 2 : 1);
+		struct st_batch_builder x, y;
+		uint32_t nx = 0, ny = 0, m = round % 5 == 0 ? 12000 : 2000;
+
+		assert_true(hl == 16 || hl == 27 || hl == 35);
+		for (uint32_t i = 0; i < m; i++) {
+			v[i].len = (uint32_t)(rnd(&seed) % 50 ? rnd(&seed) % (round % 5 ? 121 : 8)
+						: rnd(&seed) % 5000);
+			v[i].p = data + rnd(&seed) % (sizeof(data) - v[i].len + 1);
+		}
+		assert_int_equal(st_batch_builder_begin(&x, a, cap, TS0), 0);
+		assert_int_equal(st_batch_builder_begin(&y, b, cap, TS0), 0);
+		while (nx < m && st_batch_builder_add_enc(&x, ts, NULL, 0, v[nx].p, v[nx].len, enc,
+							  (uint32_t)hl) == 0)
+			nx++;
+		while (ny < m) {
+			uint32_t chunk = 1 + (uint32_t)(rnd(&seed) % 40), k;
+
+			chunk = chunk < m - ny ? chunk : m - ny;
+			k = st_batch_builder_add_vals(&y, ts, v + ny, chunk, enc, (uint32_t)hl);
+			ny += k;
+			if (k < chunk)
+				break;
+		}
+		assert_int_equal(nx, ny);
+		assert_int_equal(x.count, y.count);
+		assert_int_equal(x.len, y.len);
+		assert_memory_equal(a, b, x.len);
+		if (nx) {
+			assert_int_equal(st_batch_builder_finish(&x), st_batch_builder_finish(&y));
+			assert_memory_equal(a, b, x.len);
+		}
+	}
+}
+
 static void test_batch_builder_rejects_bad_args(void **state)
 {
 	static const struct st_record_header bad_hdr = { .key = NULL, .key_len = 3 };
@@ -969,6 +1026,7 @@ int main(void)
 		cmocka_unit_test(test_batch_iter_log_append_time),
 		cmocka_unit_test(test_batch_builder_add_enc_same_bytes),
 		cmocka_unit_test(test_batch_builder_enospc_keeps_batch),
+		cmocka_unit_test(test_batch_builder_add_vals_same_bytes),
 		cmocka_unit_test(test_batch_builder_rejects_bad_args),
 		cmocka_unit_test(test_batch_builder_roundtrip),
 		cmocka_unit_test(test_batch_err_tables),
