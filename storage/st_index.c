@@ -40,6 +40,36 @@ static int index_map(struct st_index *ix, uint64_t len)
 		(void)madvise((uint8_t *)m + used, len - used, MADV_RANDOM);
 	ix->map = m;
 	ix->map_len = len;
+	ix->backed = (uint64_t)ix->n * ix->entry_size; /* the entries already written */
+	return 0;
+}
+
+/*
+ * Give the bytes up to @end blocks before an entry is stored there.  The
+ * file is sparse past its entries, and a store into a hole of a mapping
+ * that the file system cannot back (tmpfs or a disk full) is a SIGBUS, not
+ * an error: so blocks are allocated ahead with fallocate, 64 KiB at a time
+ * (one call per ~8k offset entries), and ENOSPC comes back as a return
+ * value.  A file system without fallocate gets the old behaviour.
+ */
+#define INDEX_BACK_CHUNK (64u << 10)
+
+static int index_back(struct st_index *ix, uint64_t end)
+{
+	uint64_t len;
+
+	if (end <= ix->backed)
+		return 0;
+	len = ix->backed + INDEX_BACK_CHUNK > ix->map_len ? ix->map_len - ix->backed
+							 : INDEX_BACK_CHUNK;
+	if (len < end - ix->backed)
+		len = end - ix->backed;
+	if (fallocate(ix->fd, 0, (off_t)ix->backed, (off_t)len) < 0) {
+		if (errno != EOPNOTSUPP)
+			return -errno;
+		len = ix->map_len - ix->backed; /* nothing to reserve with: store and hope */
+	}
+	ix->backed += len;
 	return 0;
 }
 
@@ -101,8 +131,9 @@ int st_index_resize(struct st_index *ix, uint64_t max_bytes)
 int st_index_reset(struct st_index *ix)
 {
 	atomic_store_explicit(&ix->n, 0, memory_order_release);
+	/* Only what has blocks can hold old entries; holes read as zeros. */
 	if (ix->map_len)
-		memset(ix->map, 0, ix->map_len);
+		memset(ix->map, 0, ix->backed < ix->map_len ? ix->backed : ix->map_len);
 	return 0;
 }
 
@@ -133,6 +164,8 @@ int st_index_offset_append(struct st_index *ix, uint32_t rel, uint32_t pos)
 
 	if (n >= ix->cap)
 		return -ENOSPC;
+	if (index_back(ix, (uint64_t)(n + 1) * ST_INDEX_OFFSET_ENTRY) < 0)
+		return -ENOSPC; /* the entry is left out: a sparser index, a correct log */
 	p = ix->map + (uint64_t)n * ST_INDEX_OFFSET_ENTRY;
 	st_be32_store(p, rel);
 	st_be32_store(p + 4, pos);
@@ -189,6 +222,8 @@ int st_index_time_maybe_append(struct st_index *ix, int64_t ts, uint32_t rel)
 	}
 	if (n >= ix->cap)
 		return -ENOSPC;
+	if (index_back(ix, (uint64_t)(n + 1) * ST_INDEX_TIME_ENTRY) < 0)
+		return -ENOSPC; /* the entry is left out: a sparser index, a correct log */
 	p = ix->map + (uint64_t)n * ST_INDEX_TIME_ENTRY;
 	st_be64_store(p, (uint64_t)ts);
 	st_be32_store(p + 8, rel);

@@ -34,6 +34,7 @@ struct st_index {
 	uint32_t entry_size;
 	uint32_t cap;              /* entries the file may hold now */
 	_Atomic uint32_t n;        /* published entries */
+	uint64_t backed;           /* bytes from 0 known to have blocks behind them */
 };
 
 /**

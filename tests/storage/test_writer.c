@@ -459,8 +459,7 @@ static void test_writer_no_flush_interval_never_stalls(void **state)
 		while (st_partition_append(p, batch, (uint32_t)len, &base) == -ENOBUFS)
 			usleep(100);
 		/* One write per batch: wait until this one is written. */
-		for (int t = 0; t < 5000 && st_partition_hw(p, ST_VIS_WRITTEN) < p->next_offset; t++)
-			usleep(200);
+		wait_written(p, p->next_offset);
 		assert_int_equal(st_partition_hw(p, ST_VIS_WRITTEN), p->next_offset);
 	}
 	assert_true(st_partition_hw(p, ST_VIS_DURABLE) > 0);
@@ -492,7 +491,7 @@ static void test_writer_enospc_stops_partition(void **state)
 	writer_start(f, f->mnt, 0);
 	assert_true(st_partition_open(&p, f->ld, "nospace", 0, &f->lc, &f->pc, NULL) >= 0);
 	assert_int_equal(st_writer_attach(f->w, p), 0);
-	for (int i = 0; i < 2000 && rc != -ENOSPC; i++) {
+	for (int i = 0; i < 20000 && rc != -ENOSPC; i++) { /* bound: a hang guard */
 		len = make_batch(batch, sizeof(batch), p->next_offset, 100, 1);
 		rc = st_partition_append(p, batch, (uint32_t)len, &base);
 		if (rc == -ENOBUFS)
@@ -575,6 +574,7 @@ static void test_writer_kicked_still_polls_inbox_partitions(void **state)
 	p->inbox = NULL;
 	assert_int_equal(st_writer_detach(f->w, q), 0);
 	assert_int_equal(st_partition_close(q), 0);
+	wait_durable(p, 30); /* written is not yet durable: check_values reads to durable */
 	assert_int_equal(check_values(p, 0), 30);
 	st_writer_destroy(f->w);
 	assert_int_equal(st_partition_close(p), 0);
