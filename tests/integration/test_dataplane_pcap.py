@@ -23,6 +23,17 @@ SRC = os.environ.get("SLUICE_SOURCE_ROOT")
 BLD = os.environ.get("SLUICE_BUILD_ROOT")
 
 
+def eal_test_args():
+    """EAL flags for a test's sluiced: hugepages if free, else --no-huge, and
+    an EAL prefix of this test's own (tests side by side never share a
+    runtime directory)."""
+    free = 0
+    for line in open("/proc/meminfo"):
+        if line.startswith("HugePages_Free"):
+            free = int(line.split()[1])
+    return ([] if free >= 64 else ["--no-huge"]) + ["--file-prefix=" + PREFIX]
+
+
 def fail(msg):
     print("FAIL: " + msg, file=sys.stderr)
     sys.exit(1)
@@ -174,12 +185,7 @@ def main():
                         "--bad-udp-csum", "3", "--bad-magic", "3", "--bad-crc", "3",
                         "--bad-partition", "2", "--bad-length", "2"], check=True)
         exp = load_manifest(mf)
-        free = 0
-        for l in open("/proc/meminfo"):
-            if l.startswith("HugePages_Free"):
-                free = int(l.split()[1])
-        # our own EAL prefix: tests side by side never share a runtime directory
-        mem = ([] if free >= 64 else ["--no-huge"]) + ["--file-prefix=" + PREFIX]
+        mem = eal_test_args()
         log = os.path.join(work, "sluiced.log")
         data = os.path.join(work, "data")
         # a fixed free port: the broker advertises what it was given

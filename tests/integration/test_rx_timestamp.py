@@ -17,10 +17,9 @@ import sys
 import tempfile
 import time
 
-PREFIX = "sluice-test-%d" % os.getpid()
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_dataplane_pcap import BLD, SRC, fail, records, skip, wait_for  # noqa: E402
+from test_dataplane_pcap import (BLD, PREFIX, SRC, eal_test_args, fail, records,  # noqa: E402
+                                 skip, wait_for)
 
 N = 50
 
@@ -50,12 +49,7 @@ def run(work, name, device, mode, expect_start=True):
     """sluiced with the default config on @device; returns (records, log)."""
     data = os.path.join(work, name)
     log = os.path.join(work, name + ".log")
-    free = 0
-    for line in open("/proc/meminfo"):
-        if line.startswith("HugePages_Free"):
-            free = int(line.split()[1])
-    # our own EAL prefix: tests side by side never share a runtime directory
-    mem = ([] if free >= 64 else ["--no-huge"]) + ["--file-prefix=" + PREFIX]
+    mem = eal_test_args()
     with socket.socket() as so:
         so.bind(("127.0.0.1", 0))
         kport = so.getsockname()[1]
