@@ -69,6 +69,13 @@ static double memcpy_gbs(void)
 	return best;
 }
 
+/* A writer error stops appends for good: say so instead of waiting forever. */
+static int bench_failed(const struct st_partition *p, int err)
+{
+	fprintf(stderr, "bench_storage: partition %d: %s\n", p->partition, strerror(-err));
+	return 1;
+}
+
 static int build_batch(uint8_t *buf, uint32_t cap, uint32_t record, uint32_t batch_bytes)
 {
 	struct st_batch_builder b;
@@ -136,13 +143,22 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; bytes < mb << 20; i = (i + 1) % (unsigned)nparts) {
 		int64_t base;
 
-		while (st_partition_append(parts[i], batch, (uint32_t)len, &base) == -ENOBUFS)
+		int rc;
+
+		while ((rc = st_partition_append(parts[i], batch, (uint32_t)len, &base)) == -ENOBUFS)
 			sched_yield();
+		if (rc < 0)
+			return bench_failed(parts[i], rc);
 		bytes += (uint64_t)len;
 	}
 	for (unsigned i = 0; i < nparts; i++)
-		while (st_partition_hw(parts[i], ST_VIS_DURABLE) < parts[i]->next_offset)
+		while (st_partition_hw(parts[i], ST_VIS_DURABLE) < parts[i]->next_offset) {
+			int err = atomic_load(&parts[i]->err);
+
+			if (err)
+				return bench_failed(parts[i], err); /* e.g. ENOSPC: never durable */
 			usleep(100);
+		}
 	t1 = now_s();
 	printf("bytes %llu\nseconds %.3f\ndurable_mbs %.1f\n", (unsigned long long)bytes, t1 - t0,
 	       (double)bytes / (t1 - t0) / 1e6);
