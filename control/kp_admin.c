@@ -269,6 +269,7 @@ static size_t dc_broker_entries(const struct fwc_broker *b, struct dc_entry *e)
 	DC_ENT("num.partitions", "%d", b->num_partitions);
 	DC_ENT("auto.create.topics.enable", "%s", b->auto_create_topics_enable ? "true" : "false");
 	DC_ENT("message.max.bytes", "%d", b->message_max_bytes);
+	DC_ENT("fetch.max.bytes", "%d", b->fetch_max_bytes);
 	DC_ENT("log.segment.bytes", "%" PRId64, b->log_segment_bytes);
 	DC_ENT("log.roll.ms", "%" PRId64, b->log_roll_ms);
 	DC_ENT("log.retention.ms", "%" PRId64, b->log_retention_ms);
@@ -305,7 +306,7 @@ static void dc_resource(struct kp_req *req, struct kp_writer *w, int8_t type, st
 {
 	const struct fwc_broker *b = &req->ctx->cfg->broker;
 	const struct ctl_topic *t = NULL;
-	struct dc_entry be[16];
+	struct dc_entry be[24];
 	char msg[300], id[16];
 	int16_t err = KP_ERR_NONE;
 	size_t slot, nb = 0;

@@ -21,6 +21,7 @@
 
 #include "ctl_catalog.h"
 #include "ctl_store.h"
+#include "fwc_config.h"
 #include "kp_data.h"
 #include "st_log.h"
 #include "st_partition.h"
@@ -268,7 +269,8 @@ static void fetch_write(struct kp_req *req, struct kp_reader *r, struct kp_write
 			const struct fetch_head *h)
 {
 	int16_t v = req->api_version;
-	int64_t budget = h->max_bytes;
+	int32_t cap = req->ctx->cfg ? req->ctx->cfg->broker.fetch_max_bytes : INT32_MAX;
+	int64_t budget = h->max_bytes < cap ? h->max_bytes : cap; /* as Kafka: the smaller */
 	bool first = true;
 	int32_t n_topics;
 

@@ -87,6 +87,7 @@ static const struct fwc_key keys[] = {
 	K_INT(B, SB, num_partitions, "num.partitions", 1, 4096, 0),
 	K_BOOL(B, SB, auto_create_topics_enable, "auto.create.topics.enable"),
 	K_INT(B, SB, message_max_bytes, "message.max.bytes", 0, INT32_MAX, 0),
+	K_INT(B, SB, fetch_max_bytes, "fetch.max.bytes", 1024, INT32_MAX, 0),
 	K_INT(B, SB, log_segment_bytes, "log.segment.bytes", 14, INT32_MAX, 0),
 	K_INT(B, SB, log_roll_ms, "log.roll.ms", 1, INT64_MAX, 0),
 	K_INT(B, SB, log_retention_ms, "log.retention.ms", -1, INT64_MAX, 0),
@@ -269,6 +270,7 @@ static void broker_defaults(struct fwc_broker *b)
 	b->num_partitions = 1;
 	b->auto_create_topics_enable = true;
 	b->message_max_bytes = 1048588;
+	b->fetch_max_bytes = 8388608; /* Kafka: 57671680; see docs/configuration.md */
 	b->log_segment_bytes = 1073741824;
 	b->log_roll_ms = 604800000;
 	b->log_retention_ms = 604800000;

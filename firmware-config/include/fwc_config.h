@@ -68,6 +68,7 @@ struct fwc_broker {
 	int32_t num_partitions;                 /* num.partitions (1) */
 	bool auto_create_topics_enable;         /* auto.create.topics.enable (true) */
 	int32_t message_max_bytes;              /* message.max.bytes (1048588) */
+	int32_t fetch_max_bytes;                /* fetch.max.bytes (ours: 8 MiB; Kafka: 57671680): cap on a Fetch response */
 	int64_t log_segment_bytes;              /* log.segment.bytes (1 GiB), >= 14 */
 	int64_t log_roll_ms;                    /* log.roll.ms (604800000) */
 	int64_t log_retention_ms;               /* log.retention.ms (604800000), -1 = forever */

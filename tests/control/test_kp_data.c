@@ -444,6 +444,29 @@ static void test_kp_data_fetch_out_of_range(void **state)
 	close(fd);
 }
 
+/* The broker's fetch.max.bytes caps a response below the request's max_bytes (whole batches). */
+static void test_kp_data_fetch_capped_by_broker_fetch_max_bytes(void **state)
+{
+	struct fx *f = *state;
+	int fd = client(f);
+	struct gb req, want;
+
+	for (int i = 0; i < 20; i++)
+		produce_ok(fd, 7, 1 + i, TS0 + 10 * i, i);
+	f->cfg.broker.fetch_max_bytes = 1024;   /* set before the request: the loop reads it then */
+	req_fetch(&req, 11, 30, 0, 0);
+	resp_fetch(&want, 11, 30, 0, 20, 0, 1024 / BATCH_LEN);
+	send_frame(fd, &req);
+	expect_frame(fd, &want);
+	/* Below one batch: still the first whole batch, as Kafka does. */
+	f->cfg.broker.fetch_max_bytes = BATCH_LEN - 1;
+	req_fetch(&req, 11, 31, 0, 3);
+	resp_fetch(&want, 11, 31, 0, 20, 3, 1);
+	send_frame(fd, &req);
+	expect_frame(fd, &want);
+	close(fd);
+}
+
 static void test_kp_data_fetch_long_poll_woken_by_produce(void **state)
 {
 	int fd = client(*state), pfd = client(*state);
@@ -630,6 +653,8 @@ int main(void)
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_kp_data_produce_errors, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_kp_data_fetch_golden_v4_to_v11, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_kp_data_fetch_capped_by_broker_fetch_max_bytes,
+						fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_kp_data_fetch_out_of_range, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_kp_data_fetch_long_poll_woken_by_produce, fx_setup,
 						fx_teardown),

@@ -29,6 +29,7 @@ static void test_config_defaults_values(void **state)
 	assert_int_equal(cfg->broker.n_listeners, 1);
 	assert_string_equal(cfg->broker.listeners[0], "PLAINTEXT://127.0.0.1:9092");
 	assert_int_equal(cfg->broker.message_max_bytes, 1048588);
+	assert_int_equal(cfg->broker.fetch_max_bytes, 8388608);
 	assert_true(cfg->broker.log_flush_interval_messages == INT64_MAX);
 	assert_int_equal(cfg->broker.log_retention_bytes, -1);
 	assert_int_equal(cfg->storage.ring_bytes, 8u << 20);
@@ -50,6 +51,7 @@ static void check_broker(const struct fwc_broker *b)
 	assert_int_equal(b->num_partitions, 3);
 	assert_false(b->auto_create_topics_enable);
 	assert_int_equal(b->message_max_bytes, 2097152);
+	assert_int_equal(b->fetch_max_bytes, 4194304);
 	assert_int_equal(b->log_segment_bytes, 536870912);
 	assert_int_equal(b->log_roll_ms, 3600000);
 	assert_int_equal(b->log_retention_ms, 86400000);
@@ -109,8 +111,8 @@ static void check_dataplane(const struct fwc_dataplane *dp)
 	assert_false(p->promiscuous);
 	assert_int_equal(p->mbufs, 65536);
 	assert_int_equal(p->rx_timestamp, FWC_RX_TS_SOFTWARE);
-	assert_int_equal(p->origin.line, 47);
-	assert_int_equal(p->lcores_origin.line, 51);
+	assert_int_equal(p->origin.line, 48);
+	assert_int_equal(p->lcores_origin.line, 52);
 }
 
 static void check_topic(const struct fwc_config *cfg)
