@@ -9,6 +9,7 @@
 #define ALLOW_EXPERIMENTAL_API
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -264,6 +265,55 @@ static inline const struct dp_rule *dp_rule_memo_lookup(struct dp_rule_memo *mm,
 	return mm->ru;
 }
 
+/*
+ * The fast path's memo: the burst's last rule of a frame dp_parse_lean4
+ * took, by its key, and where that rule's plain tap records go.
+ */
+struct dp_lean_memo {
+	uint64_t key;                   /* dp_lean4.key; UINT64_MAX: none */
+	const struct dp_rule *ru;       /* NULL: no rule (no_rule) */
+	struct st_partition *part;      /* NULL: not a plain tap rule, the per-frame path */
+	uint32_t slot;
+};
+
+/* A memo miss: the rule lookup (out of line: once per burst and key). */
+static __attribute__((noinline)) void dp_lean_memo_fill(struct dp_lean_memo *mm,
+							 const struct dp_lcore *c,
+							 const struct dp_lcore_queue *q,
+							 const uint8_t *frame, struct dp_lean4 ln)
+{
+	struct dp_pkt pk;
+	const struct dp_rule *ru;
+
+	memset(&pk, 0, sizeof(pk));
+	dp_pkt_from_lean4(frame, &ln, &pk);
+	ru = dp_rules_lookup(c->rules, &pk);
+	mm->key = ln.key;
+	mm->ru = ru;
+	mm->part = ru != NULL && ru->tap_plain ? q->part[ru->topic] : NULL;
+	mm->slot = ru != NULL ? q->slot[ru->topic] : 0;
+}
+
+/*
+ * The mbuf as a PMD hands it out: one segment, referenced once, direct,
+ * from @mp, and none of @ol_bad (VLAN stripped, the NIC's receive time) --
+ * so its payload is contiguous, its record plain, and rte_mempool_put_bulk
+ * may free it.  The reference count and segment count as one word.
+ */
+static inline int dp_mbuf_lean(const struct rte_mbuf *m, const struct rte_mempool *mp,
+			       uint64_t ol_bad)
+{
+	static const uint16_t one_ref_seg[4] = { 0, 1, 1, 0 }, mask[4] = { 0, 0xffff, 0xffff, 0 };
+	uint64_t w, want, msk;
+
+	_Static_assert(offsetof(struct rte_mbuf, refcnt) == offsetof(struct rte_mbuf, data_off) + 2 &&
+		       offsetof(struct rte_mbuf, nb_segs) == offsetof(struct rte_mbuf, data_off) + 4,
+		       "data_off, refcnt, nb_segs: one 8-byte word");
+	memcpy(&w, (const uint8_t *)m + offsetof(struct rte_mbuf, data_off), 8);
+	memcpy(&want, one_ref_seg, 8), memcpy(&msk, mask, 8);
+	return (w & msk) == want && m->pool == mp && !(m->ol_flags & ol_bad);
+}
+
 /* Store the run (the counters once for all of it); records that cannot be stored are drops. */
 static void dp_tap_run_flush(struct dp_lcore *c, struct dp_tap_run *run, uint64_t ns, int64_t ms)
 {
@@ -316,18 +366,44 @@ static inline void dp_free_burst(struct rte_mbuf **m, unsigned int n)
 	rte_mempool_put_bulk(mp, (void **)m, n);
 }
 
+/* One plain tap record into the burst's run, flushing the run first when it is bound elsewhere. */
+static inline void dp_run_add(struct dp_lcore *c, struct dp_tap_run *run, struct st_partition *p,
+			      uint32_t slot, const uint8_t *val, uint32_t len, uint64_t ns,
+			      int64_t ms)
+{
+	if (unlikely(p != run->p)) {
+		if (run->n)
+			dp_tap_run_flush(c, run, ns, ms);
+		run->p = p;
+		run->slot = slot;
+	}
+	run->v[run->n].p = val;
+	run->v[run->n++].len = len;
+}
+
+/*
+ * The burst loop.  A frame whose mbuf is lean (dp_mbuf_lean) and whose
+ * headers dp_parse_lean4 takes is read without a struct dp_pkt: with a plain
+ * tap rule it only joins the run.  Anything else takes the full parse and,
+ * unless plain, dp_frame.  When every frame was lean, the burst goes back
+ * to its pool without the per-mbuf check of dp_free_burst.
+ */
 void dp_lcore_rx(struct dp_lcore *c, unsigned int qi, struct rte_mbuf **pkts, uint16_t n,
 		 uint64_t now_tsc)
 {
 	const struct dp_lcore_queue *q = &c->q[qi];
 	uint64_t ns = dp_lcore_tsc_ns(c, now_tsc);
 	int64_t ms = (int64_t)(ns / 1000000u);   /* once per burst: all share the receive time */
-	uint64_t clock_flag = q->clock.flag;      /* a local: stores in the loop cannot alias it */
+	uint64_t clock_flag = q->clock.flag;      /* locals: stores in the loop cannot alias them */
+	uint64_t ol_bad = clock_flag | RTE_MBUF_F_RX_VLAN_STRIPPED | RTE_MBUF_F_RX_QINQ_STRIPPED |
+			  RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL;
+	struct rte_mempool *mp = n ? pkts[0]->pool : NULL;
 	struct rte_mbuf *done[DP_BURST_MAX];
+	struct dp_lean_memo lm = { UINT64_MAX, NULL, NULL, 0 };
 	struct dp_rule_memo memo = { UINT32_MAX, 0, NULL };
 	struct dp_tap_run run;
 	uint64_t bytes = 0;
-	unsigned int nd = 0;
+	unsigned int nd = 0, mixed = 0;
 
 	run.p = NULL;
 	run.n = 0;
@@ -335,29 +411,39 @@ void dp_lcore_rx(struct dp_lcore *c, unsigned int qi, struct rte_mbuf **pkts, ui
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
+		const uint8_t *d = rte_pktmbuf_mtod(m, const uint8_t *);
 		const struct dp_rule *ru = NULL;
+		struct dp_lean4 ln;
 		struct dp_pkt pk;
-		int r;
+		int r = 0;
 
 		if (i + DP_PREFETCH_AHEAD < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + DP_PREFETCH_AHEAD], void *));
 		bytes += m->pkt_len;
-		r = dp_parse_mbuf(m, &pk);
-		if (likely(r == 0 && !pk.is_fragment))
-			ru = dp_rule_memo_lookup(&memo, c->rules, &pk);
-		if (likely(ru != NULL && dp_tap_plain(clock_flag, ru, m, &pk))) {
-			struct st_partition *p = q->part[ru->topic];
-
-			if (unlikely(p != run.p)) {
-				if (run.n)
-					dp_tap_run_flush(c, &run, ns, ms);
-				run.p = p;
-				run.slot = q->slot[ru->topic];
+		if (likely(dp_mbuf_lean(m, mp, ol_bad) &&
+			   dp_parse_lean4(d, m->data_len, m->ol_flags, &ln))) {
+			if (unlikely(ln.key != lm.key))
+				dp_lean_memo_fill(&lm, c, q, d, ln);
+			if (likely(lm.part != NULL)) {
+				dp_run_add(c, &run, lm.part, lm.slot,
+					   d + ln.l2_len + DP_IPV4_HLEN + DP_UDP_HLEN,
+					   ln.ulen - DP_UDP_HLEN, ns, ms);
+				done[nd++] = m;
+				continue;
 			}
-			run.v[run.n].p = rte_pktmbuf_mtod_offset(m, const uint8_t *, pk.payload_off);
-			run.v[run.n++].len = pk.payload_len;
-			done[nd++] = m;
-			continue;
+			dp_pkt_from_lean4(d, &ln, &pk);
+			ru = lm.ru;
+		} else {
+			mixed = 1;
+			r = dp_parse_mbuf(m, &pk);
+			if (likely(r == 0 && !pk.is_fragment))
+				ru = dp_rule_memo_lookup(&memo, c->rules, &pk);
+			if (likely(ru != NULL && dp_tap_plain(clock_flag, ru, m, &pk))) {
+				dp_run_add(c, &run, q->part[ru->topic], q->slot[ru->topic],
+					   d + pk.payload_off, pk.payload_len, ns, ms);
+				done[nd++] = m;
+				continue;
+			}
 		}
 		if (run.n)
 			dp_tap_run_flush(c, &run, ns, ms);
@@ -369,7 +455,9 @@ void dp_lcore_rx(struct dp_lcore *c, unsigned int qi, struct rte_mbuf **pkts, ui
 		dp_tap_run_flush(c, &run, ns, ms);
 	c->rx_packets += n;
 	c->rx_bytes += bytes;
-	if (nd)
+	if (nd && !mixed)
+		rte_mempool_put_bulk(mp, (void **)done, nd);
+	else if (nd)
 		dp_free_burst(done, nd);
 	dp_frag_flush(c->frag);
 }
