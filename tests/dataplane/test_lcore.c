@@ -403,20 +403,21 @@ static void test_lcore_rule_memo_follows_address(void **state)
 static void test_lcore_shared_mbuf_not_recycled(void **state)
 {
 	struct fx *f = *state;
-	struct rte_mbuf *m[8];
+	struct rte_mbuf *m[8], *shared;
 	struct dp_stats s;
 	unsigned int avail;
 
 	for (int i = 0; i < 8; i++)
 		m[i] = udp4(5003, "shared", 6, i & 1);
-	rte_mbuf_refcnt_update(m[5], 1);
+	shared = m[5];
+	rte_mbuf_refcnt_update(shared, 1);
 	avail = rte_mempool_avail_count(pool);
 	dp_lcore_rx(f->c, 0, m, 8, rte_rdtsc());
 	assert_int_equal(rte_mempool_avail_count(pool), avail + 7);
-	assert_int_equal(rte_mbuf_refcnt_read(m[5]), 1);
-	assert_memory_equal(rte_pktmbuf_mtod_offset(m[5], const char *, 14 + 4 + 20 + 8), "shared",
-			    6);
-	rte_pktmbuf_free(m[5]);
+	assert_int_equal(rte_mbuf_refcnt_read(shared), 1);
+	assert_memory_equal(rte_pktmbuf_mtod_offset(shared, const char *, 14 + 4 + 20 + 8),
+			    "shared", 6);
+	rte_pktmbuf_free(shared);
 	dp_stats_read(f->l, &s);
 	assert_int_equal(s.stored, 8);
 	assert_int_equal(s.records, 8);
