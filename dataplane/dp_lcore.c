@@ -301,7 +301,10 @@ static inline int dp_mbuf_lean(const struct rte_mbuf *m, const struct rte_mempoo
 	return w == want && m->pool == mp && !(m->ol_flags & ol_bad);
 }
 
-/* Store the run of values @v (the counters once for all of it); records that cannot be stored are drops. */
+/*
+ * Store the run of values @v (the counters once for all of it); records that
+ * cannot be stored are drops.
+ */
 static void dp_tap_run_flush(struct dp_lcore *c, struct dp_tap_run run, const struct st_val *v,
 			     uint64_t ns, int64_t ms)
 {
@@ -386,7 +389,8 @@ static unsigned int dp_burst_compact(struct rte_mbuf **pkts, unsigned int n)
  * unless plain, dp_frame, whose mbuf (a reassembled chain, or NULL when the
  * fragment table kept it) replaces the frame's in @pkts.  When every frame
  * was lean, the burst goes back to its pool without the per-mbuf check of
- * dp_free_burst.
+ * dp_free_burst.  One function on purpose (the hot loop, ~80 lines): the
+ * run and the memo are locals the compiler keeps in registers.
  */
 void dp_lcore_rx(struct dp_lcore *c, unsigned int qi, struct rte_mbuf **pkts, uint16_t n,
 		 uint64_t now_tsc)
