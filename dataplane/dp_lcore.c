@@ -9,6 +9,7 @@
 #define ALLOW_EXPERIMENTAL_API
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -175,12 +176,12 @@ static inline int dp_produce(struct dp_lcore *c, const struct dp_lcore_queue *q,
  * One frame, parsed (@r: dp_parse_mbuf's result into @pk; @ru: its rule
  * unless a fragment).  @return the mbuf to free (possibly a reassembled
  * chain), or NULL when the fragment table kept it.  Counts it stored or
- * dropped, with the weight of the frames it stands for.
+ * dropped, with the weight of the frames it stands for.  Always inline: out
+ * of line, the call cost produce frames ~30 instructions each.
  */
-static inline struct rte_mbuf *dp_frame(struct dp_lcore *c, const struct dp_lcore_queue *q,
-					struct rte_mbuf *m, int r, struct dp_pkt *pk,
-					const struct dp_rule *ru, uint64_t tsc, uint64_t ns,
-					int64_t ms)
+static inline __attribute__((always_inline)) struct rte_mbuf *
+dp_frame(struct dp_lcore *c, const struct dp_lcore_queue *q, struct rte_mbuf *m, int r,
+	 struct dp_pkt *pk, const struct dp_rule *ru, uint64_t tsc, uint64_t ns, int64_t ms)
 {
 	uint32_t weight = 1;
 
@@ -220,13 +221,14 @@ drop:
  * nothing per packet but their payload (rx.ns headers only, no key, the
  * burst's receive time, the payload in the first segment).  Encoded
  * together by dp_tap_run_flush, before any other frame of the burst is
- * handled, so records keep the frames' order.
+ * handled, so records keep the frames' order.  The values are in an array
+ * of the caller's; this local's address is never taken, so it lives in
+ * registers through the burst loop.
  */
 struct dp_tap_run {
 	struct st_partition *p;
 	uint32_t slot;
-	uint32_t n;
-	struct st_val v[DP_BURST_MAX];
+	uint32_t n;                     /* values in the caller's array */
 };
 
 static inline int dp_tap_plain(uint64_t clock_flag, const struct dp_rule *ru,
@@ -264,26 +266,64 @@ static inline const struct dp_rule *dp_rule_memo_lookup(struct dp_rule_memo *mm,
 	return mm->ru;
 }
 
-/* Store the run (the counters once for all of it); records that cannot be stored are drops. */
-static void dp_tap_run_flush(struct dp_lcore *c, struct dp_tap_run *run, uint64_t ns, int64_t ms)
+/*
+ * A miss of the fast path's memo (the burst's last rule of a frame that
+ * dp_parse_lean4 took, by its key): the rule lookup, out of line as it runs
+ * once per burst and key.
+ */
+static __attribute__((noinline)) const struct dp_rule *dp_lean_rule(const struct dp_lcore *c,
+								   const uint8_t *frame,
+								   struct dp_lean4 ln)
+{
+	struct dp_pkt pk;
+
+	memset(&pk, 0, sizeof(pk));
+	dp_pkt_from_lean4(frame, &ln, &pk);
+	return dp_rules_lookup(c->rules, &pk);
+}
+
+/*
+ * The mbuf as a PMD hands it out: one segment, referenced once, direct,
+ * from @mp, and none of @ol_bad (VLAN stripped, the NIC's receive time) --
+ * so its payload is contiguous, its record plain, and rte_mempool_put_bulk
+ * may free it.  The reference count and segment count as one word.
+ */
+static inline int dp_mbuf_lean(const struct rte_mbuf *m, const struct rte_mempool *mp,
+			       uint64_t ol_bad)
+{
+	static const uint16_t one_ref_seg[2] = { 1, 1 };
+	uint32_t w, want;
+
+	_Static_assert(offsetof(struct rte_mbuf, nb_segs) == offsetof(struct rte_mbuf, refcnt) + 2,
+		       "refcnt, nb_segs: one 4-byte word");
+	memcpy(&w, (const uint8_t *)m + offsetof(struct rte_mbuf, refcnt), 4);
+	memcpy(&want, one_ref_seg, 4);
+	return w == want && m->pool == mp && !(m->ol_flags & ol_bad);
+}
+
+/*
+ * Store the run of values @v (the counters once for all of it); records that
+ * cannot be stored are drops.
+ */
+static void dp_tap_run_flush(struct dp_lcore *c, struct dp_tap_run run, const struct st_val *v,
+			     uint64_t ns, int64_t ms)
 {
 	struct dp_tap_tpl *t = &c->tpl[DP_TPL_NS];
 	rte_be64_t be = rte_cpu_to_be_64(ns);
 	uint32_t i = 0, stored = 0;
 
 	memcpy(t->b + t->val_off[0], &be, 8);
-	while (i < run->n) {
-		uint32_t k = st_partition_tap_add_vals(run->p, ms, run->v + i, run->n - i, t->b,
-						       t->len);
+	while (i < run.n) {
+		uint32_t k = st_partition_tap_add_vals(run.p, ms, v + i, run.n - i, t->b, t->len);
 		int rc;
 
 		stored += k;
 		i += k;
-		if (i == run->n)
+		if (i == run.n)
 			break;
 		/* The open batch is full (or none is open): seal, open, or count the drop. */
-		rc = st_partition_tap_add_enc(run->p, ns, ms, NULL, 0, run->v[i].p, run->v[i].len,
-					      t->b, t->len);
+		rc = st_partition_tap_add_enc(run.p, ns, ms, NULL, 0, v[i].p, v[i].len, t->b,
+					      t->len);
 		if (unlikely(rc < 0))
 			c->drops[dp_part_err(rc)]++;
 		else
@@ -292,8 +332,7 @@ static void dp_tap_run_flush(struct dp_lcore *c, struct dp_tap_run *run, uint64_
 	}
 	c->records += stored;
 	c->stored += stored;
-	c->part_records[run->slot] += stored;
-	run->n = 0;
+	c->part_records[run.slot] += stored;
 }
 
 /*
@@ -316,61 +355,123 @@ static inline void dp_free_burst(struct rte_mbuf **m, unsigned int n)
 	rte_mempool_put_bulk(mp, (void **)m, n);
 }
 
+/* One plain tap record into the burst's run, flushing the run first when it is bound elsewhere. */
+static inline void dp_run_add(struct dp_lcore *c, struct dp_tap_run *run, struct st_val *v,
+			      struct st_partition *p, uint32_t slot, const uint8_t *val,
+			      uint32_t len, uint64_t ns, int64_t ms)
+{
+	if (unlikely(p != run->p)) {
+		if (run->n)
+			dp_tap_run_flush(c, *run, v, ns, ms);
+		run->n = 0;
+		run->p = p;
+		run->slot = slot;
+	}
+	v[run->n].p = val;
+	v[run->n++].len = len;
+}
+
+/* The frames the burst still holds: @pkts without the NULLs the fragment table left. */
+static unsigned int dp_burst_compact(struct rte_mbuf **pkts, unsigned int n)
+{
+	unsigned int nd = 0;
+
+	for (unsigned int i = 0; i < n; i++)
+		if (pkts[i] != NULL)
+			pkts[nd++] = pkts[i];
+	return nd;
+}
+
+/*
+ * The burst loop.  A frame whose mbuf is lean (dp_mbuf_lean) and whose
+ * headers dp_parse_lean4 takes is read without a struct dp_pkt: with a plain
+ * tap rule it only joins the run.  Anything else takes the full parse and,
+ * unless plain, dp_frame, whose mbuf (a reassembled chain, or NULL when the
+ * fragment table kept it) replaces the frame's in @pkts.  When every frame
+ * was lean, the burst goes back to its pool without the per-mbuf check of
+ * dp_free_burst.  One function on purpose (the hot loop, ~80 lines): the
+ * run and the memo are locals the compiler keeps in registers.
+ */
 void dp_lcore_rx(struct dp_lcore *c, unsigned int qi, struct rte_mbuf **pkts, uint16_t n,
 		 uint64_t now_tsc)
 {
 	const struct dp_lcore_queue *q = &c->q[qi];
 	uint64_t ns = dp_lcore_tsc_ns(c, now_tsc);
 	int64_t ms = (int64_t)(ns / 1000000u);   /* once per burst: all share the receive time */
-	uint64_t clock_flag = q->clock.flag;      /* a local: stores in the loop cannot alias it */
-	struct rte_mbuf *done[DP_BURST_MAX];
+	uint64_t clock_flag = q->clock.flag;      /* locals: stores in the loop cannot alias them */
+	uint64_t ol_bad = clock_flag | RTE_MBUF_F_RX_VLAN_STRIPPED | RTE_MBUF_F_RX_QINQ_STRIPPED |
+			  RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL;
+	struct rte_mempool *mp = n ? pkts[0]->pool : NULL;
+	/* the fast path's memo: key, rule, and the partition of a plain tap rule (else NULL) */
+	uint64_t lm_key = UINT64_MAX;
+	const struct dp_rule *lm_ru = NULL;
+	struct st_partition *lm_part = NULL;
+	uint32_t lm_slot = 0;
 	struct dp_rule_memo memo = { UINT32_MAX, 0, NULL };
-	struct dp_tap_run run;
+	struct dp_tap_run run = { NULL, 0, 0 };
+	struct st_val rv[DP_BURST_MAX];
 	uint64_t bytes = 0;
-	unsigned int nd = 0;
+	unsigned int nd = n, mixed = 0, replaced = 0;
 
-	run.p = NULL;
-	run.n = 0;
 	for (uint16_t i = 0; i < n && i < DP_PREFETCH_AHEAD; i++)
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
 	for (uint16_t i = 0; i < n; i++) {
-		struct rte_mbuf *m = pkts[i];
+		struct rte_mbuf *m = pkts[i], *m2;
+		const uint8_t *d = rte_pktmbuf_mtod(m, const uint8_t *);
 		const struct dp_rule *ru = NULL;
+		struct dp_lean4 ln;
 		struct dp_pkt pk;
-		int r;
+		int r = 0;
 
 		if (i + DP_PREFETCH_AHEAD < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + DP_PREFETCH_AHEAD], void *));
 		bytes += m->pkt_len;
-		r = dp_parse_mbuf(m, &pk);
-		if (likely(r == 0 && !pk.is_fragment))
-			ru = dp_rule_memo_lookup(&memo, c->rules, &pk);
-		if (likely(ru != NULL && dp_tap_plain(clock_flag, ru, m, &pk))) {
-			struct st_partition *p = q->part[ru->topic];
-
-			if (unlikely(p != run.p)) {
-				if (run.n)
-					dp_tap_run_flush(c, &run, ns, ms);
-				run.p = p;
-				run.slot = q->slot[ru->topic];
+		if (likely(dp_mbuf_lean(m, mp, ol_bad) &&
+			   dp_parse_lean4(d, m->data_len, m->ol_flags, &ln))) {
+			if (unlikely(ln.key != lm_key)) {
+				lm_key = ln.key;
+				lm_ru = dp_lean_rule(c, d, ln);
+				lm_part = lm_ru && lm_ru->tap_plain ? q->part[lm_ru->topic] : NULL;
+				lm_slot = lm_ru ? q->slot[lm_ru->topic] : 0;
 			}
-			run.v[run.n].p = rte_pktmbuf_mtod_offset(m, const uint8_t *, pk.payload_off);
-			run.v[run.n++].len = pk.payload_len;
-			done[nd++] = m;
-			continue;
+			if (likely(lm_part != NULL)) {
+				dp_run_add(c, &run, rv, lm_part, lm_slot,
+					   d + ln.l2_len + DP_IPV4_HLEN + DP_UDP_HLEN,
+					   ln.ulen - DP_UDP_HLEN, ns, ms);
+				continue;
+			}
+			dp_pkt_from_lean4(d, &ln, &pk);
+			ru = lm_ru;
+		} else {
+			mixed = 1;
+			r = dp_parse_mbuf(m, &pk);
+			if (likely(r == 0 && !pk.is_fragment))
+				ru = dp_rule_memo_lookup(&memo, c->rules, &pk);
+			if (likely(ru != NULL && dp_tap_plain(clock_flag, ru, m, &pk))) {
+				dp_run_add(c, &run, rv, q->part[ru->topic], q->slot[ru->topic],
+					   d + pk.payload_off, pk.payload_len, ns, ms);
+				continue;
+			}
 		}
 		if (run.n)
-			dp_tap_run_flush(c, &run, ns, ms);
-		m = dp_frame(c, q, m, r, &pk, ru, now_tsc, ns, ms);
-		if (m != NULL)
-			done[nd++] = m;
+			dp_tap_run_flush(c, run, rv, ns, ms);
+		run.n = 0;
+		m2 = dp_frame(c, q, m, r, &pk, ru, now_tsc, ns, ms);
+		if (unlikely(m2 != m)) {
+			pkts[i] = m2;
+			replaced = 1;
+		}
 	}
 	if (run.n)
-		dp_tap_run_flush(c, &run, ns, ms);
+		dp_tap_run_flush(c, run, rv, ns, ms);
 	c->rx_packets += n;
 	c->rx_bytes += bytes;
-	if (nd)
-		dp_free_burst(done, nd);
+	if (unlikely(replaced))
+		nd = dp_burst_compact(pkts, n);
+	if (nd && !mixed)
+		rte_mempool_put_bulk(mp, (void **)pkts, nd);
+	else if (nd)
+		dp_free_burst(pkts, nd);
 	dp_frag_flush(c->frag);
 }
 

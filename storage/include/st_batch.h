@@ -367,7 +367,7 @@ static inline uint32_t st_uvarint14(uint32_t x, uint32_t *n)
  * @return the records encoded (stops at one that does not fit or is
  *   larger), their bytes added to *@len_io.
  */
-static inline uint32_t st_batch_builder_enc_vals(uint8_t *buf, uint32_t cap, uint32_t *len_io,
+static inline uint32_t st_batch_builder_enc_vals_any(uint8_t *buf, uint32_t cap, uint32_t *len_io,
 						 uint32_t count, uint64_t tz,
 						 const struct st_val *v, uint32_t n,
 						 const uint8_t *hdrs, uint32_t hdrs_len)
@@ -405,6 +405,85 @@ static inline uint32_t st_batch_builder_enc_vals(uint8_t *buf, uint32_t cap, uin
 		len += bn + body;
 	}
 	*len_io = len;
+	return i;
+}
+
+/*
+ * st_batch_builder_enc_vals_any for small records: a timestampDelta under
+ * 64 (zigzag @tz < 0x80: one byte), a body under 64 bytes (one-byte length
+ * and value length) and offsetDeltas of @on bytes (a constant: 1 below 64,
+ * 2 below 8192), so every field has a fixed place and each record is two
+ * 8-byte stores of varints, the value and the headers.  Pointers and an
+ * offsetDelta varint that steps by 2 keep the loop in registers.  Stops
+ * before a record that does not fit, a larger one, or offsetDelta @end.
+ * @return the records encoded.
+ */
+static inline __attribute__((always_inline)) uint32_t
+st_batch_builder_enc_small(uint8_t *buf, uint32_t cap, uint32_t *len_io, uint32_t count,
+			   uint32_t end, uint64_t tz, const struct st_val *v, uint32_t n,
+			   const uint8_t *hdrs, uint32_t hdrs_len, const uint32_t on)
+{
+	/* attributes, timestampDelta, offsetDelta, keyLength, valueLength, headers */
+	const uint32_t fixed = 1 + 1 + on + 1 + 1 + hdrs_len;
+	const uint64_t tzw = tz << 16;          /* after length and attributes */
+	uint8_t *p = buf + *len_io, *lim = buf + cap;
+	uint32_t x = count << 1, i;
+	uint64_t h0, h1, h2, h3;
+
+	if (count >= end)
+		return 0;
+	if (n > end - count)
+		n = end - count;
+	memcpy(&h0, hdrs, 8), memcpy(&h1, hdrs + 8, 8);
+	memcpy(&h2, hdrs + hdrs_len - 16, 8), memcpy(&h3, hdrs + hdrs_len - 8, 8);
+	for (i = 0; i < n; i++, x += 2) {
+		uint32_t vl = v[i].len, body = fixed + vl;
+		uint64_t a, b;
+
+		if (__builtin_expect(body >= 64 || body + 1 > (uint64_t)(lim - p), 0))
+			break;
+		a = (uint64_t)(body << 1) | tzw;
+		b = on == 1 ? x : x + (x & 0x3f80) + 0x80;      /* the two-byte varint of x */
+		b |= ((uint64_t)1 | (uint64_t)(vl << 1) << 8) << (8 * on);
+		memcpy(p, &a, 8);                /* length, attributes, timestampDelta */
+		memcpy(p + 3, &b, 8);            /* offsetDelta, keyLength, valueLength */
+		st_copy_small(p + 3 + on + 2, v[i].p, vl);
+		memcpy(p + 5 + on + vl, &h0, 8), memcpy(p + 13 + on + vl, &h1, 8);
+		p += body + 1;
+		memcpy(p - 16, &h2, 8), memcpy(p - 8, &h3, 8);
+	}
+	*len_io = (uint32_t)(p - buf);
+	return i;
+}
+
+/*
+ * Encode @n records as st_batch_builder_enc_vals_any does (same contract,
+ * same bytes): runs of small records through st_batch_builder_enc_small,
+ * anything else one record at a time through the general loop.
+ */
+static inline uint32_t st_batch_builder_enc_vals(uint8_t *buf, uint32_t cap, uint32_t *len_io,
+						 uint32_t count, uint64_t tz,
+						 const struct st_val *v, uint32_t n,
+						 const uint8_t *hdrs, uint32_t hdrs_len)
+{
+	uint32_t i = 0, k;
+
+	while (i < n) {
+		k = 0;
+		if (tz < 0x80 && count < 64)
+			k = st_batch_builder_enc_small(buf, cap, len_io, count, 64, tz, v + i, n - i,
+						       hdrs, hdrs_len, 1);
+		else if (tz < 0x80)
+			k = st_batch_builder_enc_small(buf, cap, len_io, count, 0x2000, tz, v + i,
+						       n - i, hdrs, hdrs_len, 2);
+		if (k == 0)
+			k = st_batch_builder_enc_vals_any(buf, cap, len_io, count, tz, v + i, 1,
+							  hdrs, hdrs_len);
+		if (k == 0)
+			break;
+		i += k;
+		count += k;
+	}
 	return i;
 }
 

@@ -395,6 +395,35 @@ static void test_lcore_rule_memo_follows_address(void **state)
 	assert_balanced(f);
 }
 
+/*
+ * A burst of plain frames with one mbuf the application still references:
+ * every frame is stored, and that mbuf is only released (refcnt 2 -> 1),
+ * not put back to its pool with the others.
+ */
+static void test_lcore_shared_mbuf_not_recycled(void **state)
+{
+	struct fx *f = *state;
+	struct rte_mbuf *m[8], *shared;
+	struct dp_stats s;
+	unsigned int avail;
+
+	for (int i = 0; i < 8; i++)
+		m[i] = udp4(5003, "shared", 6, i & 1);
+	shared = m[5];
+	rte_mbuf_refcnt_update(shared, 1);
+	avail = rte_mempool_avail_count(pool);
+	dp_lcore_rx(f->c, 0, m, 8, rte_rdtsc());
+	assert_int_equal(rte_mempool_avail_count(pool), avail + 7);
+	assert_int_equal(rte_mbuf_refcnt_read(shared), 1);
+	assert_memory_equal(rte_pktmbuf_mtod_offset(shared, const char *, 14 + 4 + 20 + 8),
+			    "shared", 6);
+	rte_pktmbuf_free(shared);
+	dp_stats_read(f->l, &s);
+	assert_int_equal(s.stored, 8);
+	assert_int_equal(s.records, 8);
+	assert_balanced(f);
+}
+
 /* A run larger than the ring takes: what fits is stored, the rest counted as ring_full. */
 static void test_lcore_tap_run_ring_full(void **state)
 {
@@ -616,6 +645,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_lcore_tap_runs_keep_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lcore_rule_memo_follows_address, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lcore_tap_run_ring_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lcore_shared_mbuf_not_recycled, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_lcore_tap_nic_timestamps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lcore_fragments_count_each_frame, setup,
 						teardown),

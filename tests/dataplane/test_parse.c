@@ -162,6 +162,133 @@ static void test_parse_fast_path_same_as_full(void **state)
 	assert_int_equal(dp_parse_fast4(frame, len, len, 0, &fast), 0);
 }
 
+/* dp_parse_lean4 took @len bytes of frame[]: dp_parse agrees and dp_pkt_from_lean4 matches it. */
+static void assert_lean_same_as_full(uint32_t len, uint64_t ol, const struct dp_lean4 *ln)
+{
+	struct dp_pkt lean, full;
+
+	memset(&lean, 0xee, sizeof(lean));
+	memset(&full, 0x11, sizeof(full));
+	dp_pkt_from_lean4(frame, ln, &lean);
+	assert_int_equal(dp_parse(frame, len, ol, &full), 0);
+	assert_same_pkt(&lean, &full);
+	if (full.n_vlan)
+		assert_int_equal(lean.vlan[0], full.vlan[0]);
+}
+
+/*
+ * The tap fast path's parse (untagged or one 802.1Q tag, IPv4 without
+ * options, UDP) takes exactly those frames when every check passes, with
+ * the result of the full parse; a wrong checksum, a cut, anything else is
+ * left to the full parse.  Its memo key follows address, port and VLAN id.
+ */
+static void test_parse_lean_path_same_as_full(void **state)
+{
+	static const uint16_t tpid[] = { 0x8100, 0x8100 }, vid[] = { 7, 9 }, qinq[] = { 0x88a8 };
+	struct dp_lean4 ln, ln2;
+	struct tf_spec s;
+	uint32_t len;
+	size_t l4;
+
+	(void)state;
+	for (int tags = 0; tags <= 1; tags++) {
+		for (uint32_t plen = 0; plen <= PLEN; plen += 7) {
+			for (uint32_t pad = 0; pad <= 20; pad += 10) {
+				uint32_t l2 = 14u + 4u * (uint32_t)tags;
+
+				spec_v4(&s);
+				spec_tags(&s, tags, tpid, vid);
+				s.plen = plen;
+				s.pad = pad;
+				len = tf_build(frame, &s, &l4);
+				assert_int_equal(dp_parse_lean4(frame, len, 0, &ln), 1);
+				assert_int_equal(ln.l2_len, l2);
+				assert_int_equal(ln.vid, tags ? 7 : 0);
+				assert_int_equal(ln.ulen, 8 + plen);
+				assert_lean_same_as_full(len, 0, &ln);
+				/* a wrong UDP checksum: not taken, unless the NIC vouched */
+				frame[l4 + 6] ^= 1;
+				assert_int_equal(dp_parse_lean4(frame, len, 0, &ln), 0);
+				assert_int_equal(dp_parse_lean4(frame, len, RTE_MBUF_F_RX_L4_CKSUM_GOOD,
+								&ln), 1);
+				/* none at all is fine over IPv4 */
+				frame[l4 + 6] = frame[l4 + 7] = 0;
+				assert_int_equal(dp_parse_lean4(frame, len, 0, &ln), 1);
+				assert_lean_same_as_full(len, 0, &ln);
+				/* a wrong header checksum: not taken, unless the NIC vouched */
+				frame[l2 + 10] ^= 1;
+				assert_int_equal(dp_parse_lean4(frame, len, 0, &ln), 0);
+				assert_int_equal(dp_parse_lean4(frame, len, RTE_MBUF_F_RX_IP_CKSUM_GOOD,
+								&ln), 1);
+				for (uint32_t cut = 0; cut < l2 + 20 + 8 + plen; cut++)
+					assert_int_equal(dp_parse_lean4(frame, cut,
+									RTE_MBUF_F_RX_IP_CKSUM_GOOD,
+									&ln), 0);
+			}
+		}
+	}
+	/* the key: the same for another source port, not for another VLAN id or address */
+	spec_v4(&s);
+	assert_int_equal(dp_parse_lean4(frame, tf_build(frame, &s, NULL), 0, &ln), 1);
+	s.sport = 1234;
+	assert_int_equal(dp_parse_lean4(frame, tf_build(frame, &s, NULL), 0, &ln2), 1);
+	assert_true(ln.key == ln2.key);
+	spec_tags(&s, 1, tpid, vid);
+	assert_int_equal(dp_parse_lean4(frame, tf_build(frame, &s, NULL), 0, &ln2), 1);
+	assert_true(ln.key != ln2.key);
+	spec_v4(&s);
+	s.dst[3] = 3;
+	assert_int_equal(dp_parse_lean4(frame, tf_build(frame, &s, NULL), 0, &ln2), 1);
+	assert_true(ln.key != ln2.key);
+	/* left to the full parse: options, QinQ, an 802.1ad tag, a fragment, IPv6, not UDP */
+	spec_v4(&s);
+	s.optlen = 4;
+	assert_int_equal(dp_parse_lean4(frame, tf_build(frame, &s, NULL), 0, &ln), 0);
+	spec_v4(&s);
+	spec_tags(&s, 2, tpid, vid);
+	assert_int_equal(dp_parse_lean4(frame, tf_build(frame, &s, NULL), 0, &ln), 0);
+	spec_v4(&s);
+	spec_tags(&s, 1, qinq, vid);
+	assert_int_equal(dp_parse_lean4(frame, tf_build(frame, &s, NULL), 0, &ln), 0);
+	spec_v4(&s);
+	s.frag = 0x2000;
+	assert_int_equal(dp_parse_lean4(frame, tf_build(frame, &s, NULL), 0, &ln), 0);
+	spec_v4(&s);
+	s.frag = 0x4000;                        /* DF alone: a whole datagram */
+	len = tf_build(frame, &s, NULL);
+	assert_int_equal(dp_parse_lean4(frame, len, 0, &ln), 1);
+	assert_lean_same_as_full(len, 0, &ln);
+	spec_v6(&s);
+	assert_int_equal(dp_parse_lean4(frame, tf_build(frame, &s, NULL), 0, &ln), 0);
+	spec_v4(&s);
+	s.proto = 6;
+	assert_int_equal(dp_parse_lean4(frame, tf_build(frame, &s, NULL), 0, &ln), 0);
+}
+
+/*
+ * The IPv4 header sum against rte_raw_cksum over random headers (carries
+ * in every word), and 0xffff exactly when the checksum field is right.
+ */
+static void test_parse_ipv4_sum20_random(void **state)
+{
+	uint8_t h[20];
+	uint32_t x = 12345;
+
+	(void)state;
+	for (int n = 0; n < 100000; n++) {
+		for (int i = 0; i < 20; i++) {
+			x = x * 1103515245u + 12345u;
+			h[i] = (uint8_t)(n & 1 ? 0xff - (x >> 24 & 0x0f) : x >> 24);
+		}
+		h[0] = 0x45;
+		assert_int_equal(dp_ipv4_sum20(h), rte_raw_cksum(h, 20));
+		tf_ipv4_fix(h);
+		assert_int_equal(dp_ipv4_sum20(h), 0xffff);
+		h[n % 20] ^= (uint8_t)(1u << (n % 8));
+		assert_int_not_equal(dp_ipv4_sum20(h), 0xffff);
+	}
+}
+
 static void test_parse_one_vlan(void **state)
 {
 	static const uint16_t tpid[] = { 0x8100 }, vid[] = { 0x2000 | 100 }; /* PCP 1 */
@@ -640,6 +767,8 @@ int main(void)
 		cmocka_unit_test(test_parse_ip_length_beyond_frame),
 		cmocka_unit_test(test_parse_ethernet_padding),
 		cmocka_unit_test(test_parse_not_udp),
+		cmocka_unit_test(test_parse_lean_path_same_as_full),
+		cmocka_unit_test(test_parse_ipv4_sum20_random),
 		cmocka_unit_test(test_parse_not_ip),
 		cmocka_unit_test(test_parse_drop_names),
 		cmocka_unit_test(test_parse_drop_docs_in_sync),
