@@ -413,6 +413,7 @@ void dp_lcore_rx(struct dp_lcore *c, unsigned int qi, struct rte_mbuf **pkts, ui
 	uint64_t bytes = 0;
 	unsigned int nd = n, mixed = 0, replaced = 0;
 
+	RTE_ASSERT(n <= DP_BURST_MAX);
 	for (uint16_t i = 0; i < n && i < DP_PREFETCH_AHEAD; i++)
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
 	for (uint16_t i = 0; i < n; i++) {

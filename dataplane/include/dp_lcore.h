@@ -178,7 +178,8 @@ unsigned int dp_lcore_poll(struct dp_lcore *c, uint64_t now_tsc);
  * Handle @n frames as if queue @qi (index in c->q) had just received them
  * at @now_tsc; every mbuf is consumed.  The body of dp_lcore_poll, exposed
  * for tests that craft mbufs without a port.  @pkts is scratch: its entries
- * are undefined afterwards.
+ * are undefined afterwards.  @n is at most 512, dataplane.burst.size's
+ * upper bound (the burst's scratch lives on the stack).
  */
 void dp_lcore_rx(struct dp_lcore *c, unsigned int qi, struct rte_mbuf **pkts, uint16_t n,
 		 uint64_t now_tsc);

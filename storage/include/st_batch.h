@@ -416,6 +416,9 @@ static inline uint32_t st_batch_builder_enc_vals_any(uint8_t *buf, uint32_t cap,
  * 8-byte stores of varints, the value and the headers.  Pointers and an
  * offsetDelta varint that steps by 2 keep the loop in registers.  Stops
  * before a record that does not fit, a larger one, or offsetDelta @end.
+ * Preconditions, checked by its one caller st_batch_builder_enc_vals: the
+ * headers are 16..32 bytes (the last 16 are re-read as two words) and @tz
+ * is below 0x80.
  * @return the records encoded.
  */
 static inline __attribute__((always_inline)) uint32_t
