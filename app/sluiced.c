@@ -322,6 +322,12 @@ static int run(const struct sluiced_opts *o, const struct fwc_config *cfg)
 	sigaddset(&stop, SIGTERM);
 	sigaddset(&stop, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	/*
+	 * A peer that went away makes a write to its socket fail with EPIPE; as a
+	 * signal that would end the daemon.  The control loop blocks it on its own
+	 * thread; ignoring it covers every other thread (metrics, EAL) as well.
+	 */
+	signal(SIGPIPE, SIG_IGN);
 
 	log_config(cfg);
 	if ((rc = make_dirs(cfg->broker.log_dirs)) < 0) {
