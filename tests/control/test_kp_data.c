@@ -297,6 +297,32 @@ static void test_kp_data_produce_errors(void **state)
 	close(fd);
 }
 
+/*
+ * Found by test_kp_fuzz: a batch whose CRC is right but whose records do not
+ * decode (here the one record claims a header it does not carry) was
+ * appended and then served to consumers.  Kafka's LogValidator walks the
+ * records of an uncompressed batch and answers INVALID_RECORD (87).
+ */
+static void test_kp_data_produce_undecodable_records_refused(void **state)
+{
+	int fd = client(*state);
+	struct gb req, want;
+	size_t batch;
+	uint32_t crc;
+
+	g_req_produce(&req, 7, 1, "g", 1, TS0, false);
+	batch = req.n - BATCH_LEN;
+	req.b[req.n - 1] = 0x02;                        /* headers count: 1, none follows */
+	crc = st_crc32c(0, req.b + batch + 21, BATCH_LEN - 21);
+	for (int i = 0; i < 4; i++)
+		req.b[batch + 17 + i] = (uint8_t)(crc >> (24 - 8 * i));
+	resp_produce(&want, 7, 1, "g", 87, -1);
+	send_frame(fd, &req);
+	expect_frame(fd, &want);
+	produce_ok(fd, 7, 2, TS0, 0);                   /* nothing was appended */
+	close(fd);
+}
+
 /* A Fetch answer with @n_batches stored batches from @first (timestamps TS0 + 10 * offset). */
 static void resp_fetch(struct gb *g, int v, int32_t corr, int16_t err, int64_t hw,
 		       int64_t first, int n_batches)
@@ -539,6 +565,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kp_data_produce_v0_to_v2_unsupported, fx_setup,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_kp_data_produce_errors, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_kp_data_produce_undecodable_records_refused,
+						fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_kp_data_fetch_golden_v4_to_v11, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_kp_data_fetch_capped_by_broker_fetch_max_bytes,
 						fx_setup, fx_teardown),
