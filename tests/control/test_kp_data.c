@@ -438,6 +438,36 @@ static void resp_delete_topics(struct gb *g, int32_t corr, const char *t, int16_
 }
 
 /*
+ * Found by test_kp_fuzz: a client that resets its connection while its
+ * requests wait gets their answers written to a dead socket.  The write
+ * raised SIGPIPE, whose default action ends the whole process -- the broker
+ * (here the test).  It must only close that connection.  256 long-polls
+ * make the broker stop reading the connection (backpressure), so it cannot
+ * see the reset before it writes.
+ */
+static void test_kp_data_client_reset_while_requests_wait(void **state)
+{
+	struct linger rst = { .l_onoff = 1, .l_linger = 0 };
+	struct pollfd none = { .fd = -1 };
+	int fd = client(*state);
+	struct gb req;
+
+	produce_ok(fd, 7, 1, TS0, 0);
+	for (int i = 0; i < 256; i++) {
+		g_req_fetch(&req, 11, 2 + i, 100, 1);   /* at the end: waits 100 ms */
+		send_frame(fd, &req);
+	}
+	poll(&none, 1, 20);                             /* the broker has them */
+	shutdown(fd, SHUT_WR);                          /* FIN: the broker's side is in CLOSE_WAIT */
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst)), 0);
+	close(fd);                                      /* RST: writes now fail with EPIPE */
+	poll(&none, 1, 300);                            /* the answers meet the dead socket */
+	fd = client(*state);
+	produce_ok(fd, 7, 3, TS0 + 10, 1);              /* still serving */
+	close(fd);
+}
+
+/*
  * An acks=all produce waits for an fdatasync that is an hour away, and a
  * long-poll waits for data, when DeleteTopics closes and frees the
  * partition: the produce is answered at once with UNKNOWN_TOPIC_OR_PARTITION
@@ -572,6 +602,8 @@ int main(void)
 						fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_kp_data_fetch_out_of_range, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_kp_data_fetch_long_poll_woken_by_produce, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_kp_data_client_reset_while_requests_wait, fx_setup,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_kp_data_list_offsets_golden_v1_v2, fx_setup,
 						fx_teardown),
