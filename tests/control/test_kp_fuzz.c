@@ -350,10 +350,15 @@ static struct kp_str cur_str(struct cur *c)
 	return s;
 }
 
-/* Fetch v11 of one partition from @offset; @return the records (a view into f->resp). */
+/*
+ * Fetch v11 of one partition from @offset; @return the records (a view into
+ * f->resp).  Below the log start (retention: fuzzed timestamps are old)
+ * *@hw is set to -1 and *@log_start says where to begin.
+ */
 static struct kp_str fetch_one(struct fx *f, int fd, const char *topic, int32_t part,
-			       int64_t offset, int64_t *hw)
+			       int64_t offset, int64_t *hw, int64_t *log_start)
 {
+	int16_t err;
 	struct gb req;
 	struct cur c;
 
@@ -382,11 +387,16 @@ static struct kp_str fetch_one(struct fx *f, int fd, const char *topic, int32_t 
 	(void)cur_str(&c);
 	assert_int_equal(cur_get(&c, 4), 1);
 	assert_int_equal(cur_get(&c, 4), (uint32_t)part);
-	if (cur_get(&c, 2) != 0)                        /* error_code */
-		fail_msg("fetch %s-%d at %lld: error %d", topic, part, (long long)offset,
-			 (int)(int16_t)fz_be32(c.p + c.pos - 4));
+	err = (int16_t)cur_get(&c, 2);                  /* error_code */
 	*hw = (int64_t)cur_get(&c, 8);
-	c.pos += 8 + 8;                                 /* last_stable_offset, log_start_offset */
+	c.pos += 8;                                     /* last_stable_offset */
+	*log_start = (int64_t)cur_get(&c, 8);
+	if (err == KP_ERR_OFFSET_OUT_OF_RANGE && offset < *log_start) {
+		*hw = -1;
+		return (struct kp_str){ (const char *)f->resp, 0 };
+	}
+	if (err != 0)
+		fail_msg("fetch %s-%d at %lld: error %d", topic, part, (long long)offset, err);
 	assert_int_equal(cur_get(&c, 4), 0);            /* aborted_transactions */
 	c.pos += 4;                                     /* preferred_read_replica */
 	{
@@ -404,13 +414,18 @@ static struct kp_str fetch_one(struct fx *f, int fd, const char *topic, int32_t 
  */
 static unsigned long scan_partition(struct fx *f, int fd, const char *topic, int32_t part)
 {
-	int64_t next = 0, hw = 0;
+	int64_t next = 0, hw = 0, log_start;
 	unsigned long n = 0;
 
 	do {
-		struct kp_str recs = fetch_one(f, fd, topic, part, next, &hw);
+		struct kp_str recs = fetch_one(f, fd, topic, part, next, &hw, &log_start);
 		const uint8_t *p = (const uint8_t *)recs.ptr, *end = p + recs.len;
 
+		if (hw < 0 && n == 0) {
+			next = log_start;
+			hw = log_start + 1;
+			continue;
+		}
 		if (recs.len == 0)
 			break;
 		while (p < end) {
@@ -478,7 +493,7 @@ static void round_trip(struct fx *f, int fd)
 	struct kp_str recs;
 	struct gb req;
 	struct cur c;
-	int64_t base, hw;
+	int64_t base, hw, log_start;
 
 	g_req(&req, 0, 7, 0x7001);
 	g_str(&req, NULL);
@@ -501,7 +516,7 @@ static void round_trip(struct fx *f, int fd)
 	assert_true(base >= 0);
 	if (fd < 0)
 		wait_written(f);
-	recs = fetch_one(f, fd, "g", 0, base, &hw);
+	recs = fetch_one(f, fd, "g", 0, base, &hw, &log_start);
 	assert_true(hw > base);
 	assert_true(recs.len >= (int32_t)len);
 	assert_int_equal(st_batch_header_read(recs.ptr, (size_t)recs.len, &bi), ST_BATCH_ERR_OK);
