@@ -116,6 +116,7 @@ static int fx_setup(void **state)
 	assert_non_null(f);
 	fwc_config_defaults(&f->cfg);
 	f->cfg.broker.log_flush_interval_ms = 5;
+	f->cfg.broker.log_retention_ms = -1;            /* keep every batch to check (old timestamps) */
 	strcpy(f->dir, "/tmp/test_kp_fuzz.XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
 	strcpy(f->cfg.broker.log_dirs, f->dir);
