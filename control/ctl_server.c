@@ -451,11 +451,41 @@ static void handle_event(struct ctl_server *s, struct epoll_event *ev)
 	}
 }
 
+/*
+ * A peer that half-closed and then reset its connection makes the next
+ * write, writev or sendfile to it fail with EPIPE and raise SIGPIPE, whose
+ * default action ends the process: any client could stop the broker.  The
+ * loop thread keeps SIGPIPE blocked while it runs (sendfile has no
+ * MSG_NOSIGNAL) and consumes what is pending before restoring its mask.
+ */
+static void sigpipe_block(sigset_t *old)
+{
+	sigset_t pipe;
+
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe, old);
+}
+
+static void sigpipe_restore(const sigset_t *old)
+{
+	struct timespec zero = { 0, 0 };
+	sigset_t pipe;
+
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	while (sigtimedwait(&pipe, NULL, &zero) == SIGPIPE)
+		;
+	pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
 int ctl_server_run(struct ctl_server *s)
 {
 	struct epoll_event evs[64];
+	sigset_t old_mask;
 	int rc = 0;
 
+	sigpipe_block(&old_mask);
 	if (s->b->connections_max_idle_ms > 0)
 		ctl_timer_arm(s, &s->idle_timer, idle_period_ms(s));
 	s->stopping = atomic_load(&s->stop_req);
@@ -473,6 +503,7 @@ int ctl_server_run(struct ctl_server *s)
 		ctl_conn_reap(s);
 	}
 	ctl_timer_cancel(s, &s->idle_timer);
+	sigpipe_restore(&old_mask);
 	return rc < 0 ? rc : s->stop_sig;
 }
 

@@ -4,7 +4,8 @@
  * compression on, and answered with UNSUPPORTED_VERSION per partition).
  *
  * Each partition's records are validated in place (exactly one magic-2
- * batch, CRC, counts, max.message.bytes) before anything touches the log.
+ * batch, CRC, counts, max.message.bytes, and the records of an uncompressed
+ * batch decoding) before anything touches the log.
  * A partition whose producer is the control thread is appended to at once
  * (st_partition_append copies the batch into its ring and assigns the
  * offsets); one fed by a dataplane lcore gets a copy of the batch through
@@ -414,7 +415,10 @@ static int16_t pp_start(struct kp_req *req, struct kp_pp *pp, const struct ctl_t
 		return KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
 	if (!records.ptr)
 		return KP_ERR_INVALID_RECORD;
-	be = st_batch_validate(records.ptr, (size_t)records.len, ST_BATCH_V_PRODUCE | ST_BATCH_V_EXACT,
+	/* V_RECORDS: a CRC-valid batch whose records do not decode is refused, as Kafka's
+	 * LogValidator does (INVALID_RECORD), rather than stored and served to consumers. */
+	be = st_batch_validate(records.ptr, (size_t)records.len,
+			       ST_BATCH_V_PRODUCE | ST_BATCH_V_EXACT | ST_BATCH_V_RECORDS,
 			       (uint32_t)t->cfg.v[CTL_TCFG_MAX_MESSAGE_BYTES], &bi);
 	if (be == ST_BATCH_ERR_BAD_MAGIC)
 		return KP_ERR_INVALID_RECORD; /* v3+ carry magic 2 only (Kafka's ProduceRequest) */

@@ -214,7 +214,14 @@ static bool should_roll(const struct st_log *log, const struct st_segment *seg, 
 		return false;
 	if (seg->size > (len >= cfg->segment_bytes ? 0 : cfg->segment_bytes - len))
 		return true;
-	waited = seg->first_ts >= 0 ? max_ts - seg->first_ts : now_ms - seg->created_ms;
+	/*
+	 * Producers choose timestamps: a batch far in the past after one far in
+	 * the future must not overflow; saturated, a negative wait never rolls.
+	 */
+	if (seg->first_ts < 0)
+		waited = now_ms - seg->created_ms;
+	else if (__builtin_sub_overflow(max_ts, seg->first_ts, &waited))
+		waited = INT64_MIN;
 	if (cfg->segment_ms > 0 && waited > cfg->segment_ms)
 		return true;
 	return !st_segment_fits(seg, last_offset);

@@ -92,7 +92,9 @@ struct ctl_server_params {
 int ctl_server_create(const struct ctl_server_params *p, struct ctl_server **out);
 
 /**
- * Run the loop on the calling thread until stopped.
+ * Run the loop on the calling thread until stopped.  SIGPIPE is blocked on
+ * that thread meanwhile: a write to a peer that went away fails with EPIPE
+ * and closes that connection only.
  *
  * @return the signal number that stopped it (SIGTERM/SIGINT), 0 after
  *   ctl_server_stop(), or -errno if epoll failed.

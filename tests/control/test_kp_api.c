@@ -304,20 +304,6 @@ static void test_kp_api_metadata_auto_create(void **state)
 
 /* ---- CreateTopics -------------------------------------------------------- */
 
-static void req_create_topic(struct gb *g, const char *name, int parts, int rf,
-			     const char *cfg_name, const char *cfg_value)
-{
-	g_str(g, name);
-	g_i32(g, parts);
-	g_i16(g, rf);
-	g_i32(g, 0);                                    /* assignments */
-	g_i32(g, cfg_name ? 1 : 0);                     /* configs */
-	if (cfg_name) {
-		g_str(g, cfg_name);
-		g_str(g, cfg_value);
-	}
-}
-
 static void exp_create_result(struct gb *g, int v, const char *name, int err, const char *msg)
 {
 	g_str(g, name);
@@ -336,8 +322,8 @@ static void test_kp_api_create_topics_all_versions(void **state)
 		snprintf(name, sizeof(name), "gamma%d", v);
 		g_req(&req, 19, v, 300 + v);
 		g_i32(&req, 2);
-		req_create_topic(&req, name, 3, 1, "retention.ms", "5000");
-		req_create_topic(&req, "alpha", 1, 1, NULL, NULL);
+		g_create_topic(&req, name, 3, 1, "retention.ms", "5000");
+		g_create_topic(&req, "alpha", 1, 1, NULL, NULL);
 		g_i32(&req, 1000);                      /* timeout_ms */
 		if (v >= 1)
 			g_i8(&req, 0);                  /* validate_only */
@@ -365,14 +351,14 @@ static void test_kp_api_create_topics_errors(void **state)
 
 	g_req(&req, 19, 4, 77);
 	g_i32(&req, 8);
-	req_create_topic(&req, "p0", 0, 1, NULL, NULL);
-	req_create_topic(&req, "rf3", 1, 3, NULL, NULL);
-	req_create_topic(&req, "cfg", 1, 1, "retention.ms", "soon");
-	req_create_topic(&req, "unk", 1, 1, "no.such.config", "1");
-	req_create_topic(&req, "bad name", 1, 1, NULL, NULL);
-	req_create_topic(&req, "dup", 1, 1, NULL, NULL);
-	req_create_topic(&req, "dup", 1, 1, NULL, NULL);
-	req_create_topic(&req, "defaults", -1, -1, NULL, NULL);
+	g_create_topic(&req, "p0", 0, 1, NULL, NULL);
+	g_create_topic(&req, "rf3", 1, 3, NULL, NULL);
+	g_create_topic(&req, "cfg", 1, 1, "retention.ms", "soon");
+	g_create_topic(&req, "unk", 1, 1, "no.such.config", "1");
+	g_create_topic(&req, "bad name", 1, 1, NULL, NULL);
+	g_create_topic(&req, "dup", 1, 1, NULL, NULL);
+	g_create_topic(&req, "dup", 1, 1, NULL, NULL);
+	g_create_topic(&req, "defaults", -1, -1, NULL, NULL);
 	g_i32(&req, 1000);
 	g_i8(&req, 1);                                  /* validate_only */
 	g_end(&req);

@@ -37,8 +37,7 @@
 #include "st_partition.h"
 
 #define TS0 1700000000000LL
-#define BATCH_LEN 70            /* one record "k" = "v", no headers */
-#define MIB (1 << 20)
+#define BATCH_LEN G_BATCH_LEN   /* one record "k" = "v", no headers */
 
 struct fx {
 	struct fwc_config cfg;
@@ -151,43 +150,6 @@ static int client(struct fx *f)
 	return fd;
 }
 
-static void g_i64(struct gb *g, int64_t v)
-{
-	g_u(g, (uint64_t)v, 8);
-}
-
-/* One RecordBatch v2 as a producer sends it: one record "k" = "v" at @ts. */
-static void g_batch(struct gb *g, int64_t base_offset, int32_t epoch, int64_t ts, bool bad_crc)
-{
-	static const uint8_t rec[] = { 0x10, 0, 0, 0, 0x02, 'k', 0x02, 'v', 0 };
-	size_t start = g->n, crc_at;
-
-	g_i64(g, base_offset);                          /* baseOffset */
-	g_i32(g, BATCH_LEN - 12);                       /* batchLength */
-	g_i32(g, epoch);                                /* partitionLeaderEpoch */
-	g_i8(g, 2);                                     /* magic */
-	crc_at = g->n;
-	g_i32(g, 0);                                    /* crc, below */
-	g_i16(g, 0);                                    /* attributes */
-	g_i32(g, 0);                                    /* lastOffsetDelta */
-	g_i64(g, ts);                                   /* baseTimestamp */
-	g_i64(g, ts);                                   /* maxTimestamp */
-	g_i64(g, -1);                                   /* producerId */
-	g_i16(g, -1);                                   /* producerEpoch */
-	g_i32(g, -1);                                   /* baseSequence */
-	g_i32(g, 1);                                    /* recordsCount */
-	g_raw(g, rec, sizeof(rec));
-	assert_int_equal(g->n - start, BATCH_LEN);
-	{
-		uint32_t crc = st_crc32c(0, g->b + crc_at + 4, g->n - crc_at - 4) ^ (bad_crc ? 1 : 0);
-		size_t end = g->n;
-
-		g->n = crc_at;
-		g_u(g, crc, 4);
-		g->n = end;
-	}
-}
-
 static void send_frame(int fd, const struct gb *g)
 {
 	assert_int_equal(write(fd, g->b, g->n), (ssize_t)g->n);
@@ -229,23 +191,6 @@ static void expect_frame(int fd, const struct gb *want)
 	assert_memory_equal(got, want->b, n);
 }
 
-/* Produce v3+ of one batch to @t partition 0. */
-static void req_produce(struct gb *g, int v, int32_t corr, const char *t, int16_t acks,
-			int64_t ts, bool bad_crc)
-{
-	g_req(g, 0, v, corr);
-	g_str(g, NULL);                                 /* transactional_id */
-	g_i16(g, acks);                                 /* acks */
-	g_i32(g, 30000);                                /* timeout_ms */
-	g_i32(g, 1);                                    /* topics */
-	g_str(g, t);
-	g_i32(g, 1);                                    /* partitions */
-	g_i32(g, 0);                                    /* index */
-	g_i32(g, BATCH_LEN);                            /* records */
-	g_batch(g, 0, -1, ts, bad_crc);
-	g_end(g);
-}
-
 static void resp_produce(struct gb *g, int v, int32_t corr, const char *t, int16_t err,
 			 int64_t base)
 {
@@ -269,7 +214,7 @@ static void produce_ok(int fd, int v, int32_t corr, int64_t ts, int64_t base)
 {
 	struct gb req, want;
 
-	req_produce(&req, v, corr, "g", -1, ts, false);
+	g_req_produce(&req, v, corr, "g", -1, ts, false);
 	resp_produce(&want, v, corr, "g", 0, base);
 	send_frame(fd, &req);
 	expect_frame(fd, &want);
@@ -326,59 +271,56 @@ static void test_kp_data_produce_errors(void **state)
 	struct gb req, want;
 
 	/* 70-byte batch, max.message.bytes 60: MESSAGE_TOO_LARGE. */
-	req_produce(&req, 7, 1, "small", 1, TS0, false);
+	g_req_produce(&req, 7, 1, "small", 1, TS0, false);
 	resp_produce(&want, 7, 1, "small", 10, -1);
 	send_frame(fd, &req);
 	expect_frame(fd, &want);
 	/* CRC mismatch: CORRUPT_MESSAGE, nothing appended. */
-	req_produce(&req, 7, 2, "g", 1, TS0, true);
+	g_req_produce(&req, 7, 2, "g", 1, TS0, true);
 	resp_produce(&want, 7, 2, "g", 2, -1);
 	send_frame(fd, &req);
 	expect_frame(fd, &want);
 	/* Unknown topic, auto-create off. */
-	req_produce(&req, 7, 3, "nope", 1, TS0, false);
+	g_req_produce(&req, 7, 3, "nope", 1, TS0, false);
 	resp_produce(&want, 7, 3, "nope", 3, -1);
 	send_frame(fd, &req);
 	expect_frame(fd, &want);
 	/* acks=2: INVALID_REQUIRED_ACKS. */
-	req_produce(&req, 7, 4, "g", 2, TS0, false);
+	g_req_produce(&req, 7, 4, "g", 2, TS0, false);
 	resp_produce(&want, 7, 4, "g", 21, -1);
 	send_frame(fd, &req);
 	expect_frame(fd, &want);
 	/* acks=0 is silent: the next answer is the next request's (offset 0: nothing else got in). */
-	req_produce(&req, 7, 5, "g", 0, TS0, false);
+	g_req_produce(&req, 7, 5, "g", 0, TS0, false);
 	send_frame(fd, &req);
 	produce_ok(fd, 7, 6, TS0, 1);
 	close(fd);
 }
 
-static void req_fetch(struct gb *g, int v, int32_t corr, int32_t max_wait, int64_t offset)
+/*
+ * Found by test_kp_fuzz: a batch whose CRC is right but whose records do not
+ * decode (here the one record claims a header it does not carry) was
+ * appended and then served to consumers.  Kafka's LogValidator walks the
+ * records of an uncompressed batch and answers INVALID_RECORD (87).
+ */
+static void test_kp_data_produce_undecodable_records_refused(void **state)
 {
-	g_req(g, 1, v, corr);
-	g_i32(g, -1);                                   /* replica_id */
-	g_i32(g, max_wait);                             /* max_wait_ms */
-	g_i32(g, 1);                                    /* min_bytes */
-	g_i32(g, MIB);                                  /* max_bytes */
-	g_i8(g, 1);                                     /* isolation_level */
-	if (v >= 7) {
-		g_i32(g, 0);                            /* session_id */
-		g_i32(g, -1);                           /* session_epoch */
-	}
-	g_i32(g, 1);                                    /* topics */
-	g_str(g, "g");
-	g_i32(g, 1);                                    /* partitions */
-	g_i32(g, 0);                                    /* partition */
-	if (v >= 9)
-		g_i32(g, -1);                           /* current_leader_epoch */
-	g_i64(g, offset);                               /* fetch_offset */
-	if (v >= 5)
-		g_i64(g, -1);                           /* log_start_offset */
-	g_i32(g, MIB);                                  /* partition_max_bytes */
-	if (v >= 7)
-		g_i32(g, 0);                            /* forgotten_topics_data */
-	if (v >= 11)
-		g_str(g, "");                           /* rack_id */
-	g_end(g);
+	int fd = client(*state);
+	struct gb req, want;
+	size_t batch;
+	uint32_t crc;
+
+	g_req_produce(&req, 7, 1, "g", 1, TS0, false);
+	batch = req.n - BATCH_LEN;
+	req.b[req.n - 1] = 0x02;                        /* headers count: 1, none follows */
+	crc = st_crc32c(0, req.b + batch + 21, BATCH_LEN - 21);
+	for (int i = 0; i < 4; i++)
+		req.b[batch + 17 + i] = (uint8_t)(crc >> (24 - 8 * i));
+	resp_produce(&want, 7, 1, "g", 87, -1);
+	send_frame(fd, &req);
+	expect_frame(fd, &want);
+	produce_ok(fd, 7, 2, TS0, 0);                   /* nothing was appended */
+	close(fd);
 }
 
 /* A Fetch answer with @n_batches stored batches from @first (timestamps TS0 + 10 * offset). */
@@ -418,12 +360,12 @@ static void test_kp_data_fetch_golden_v4_to_v11(void **state)
 	produce_ok(fd, 7, 1, TS0, 0);
 	produce_ok(fd, 7, 2, TS0 + 10, 1);
 	for (int v = 4; v <= 11; v++) {
-		req_fetch(&req, v, 10 + v, 0, 0);
+		g_req_fetch(&req, v, 10 + v, 0, 0);
 		resp_fetch(&want, v, 10 + v, 0, 2, 0, 2);
 		send_frame(fd, &req);
 		expect_frame(fd, &want);
 		/* From the second batch on. */
-		req_fetch(&req, v, 20 + v, 0, 1);
+		g_req_fetch(&req, v, 20 + v, 0, 1);
 		resp_fetch(&want, v, 20 + v, 0, 2, 1, 1);
 		send_frame(fd, &req);
 		expect_frame(fd, &want);
@@ -437,7 +379,7 @@ static void test_kp_data_fetch_out_of_range(void **state)
 	struct gb req, want;
 
 	produce_ok(fd, 7, 1, TS0, 0);
-	req_fetch(&req, 11, 2, 500, 5);
+	g_req_fetch(&req, 11, 2, 500, 5);
 	resp_fetch(&want, 11, 2, 1, 1, 0, 0);
 	send_frame(fd, &req);
 	expect_frame(fd, &want);
@@ -454,13 +396,13 @@ static void test_kp_data_fetch_capped_by_broker_fetch_max_bytes(void **state)
 	for (int i = 0; i < 20; i++)
 		produce_ok(fd, 7, 1 + i, TS0 + 10 * i, i);
 	f->cfg.broker.fetch_max_bytes = 1024;   /* set before the request: the loop reads it then */
-	req_fetch(&req, 11, 30, 0, 0);
+	g_req_fetch(&req, 11, 30, 0, 0);
 	resp_fetch(&want, 11, 30, 0, 20, 0, 1024 / BATCH_LEN);
 	send_frame(fd, &req);
 	expect_frame(fd, &want);
 	/* Below one batch: still the first whole batch, as Kafka does. */
 	f->cfg.broker.fetch_max_bytes = BATCH_LEN - 1;
-	req_fetch(&req, 11, 31, 0, 3);
+	g_req_fetch(&req, 11, 31, 0, 3);
 	resp_fetch(&want, 11, 31, 0, 20, 3, 1);
 	send_frame(fd, &req);
 	expect_frame(fd, &want);
@@ -474,7 +416,7 @@ static void test_kp_data_fetch_long_poll_woken_by_produce(void **state)
 	struct gb req, want;
 
 	produce_ok(pfd, 7, 1, TS0, 0);
-	req_fetch(&req, 11, 2, 60000, 1);               /* at the end: waits */
+	g_req_fetch(&req, 11, 2, 60000, 1);             /* at the end: waits */
 	send_frame(fd, &req);
 	assert_int_equal(poll(&p, 1, 200), 0);          /* nothing yet: 60 s to go */
 	produce_ok(pfd, 7, 3, TS0 + 10, 1);
@@ -482,15 +424,6 @@ static void test_kp_data_fetch_long_poll_woken_by_produce(void **state)
 	expect_frame(fd, &want);
 	close(fd);
 	close(pfd);
-}
-
-static void req_delete_topics(struct gb *g, int32_t corr, const char *t)
-{
-	g_req(g, 20, 1, corr);
-	g_i32(g, 1);                                    /* topic_names */
-	g_str(g, t);
-	g_i32(g, 30000);                                /* timeout_ms */
-	g_end(g);
 }
 
 static void resp_delete_topics(struct gb *g, int32_t corr, const char *t, int16_t err)
@@ -502,6 +435,36 @@ static void resp_delete_topics(struct gb *g, int32_t corr, const char *t, int16_
 	g_str(g, t);
 	g_i16(g, err);                                  /* error_code */
 	g_end(g);
+}
+
+/*
+ * Found by test_kp_fuzz: a client that resets its connection while its
+ * requests wait gets their answers written to a dead socket.  The write
+ * raised SIGPIPE, whose default action ends the whole process -- the broker
+ * (here the test).  It must only close that connection.  256 long-polls
+ * make the broker stop reading the connection (backpressure), so it cannot
+ * see the reset before it writes.
+ */
+static void test_kp_data_client_reset_while_requests_wait(void **state)
+{
+	struct linger rst = { .l_onoff = 1, .l_linger = 0 };
+	struct pollfd none = { .fd = -1 };
+	int fd = client(*state);
+	struct gb req;
+
+	produce_ok(fd, 7, 1, TS0, 0);
+	for (int i = 0; i < 256; i++) {
+		g_req_fetch(&req, 11, 2 + i, 100, 1);   /* at the end: waits 100 ms */
+		send_frame(fd, &req);
+	}
+	poll(&none, 1, 20);                             /* the broker has them */
+	shutdown(fd, SHUT_WR);                          /* FIN: the broker's side is in CLOSE_WAIT */
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst)), 0);
+	close(fd);                                      /* RST: writes now fail with EPIPE */
+	poll(&none, 1, 300);                            /* the answers meet the dead socket */
+	fd = client(*state);
+	produce_ok(fd, 7, 3, TS0 + 10, 1);              /* still serving */
+	close(fd);
 }
 
 /*
@@ -517,12 +480,12 @@ static void test_kp_data_delete_topic_fails_waiting_produce(void **state)
 	struct pollfd p = { .fd = pfd, .events = POLLIN };
 	struct gb req, want;
 
-	req_produce(&req, 3, 1, "g", -1, TS0, false);
+	g_req_produce(&req, 3, 1, "g", -1, TS0, false);
 	send_frame(pfd, &req);
-	req_fetch(&req, 4, 2, 60000, 0);                /* nothing durable: waits */
+	g_req_fetch(&req, 4, 2, 60000, 0);                /* nothing durable: waits */
 	send_frame(ffd, &req);
 	assert_int_equal(poll(&p, 1, 200), 0);          /* waiting for durable */
-	req_delete_topics(&req, 3, "g");
+	g_req_delete_topics(&req, 3, "g");
 	send_frame(afd, &req);
 	resp_produce(&want, 3, 1, "g", 3, 0);
 	expect_frame(pfd, &want);
@@ -531,7 +494,7 @@ static void test_kp_data_delete_topic_fails_waiting_produce(void **state)
 	resp_fetch(&want, 4, 2, 3, -1, -1, 0);
 	expect_frame(ffd, &want);
 	/* The loop still serves: the topic is gone for a later produce. */
-	req_produce(&req, 3, 4, "g", -1, TS0, false);
+	g_req_produce(&req, 3, 4, "g", -1, TS0, false);
 	send_frame(pfd, &req);
 	resp_produce(&want, 3, 4, "g", 3, -1);
 	expect_frame(pfd, &want);
@@ -587,26 +550,6 @@ static void test_kp_data_server_destroyed_while_writers_notify(void **state)
 	assert_true(a.appended > 0);
 }
 
-static void req_list_offsets(struct gb *g, int v, int32_t corr, const int64_t *ts, int n)
-{
-	g_req(g, 2, v, corr);
-	g_i32(g, -1);                                   /* replica_id */
-	if (v >= 2)
-		g_i8(g, 0);                             /* isolation_level */
-	g_i32(g, 2);                                    /* topics */
-	g_str(g, "g");
-	g_i32(g, n);                                    /* partitions */
-	for (int i = 0; i < n; i++) {
-		g_i32(g, 0);                            /* partition_index */
-		g_i64(g, ts[i]);                        /* timestamp */
-	}
-	g_str(g, "nope");
-	g_i32(g, 1);
-	g_i32(g, 3);
-	g_i64(g, -1);
-	g_end(g);
-}
-
 static void test_kp_data_list_offsets_golden_v1_v2(void **state)
 {
 	static const int64_t ts[] = { -1, -2, TS0 + 5, TS0 + 10, TS0 + 100 };
@@ -618,7 +561,7 @@ static void test_kp_data_list_offsets_golden_v1_v2(void **state)
 	produce_ok(fd, 7, 1, TS0, 0);
 	produce_ok(fd, 7, 2, TS0 + 10, 1);
 	for (int v = 1; v <= 2; v++) {
-		req_list_offsets(&req, v, 30 + v, ts, 5);
+		g_req_list_offsets(&req, v, 30 + v, ts, 5);
 		g_begin(&want);
 		g_i32(&want, 30 + v);
 		if (v >= 2)
@@ -652,11 +595,15 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kp_data_produce_v0_to_v2_unsupported, fx_setup,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_kp_data_produce_errors, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_kp_data_produce_undecodable_records_refused,
+						fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_kp_data_fetch_golden_v4_to_v11, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_kp_data_fetch_capped_by_broker_fetch_max_bytes,
 						fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_kp_data_fetch_out_of_range, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_kp_data_fetch_long_poll_woken_by_produce, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_kp_data_client_reset_while_requests_wait, fx_setup,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_kp_data_list_offsets_golden_v1_v2, fx_setup,
 						fx_teardown),

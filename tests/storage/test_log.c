@@ -191,6 +191,29 @@ static void test_log_roll_on_time(void **state)
 	assert_int_equal(st_log_segment_count(f->log), 3);
 }
 
+/*
+ * Found by test_kp_fuzz under UBSan: the writer passes a write's first
+ * maxTimestamp as is, and one near INT64_MIN after a segment whose first
+ * batch said near INT64_MAX made the time-roll check overflow (signed,
+ * undefined).  Time going backwards is no time-based roll.
+ */
+static void test_log_roll_on_time_extreme_timestamps(void **state)
+{
+	const int64_t first = 9151316142816847872;      /* the fuzz run's two timestamps */
+	struct lf *f = *state;
+	struct st_log_slot slot;
+
+	f->cfg.segment_ms = 1000;
+	assert_int_equal(lf_open(f), 0);
+	lf_append(f, 1, first, 10);
+	assert_int_equal(st_log_append_prepare(f->log, 100, 1, -9115143252591167232, 0, &slot), 0);
+	assert_int_equal(st_log_segment_count(f->log), 1);
+	assert_int_equal(st_log_append_prepare(f->log, 100, 1, first + 1000, 0, &slot), 0);
+	assert_int_equal(st_log_segment_count(f->log), 1);      /* segment.ms: not yet */
+	assert_int_equal(st_log_append_prepare(f->log, 100, 1, first + 1001, 0, &slot), 0);
+	assert_int_equal(st_log_segment_count(f->log), 2);
+}
+
 static void test_log_roll_on_index_full(void **state)
 {
 	struct lf *f = *state;
@@ -321,6 +344,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_log_read_tiny_max_bytes, lf_setup, lf_teardown),
 		cmocka_unit_test_setup_teardown(test_log_roll_on_size, lf_setup, lf_teardown),
 		cmocka_unit_test_setup_teardown(test_log_roll_on_time, lf_setup, lf_teardown),
+		cmocka_unit_test_setup_teardown(test_log_roll_on_time_extreme_timestamps, lf_setup,
+						lf_teardown),
 		cmocka_unit_test_setup_teardown(test_log_roll_on_index_full, lf_setup, lf_teardown),
 		cmocka_unit_test_setup_teardown(test_log_three_step_append, lf_setup, lf_teardown),
 		cmocka_unit_test_setup_teardown(test_log_offset_for_time, lf_setup, lf_teardown),
