@@ -25,6 +25,7 @@ struct ct_topic {
 	int32_t n_assignments;
 	struct ctl_cfg_kv *configs;
 	int32_t n_configs;
+	bool dup;                       /* named more than once in the request */
 };
 
 /* Read one CreatableTopic; @return false on a malformed body or no memory. */
@@ -58,27 +59,48 @@ static bool ct_read_topic(struct kp_reader *r, struct ct_topic *t)
 	return kp_reader_ok(r) && t->n_assignments >= 0;
 }
 
-static bool ct_duplicate(const struct ct_topic *ts, int32_t n, int32_t i)
+static int ct_name_cmp(const void *a, const void *b)
 {
-	for (int32_t j = 0; j < n; j++)
-		if (j != i && ts[j].name.len == ts[i].name.len &&
-		    memcmp(ts[j].name.ptr, ts[i].name.ptr, (size_t)ts[i].name.len) == 0)
-			return true;
-	return false;
+	const struct ct_topic *x = *(const struct ct_topic *const *)a;
+	const struct ct_topic *y = *(const struct ct_topic *const *)b;
+
+	if (x->name.len != y->name.len)
+		return x->name.len < y->name.len ? -1 : 1;
+	return x->name.len > 0 ? memcmp(x->name.ptr, y->name.ptr, (size_t)x->name.len) : 0;
+}
+
+/*
+ * Flag every topic named more than once.  By sorting, not pair by pair: one
+ * request of socket.request.max.bytes can name millions of topics, and the
+ * control thread serves everybody.  @return false: no memory.
+ */
+static bool ct_mark_duplicates(struct ct_topic *ts, int32_t n)
+{
+	struct ct_topic **by = malloc(((size_t)n + 1) * sizeof(*by));
+
+	if (!by)
+		return false;
+	for (int32_t i = 0; i < n; i++)
+		by[i] = &ts[i];
+	qsort(by, (size_t)n, sizeof(*by), ct_name_cmp);
+	for (int32_t i = 1; i < n; i++)
+		if (ct_name_cmp(&by[i - 1], &by[i]) == 0)
+			by[i - 1]->dup = by[i]->dup = true;
+	free(by);
+	return true;
 }
 
 /* Checks that precede the catalog's, in Kafka's order; then create. */
-static enum kp_err ct_apply(struct kp_req *req, const struct ct_topic *ts, int32_t n, int32_t i,
-			    bool validate_only, char *msg, size_t msg_len)
+static enum kp_err ct_apply(struct kp_req *req, const struct ct_topic *t, bool validate_only,
+			    char *msg, size_t msg_len)
 {
-	const struct ct_topic *t = &ts[i];
 	struct ctl_catalog *cat = req->ctx->cat;
 	int16_t v = req->api_version;
 	struct ctl_topic_spec spec = { t->name.ptr, (size_t)t->name.len, t->num_partitions,
 				       t->configs, (size_t)t->n_configs, false };
 	int16_t rf = t->replication_factor;
 
-	if (ct_duplicate(ts, n, i)) {
+	if (t->dup) {
 		snprintf(msg, msg_len, "Create topics request from client `%.*s` contains multiple "
 			 "entries for the following topics: %.*s", req->client_id.ptr ?
 			 (int)req->client_id.len : 0, req->client_id.ptr ? req->client_id.ptr : "",
@@ -130,7 +152,7 @@ enum ctl_disp kp_handle_create_topics(struct kp_req *req, struct kp_reader *r, s
 	(void)kp_read_i32(r);                            /* timeout_ms: creation is synchronous */
 	if (v >= 1)
 		validate_only = kp_read_bool(r);         /* validate_only */
-	if (!kp_reader_ok(r))
+	if (!kp_reader_ok(r) || !ct_mark_duplicates(ts, n))
 		goto out;
 
 	if (v >= 2)
@@ -138,7 +160,7 @@ enum ctl_disp kp_handle_create_topics(struct kp_req *req, struct kp_reader *r, s
 	kp_write_i32(w, n);                              /* topics */
 	for (i = 0; i < n; i++) {
 		char msg[512] = "";
-		enum kp_err err = ct_apply(req, ts, n, i, validate_only, msg, sizeof(msg));
+		enum kp_err err = ct_apply(req, &ts[i], validate_only, msg, sizeof(msg));
 
 		kp_write_strn(w, ts[i].name.ptr, ts[i].name.len); /* name */
 		kp_write_err(req, w, (int16_t)err);      /* error_code */

@@ -350,7 +350,7 @@ static void test_kp_api_create_topics_errors(void **state)
 	struct gb req, exp;
 
 	g_req(&req, 19, 4, 77);
-	g_i32(&req, 8);
+	g_i32(&req, 10);
 	g_create_topic(&req, "p0", 0, 1, NULL, NULL);
 	g_create_topic(&req, "rf3", 1, 3, NULL, NULL);
 	g_create_topic(&req, "cfg", 1, 1, "retention.ms", "soon");
@@ -359,13 +359,15 @@ static void test_kp_api_create_topics_errors(void **state)
 	g_create_topic(&req, "dup", 1, 1, NULL, NULL);
 	g_create_topic(&req, "dup", 1, 1, NULL, NULL);
 	g_create_topic(&req, "defaults", -1, -1, NULL, NULL);
+	g_create_topic(&req, "dup", 1, 1, NULL, NULL);  /* a third time, not next to the others */
+	g_create_topic(&req, "dun", 1, 1, NULL, NULL);  /* same length, once */
 	g_i32(&req, 1000);
 	g_i8(&req, 1);                                  /* validate_only */
 	g_end(&req);
 	g_begin(&exp);
 	g_i32(&exp, 77);
 	g_i32(&exp, 0);
-	g_i32(&exp, 8);
+	g_i32(&exp, 10);
 	exp_create_result(&exp, 4, "p0", 37, "Number of partitions must be larger than 0.");
 	exp_create_result(&exp, 4, "rf3", 38, "Replication factor: 3 larger than available brokers: 1.");
 	exp_create_result(&exp, 4, "cfg", 40, "Invalid value soon for configuration retention.ms");
@@ -377,6 +379,9 @@ static void test_kp_api_create_topics_errors(void **state)
 	exp_create_result(&exp, 4, "dup", 42, "Create topics request from client `golden` contains "
 			  "multiple entries for the following topics: dup");
 	exp_create_result(&exp, 4, "defaults", 0, NULL);
+	exp_create_result(&exp, 4, "dup", 42, "Create topics request from client `golden` contains "
+			  "multiple entries for the following topics: dup");
+	exp_create_result(&exp, 4, "dun", 0, NULL);
 	g_end(&exp);
 	expect_frame(f, &req, &exp);
 	/* validate_only created nothing. */
