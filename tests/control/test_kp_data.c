@@ -32,6 +32,7 @@
 #include "ctl_store.h"
 #include "fwc_config.h"
 #include "kp_api.h"
+#include "kp_data_fx.h"
 #include "kp_golden.h"
 #include "st_batch.h"
 #include "st_partition.h"
@@ -39,25 +40,7 @@
 #define TS0 1700000000000LL
 #define BATCH_LEN G_BATCH_LEN   /* one record "k" = "v", no headers */
 
-struct fx {
-	struct fwc_config cfg;
-	char dir[64];
-	struct ctl_store *store;
-	struct ctl_catalog *cat;
-	struct kp_api_ctx ctx;
-	struct ctl_server *srv;
-	pthread_t thr;
-};
-
-static void *loop_thread(void *arg)
-{
-	struct fx *f = arg;
-
-	ctl_server_run(f->srv);
-	return NULL;
-}
-
-static void topic(struct fx *f, const char *name, const char *max_msg)
+static void topic(struct kd_fx *f, const char *name, const char *max_msg)
 {
 	struct ctl_cfg_kv kv = { "max.message.bytes", 17, max_msg, max_msg ? strlen(max_msg) : 0 };
 	struct ctl_topic_spec spec = { name, strlen(name), 1, max_msg ? &kv : NULL, max_msg ? 1 : 0,
@@ -69,29 +52,14 @@ static void topic(struct fx *f, const char *name, const char *max_msg)
 
 static int fx_open(void **state, int64_t flush_ms)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-	struct ctl_server_params sp = { .dispatch = kp_api_serve };
+	struct kd_fx *f = calloc(1, sizeof(*f));
 
-	fwc_config_defaults(&f->cfg);
+	kd_config(f, "test_kp_data");
 	f->cfg.broker.log_flush_interval_ms = flush_ms;
-	strcpy(f->dir, "/tmp/test_kp_data.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	strcpy(f->cfg.broker.log_dirs, f->dir);
-	strcpy(f->cfg.broker.listeners[0], "PLAINTEXT://127.0.0.1:0");
-	f->cfg.broker.auto_create_topics_enable = false;
-	f->cfg.storage.hugepages = FWC_OFF;
-	f->cfg.storage.ring_bytes = 1 << 16;
-	assert_int_equal(ctl_store_create(&f->cfg, &f->store), 0);
-	assert_int_equal(ctl_catalog_create(&f->cfg, ctl_store_catalog_ops(), f->store, &f->cat), 0);
-	assert_int_equal(kp_api_ctx_init(&f->ctx, &f->cfg, f->cat), 0);
-	assert_int_equal(kp_data_create(f->store, &f->ctx.data), 0);
-	sp.broker = &f->cfg.broker;
-	sp.dispatch_arg = &f->ctx;
-	assert_int_equal(ctl_server_create(&sp, &f->srv), 0);
-	ctl_store_set_server(f->store, f->srv);
+	kd_start(f);
 	topic(f, "g", NULL);
 	topic(f, "small", "60");
-	assert_int_equal(pthread_create(&f->thr, NULL, loop_thread, f), 0);
+	kd_server_up(f);
 	*state = f;
 	return 0;
 }
@@ -107,47 +75,14 @@ static int fx_setup_no_sync(void **state)
 	return fx_open(state, 3600000);
 }
 
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
-static void fx_server_down(struct fx *f)
-{
-	if (!f->srv)
-		return;
-	ctl_server_stop(f->srv);
-	pthread_join(f->thr, NULL);
-	ctl_store_set_server(f->store, NULL);
-	ctl_server_destroy(f->srv);
-	f->srv = NULL;
-}
-
 static int fx_teardown(void **state)
 {
-	struct fx *f = *state;
+	struct kd_fx *f = *state;
 
-	fx_server_down(f);
-	kp_data_destroy(f->ctx.data);
-	ctl_catalog_destroy(f->cat);
-	ctl_store_destroy(f->store);
-	nftw(f->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	kd_down(f);
+	kd_remove_dir(f);
 	free(f);
 	return 0;
-}
-
-static int client(struct fx *f)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(ctl_server_port(f->srv, 0)) };
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_true(fd >= 0);
-	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	return fd;
 }
 
 static void send_frame(int fd, const struct gb *g)
@@ -222,7 +157,7 @@ static void produce_ok(int fd, int v, int32_t corr, int64_t ts, int64_t base)
 
 static void test_kp_data_produce_golden_v3_to_v7(void **state)
 {
-	int fd = client(*state);
+	int fd = kd_client(*state);
 
 	for (int v = 3; v <= 7; v++)
 		produce_ok(fd, v, 100 + v, TS0, v - 3);
@@ -231,7 +166,7 @@ static void test_kp_data_produce_golden_v3_to_v7(void **state)
 
 static void test_kp_data_produce_v0_to_v2_unsupported(void **state)
 {
-	int fd = client(*state);
+	int fd = kd_client(*state);
 
 	for (int v = 0; v <= 2; v++) {
 		struct gb req, want;
@@ -267,7 +202,7 @@ static void test_kp_data_produce_v0_to_v2_unsupported(void **state)
 
 static void test_kp_data_produce_errors(void **state)
 {
-	int fd = client(*state);
+	int fd = kd_client(*state);
 	struct gb req, want;
 
 	/* 70-byte batch, max.message.bytes 60: MESSAGE_TOO_LARGE. */
@@ -305,7 +240,7 @@ static void test_kp_data_produce_errors(void **state)
  */
 static void test_kp_data_produce_undecodable_records_refused(void **state)
 {
-	int fd = client(*state);
+	int fd = kd_client(*state);
 	struct gb req, want;
 	size_t batch;
 	uint32_t crc;
@@ -354,7 +289,7 @@ static void resp_fetch(struct gb *g, int v, int32_t corr, int16_t err, int64_t h
 
 static void test_kp_data_fetch_golden_v4_to_v11(void **state)
 {
-	int fd = client(*state);
+	int fd = kd_client(*state);
 	struct gb req, want;
 
 	produce_ok(fd, 7, 1, TS0, 0);
@@ -375,7 +310,7 @@ static void test_kp_data_fetch_golden_v4_to_v11(void **state)
 
 static void test_kp_data_fetch_out_of_range(void **state)
 {
-	int fd = client(*state);
+	int fd = kd_client(*state);
 	struct gb req, want;
 
 	produce_ok(fd, 7, 1, TS0, 0);
@@ -389,8 +324,8 @@ static void test_kp_data_fetch_out_of_range(void **state)
 /* The broker's fetch.max.bytes caps a response below the request's max_bytes (whole batches). */
 static void test_kp_data_fetch_capped_by_broker_fetch_max_bytes(void **state)
 {
-	struct fx *f = *state;
-	int fd = client(f);
+	struct kd_fx *f = *state;
+	int fd = kd_client(f);
 	struct gb req, want;
 
 	for (int i = 0; i < 20; i++)
@@ -411,7 +346,7 @@ static void test_kp_data_fetch_capped_by_broker_fetch_max_bytes(void **state)
 
 static void test_kp_data_fetch_long_poll_woken_by_produce(void **state)
 {
-	int fd = client(*state), pfd = client(*state);
+	int fd = kd_client(*state), pfd = kd_client(*state);
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 	struct gb req, want;
 
@@ -449,7 +384,7 @@ static void test_kp_data_client_reset_while_requests_wait(void **state)
 {
 	struct linger rst = { .l_onoff = 1, .l_linger = 0 };
 	struct pollfd none = { .fd = -1 };
-	int fd = client(*state);
+	int fd = kd_client(*state);
 	struct gb req;
 
 	produce_ok(fd, 7, 1, TS0, 0);
@@ -462,7 +397,7 @@ static void test_kp_data_client_reset_while_requests_wait(void **state)
 	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst)), 0);
 	close(fd);                                      /* RST: writes now fail with EPIPE */
 	poll(&none, 1, 300);                            /* the answers meet the dead socket */
-	fd = client(*state);
+	fd = kd_client(*state);
 	produce_ok(fd, 7, 3, TS0 + 10, 1);              /* still serving */
 	close(fd);
 }
@@ -476,7 +411,7 @@ static void test_kp_data_client_reset_while_requests_wait(void **state)
  */
 static void test_kp_data_delete_topic_fails_waiting_produce(void **state)
 {
-	int pfd = client(*state), ffd = client(*state), afd = client(*state);
+	int pfd = kd_client(*state), ffd = kd_client(*state), afd = kd_client(*state);
 	struct pollfd p = { .fd = pfd, .events = POLLIN };
 	struct gb req, want;
 
@@ -534,7 +469,7 @@ static void *append_main(void *arg)
  */
 static void test_kp_data_server_destroyed_while_writers_notify(void **state)
 {
-	struct fx *f = *state;
+	struct kd_fx *f = *state;
 	struct appender a = { .stop = false };
 	struct pollfd none = { .fd = -1 };
 	pthread_t t;
@@ -543,7 +478,7 @@ static void test_kp_data_server_destroyed_while_writers_notify(void **state)
 	assert_non_null(a.p);
 	assert_int_equal(pthread_create(&t, NULL, append_main, &a), 0);
 	poll(&none, 1, 50);                             /* writers notifying the loop */
-	fx_server_down(f);
+	kd_server_down(f);
 	poll(&none, 1, 50);                             /* ... and nobody */
 	atomic_store(&a.stop, true);
 	pthread_join(t, NULL);
@@ -555,7 +490,7 @@ static void test_kp_data_list_offsets_golden_v1_v2(void **state)
 	static const int64_t ts[] = { -1, -2, TS0 + 5, TS0 + 10, TS0 + 100 };
 	static const int64_t want_ts[] = { -1, -1, TS0 + 10, TS0 + 10, -1 };
 	static const int64_t want_off[] = { 2, 0, 1, 1, -1 };
-	int fd = client(*state);
+	int fd = kd_client(*state);
 	struct gb req, want;
 
 	produce_ok(fd, 7, 1, TS0, 0);

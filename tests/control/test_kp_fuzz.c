@@ -47,6 +47,7 @@
 #include "ctl_store.h"
 #include "fwc_config.h"
 #include "kp_api.h"
+#include "kp_data_fx.h"
 #include "kp_fuzz.h"
 #include "kp_golden.h"
 #include "st_batch.h"
@@ -61,13 +62,7 @@ static const char *const keep[] = { "g", "h", "zz" };
 static const int keep_parts[] = { 1, 3, 1 };
 
 struct fx {
-	struct fwc_config cfg;
-	char dir[64];
-	struct ctl_store *store;
-	struct ctl_catalog *cat;
-	struct kp_api_ctx ctx;
-	struct ctl_server *srv;
-	pthread_t thr;
+	struct kd_fx k;                 /* storage, catalog, server loop */
 	uint64_t rng;
 	struct kp_writer w;
 	uint8_t *resp;                  /* a response frame read back (RESP_CAP) */
@@ -96,17 +91,17 @@ static bool kept(const char *name, size_t len)
 /* Back to the three topics (CreateTopics and DeleteTopics frames change them). Control thread. */
 static void topics_restore(struct fx *f)
 {
-	for (size_t i = 0; i < ctl_catalog_count(f->cat);) {
-		const struct ctl_topic *t = ctl_catalog_at(f->cat, i);
+	for (size_t i = 0; i < ctl_catalog_count(f->k.cat);) {
+		const struct ctl_topic *t = ctl_catalog_at(f->k.cat, i);
 
 		if (kept(t->name, strlen(t->name)))
 			i++;
 		else
-			assert_int_equal(ctl_catalog_topic_delete(f->cat, t->name, strlen(t->name)), 0);
+			assert_int_equal(ctl_catalog_topic_delete(f->k.cat, t->name, strlen(t->name)), 0);
 	}
 	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
-		if (!ctl_catalog_find(f->cat, keep[i], strlen(keep[i])))
-			topic_create(f->cat, keep[i], keep_parts[i]);
+		if (!ctl_catalog_find(f->k.cat, keep[i], strlen(keep[i])))
+			topic_create(f->k.cat, keep[i], keep_parts[i]);
 }
 
 static int fx_setup(void **state)
@@ -114,20 +109,10 @@ static int fx_setup(void **state)
 	struct fx *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	fwc_config_defaults(&f->cfg);
-	f->cfg.broker.log_flush_interval_ms = 5;
-	f->cfg.broker.log_retention_ms = -1;            /* keep every batch to check (old timestamps) */
-	strcpy(f->dir, "/tmp/test_kp_fuzz.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	strcpy(f->cfg.broker.log_dirs, f->dir);
-	strcpy(f->cfg.broker.listeners[0], "PLAINTEXT://127.0.0.1:0");
-	f->cfg.broker.auto_create_topics_enable = false;
-	f->cfg.storage.hugepages = FWC_OFF;
-	f->cfg.storage.ring_bytes = 1 << 16;
-	assert_int_equal(ctl_store_create(&f->cfg, &f->store), 0);
-	assert_int_equal(ctl_catalog_create(&f->cfg, ctl_store_catalog_ops(), f->store, &f->cat), 0);
-	assert_int_equal(kp_api_ctx_init(&f->ctx, &f->cfg, f->cat), 0);
-	assert_int_equal(kp_data_create(f->store, &f->ctx.data), 0);
+	kd_config(&f->k, "test_kp_fuzz");
+	f->k.cfg.broker.log_flush_interval_ms = 5;
+	f->k.cfg.broker.log_retention_ms = -1;          /* keep every batch to check (old timestamps) */
+	kd_start(&f->k);
 	topics_restore(f);
 	f->rng = fz_seed(0);
 	f->n_bases = fz_bases_build(&f->rng, f->bases);
@@ -138,57 +123,12 @@ static int fx_setup(void **state)
 	return 0;
 }
 
-static void *loop_thread(void *arg)
-{
-	struct fx *f = arg;
-
-	ctl_server_run(f->srv);
-	return NULL;
-}
-
-static void server_up(struct fx *f)
-{
-	struct ctl_server_params sp = { .dispatch = kp_api_serve };
-
-	sp.broker = &f->cfg.broker;
-	sp.dispatch_arg = &f->ctx;
-	assert_int_equal(ctl_server_create(&sp, &f->srv), 0);
-	ctl_store_set_server(f->store, f->srv);
-	assert_int_equal(pthread_create(&f->thr, NULL, loop_thread, f), 0);
-}
-
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
-/* Shut everything down in sluiced's order. */
-static void fx_down(struct fx *f)
-{
-	if (f->srv) {
-		ctl_server_stop(f->srv);
-		pthread_join(f->thr, NULL);
-		ctl_store_set_server(f->store, NULL);
-		ctl_server_destroy(f->srv);
-		f->srv = NULL;
-	}
-	if (f->store) {
-		kp_data_destroy(f->ctx.data);
-		ctl_catalog_destroy(f->cat);
-		ctl_store_destroy(f->store);
-		f->store = NULL;
-	}
-}
-
 static int fx_teardown(void **state)
 {
 	struct fx *f = *state;
 
-	fx_down(f);
-	nftw(f->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	kd_down(&f->k);
+	kd_remove_dir(&f->k);
 	kp_writer_free(&f->w);
 	free(f->resp);
 	free(f);
@@ -203,7 +143,7 @@ static int64_t log_end_sum(const struct fx *f)
 	int64_t sum = 0;
 
 	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
-		const struct ctl_topic *t = ctl_catalog_find(f->cat, keep[i], strlen(keep[i]));
+		const struct ctl_topic *t = ctl_catalog_find(f->k.cat, keep[i], strlen(keep[i]));
 
 		for (int32_t p = 0; t && p < t->n_partitions; p++)
 			sum += ctl_store_partition(&t->partitions[p])->next_offset;
@@ -222,7 +162,7 @@ static void dispatch_check(struct fx *f, const struct gb *m, struct tally *t)
 	enum ctl_disp d;
 
 	kp_writer_reset(&f->w);
-	d = kp_api_dispatch(&f->ctx, m->b + 4, m->n - 4, &f->w, NULL);
+	d = kp_api_dispatch(&f->k.ctx, m->b + 4, m->n - 4, &f->w, NULL);
 	t->frames++;
 	switch (d) {
 	case CTL_DISP_RESPOND:
@@ -246,17 +186,6 @@ static void dispatch_check(struct fx *f, const struct gb *m, struct tally *t)
 }
 
 /* ---- talking to the broker ------------------------------------------------- */
-
-static int client(struct fx *f)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(ctl_server_port(f->srv, 0)) };
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_true(fd >= 0);
-	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	return fd;
-}
 
 /*
  * Read one response frame.  @return its length, 0 when the broker closed
@@ -308,7 +237,7 @@ static size_t request(struct fx *f, int fd, const struct gb *req)
 
 	if (fd < 0) {
 		kp_writer_reset(&f->w);
-		assert_int_equal(kp_api_dispatch(&f->ctx, req->b + 4, req->n - 4, &f->w, NULL),
+		assert_int_equal(kp_api_dispatch(&f->k.ctx, req->b + 4, req->n - 4, &f->w, NULL),
 				 CTL_DISP_RESPOND);
 		assert_true(f->w.len <= RESP_CAP);
 		memcpy(f->resp, f->w.buf, f->w.len);
@@ -468,12 +397,12 @@ static void wait_written(struct fx *f)
 		bool all = true;
 
 		for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
-			const struct ctl_topic *t = ctl_catalog_find(f->cat, keep[i], strlen(keep[i]));
+			const struct ctl_topic *t = ctl_catalog_find(f->k.cat, keep[i], strlen(keep[i]));
 
 			for (int32_t p = 0; p < t->n_partitions; p++) {
 				struct st_partition *sp = ctl_store_partition(&t->partitions[p]);
 
-				all &= st_partition_hw(sp, ctl_store_visibility(f->store)) ==
+				all &= st_partition_hw(sp, ctl_store_visibility(f->k.store)) ==
 				       sp->next_offset;
 			}
 		}
@@ -537,8 +466,8 @@ static void verify_clean(struct fx *f)
 	int rc;
 
 	assert_non_null(out);
-	fx_down(f);
-	rc = st_verify_dir(out, f->dir);
+	kd_down(&f->k);
+	rc = st_verify_dir(out, f->k.dir);
 	fclose(out);
 	if (rc != 0)
 		fprintf(stderr, "%s", text);
@@ -710,7 +639,7 @@ static int loop_one(struct fx *f, int fd, struct gb *m, bool resize, struct tall
 		t->answered++;
 	}
 	close(fd);
-	return client(f);
+	return kd_client(&f->k);
 }
 
 static void test_kp_fuzz_server_mutations(void **state)
@@ -722,8 +651,8 @@ static void test_kp_fuzz_server_mutations(void **state)
 	struct gb m;
 	int fd;
 
-	server_up(f);
-	fd = client(f);
+	kd_server_up(&f->k);
+	fd = kd_client(&f->k);
 	for (long i = 0; i < iters; i++) {
 		const struct fz_base *b = &f->bases[fz_rnd(&f->rng, (uint32_t)f->n_bases)];
 
