@@ -46,6 +46,7 @@ struct st_log {
 	_Atomic int64_t log_start;
 	_Atomic int64_t readable_end;
 	_Atomic int64_t recovery_point;
+	_Atomic int64_t delete_below;  /* st_log_set_delete_below: any thread, only grows */
 };
 
 static inline struct st_segment *st_log_active(const struct st_log *log)

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * st_retention.c - delete old segments by time and by size (Kafka's
- * deleteRetentionMsBreachedSegments / deleteRetentionSizeBreachedSegments).
+ * deleteRetentionMsBreachedSegments / deleteRetentionSizeBreachedSegments),
+ * and below a floor set by the log's owner (st_log_set_delete_below: Kafka's
+ * deleteLogStartOffsetBreachedSegments, whole segments only).
  *
  * Runs on the log's writer thread.  Only a prefix of the segment list is
  * ever deleted; each segment leaves the list under the lock (the log start
@@ -46,6 +48,27 @@ static uint32_t count_by_time(const struct st_log *log, int64_t now_ms)
 	       seg_largest_ts(log->segs[k]) < now_ms - log->cfg.retention_ms)
 		k++;
 	return k;
+}
+
+/* Segments wholly below the floor: the next segment starts at or below it. */
+static uint32_t count_by_floor(const struct st_log *log)
+{
+	int64_t floor = atomic_load_explicit(&log->delete_below, memory_order_acquire);
+	uint32_t k = 0;
+
+	while (k + 1 < log->nsegs && log->segs[k + 1]->base <= floor)
+		k++;
+	return k;
+}
+
+void st_log_set_delete_below(struct st_log *log, int64_t offset)
+{
+	int64_t cur = atomic_load_explicit(&log->delete_below, memory_order_relaxed);
+
+	while (offset > cur && !atomic_compare_exchange_weak_explicit(&log->delete_below, &cur, offset,
+								       memory_order_release,
+								       memory_order_relaxed))
+		;
 }
 
 static uint32_t count_by_size(const struct st_log *log)
@@ -101,6 +124,8 @@ int st_log_retain(struct st_log *log, int64_t now_ms, struct st_log_retain_resul
 	rc = delete_prefix(log, count_by_time(log, now_ms), now_ms, res);
 	if (rc == 0)
 		rc = delete_prefix(log, count_by_size(log), now_ms, res);
+	if (rc == 0)
+		rc = delete_prefix(log, count_by_floor(log), now_ms, res);
 	res->log_start = st_log_start_offset(log);
 	return rc < 0 ? rc : (int)res->segments;
 }

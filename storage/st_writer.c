@@ -69,6 +69,7 @@ struct st_writer {
 	/* Producers' kicks (st_writer_kick): count, and "asleep: ring the bell". */
 	_Atomic uint64_t kick_seq;
 	_Atomic bool sleeping;
+	_Atomic bool retain_req;        /* st_writer_retain_soon */
 	bool moved;             /* a watermark moved during this pass */
 	int64_t last_retention_ms;
 
@@ -566,7 +567,8 @@ static bool writer_pass(struct st_writer *w, bool force_sync)
 	reaped = st_uring_reap(w->uring);
 	if (w->moved && w->cfg.notify)
 		w->cfg.notify(w->cfg.notify_arg);
-	if (w->cfg.retention_check_ms > 0 && now - w->last_retention_ms >= w->cfg.retention_check_ms) {
+	if (atomic_exchange_explicit(&w->retain_req, false, memory_order_acq_rel) ||
+	    (w->cfg.retention_check_ms > 0 && now - w->last_retention_ms >= w->cfg.retention_check_ms)) {
 		w->last_retention_ms = now;
 		writer_retention(w, now);
 	}
@@ -636,6 +638,14 @@ static void writer_idle(struct st_writer *w, uint64_t seq)
 	}
 	atomic_store_explicit(&w->sleeping, false, memory_order_relaxed);
 	writer_notify_moved(w);
+}
+
+void st_writer_retain_soon(struct st_writer *w)
+{
+	if (!w)
+		return;
+	atomic_store_explicit(&w->retain_req, true, memory_order_release);
+	st_writer_kick(w);
 }
 
 void st_writer_kick(struct st_writer *w)

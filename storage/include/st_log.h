@@ -193,9 +193,19 @@ struct st_log_retain_result {
 };
 
 /**
+ * Every record below @offset is superseded (the log's owner says so: the
+ * group coordinator after copying the live records of __consumer_offsets
+ * forward).  The next st_log_retain() deletes the segments that lie wholly
+ * below it -- never the active one, never one holding an offset >= @offset.
+ * Any thread; the floor only grows (a lower value is ignored).
+ */
+void st_log_set_delete_below(struct st_log *log, int64_t offset);
+
+/**
  * Retention (writer thread): delete the oldest segments while their max
  * timestamp < @now_ms - retention_ms, or while total - segment size >=
- * retention_bytes.  The active segment goes only when it is non-empty and
+ * retention_bytes, or while the next segment starts at or below the floor
+ * of st_log_set_delete_below().  The active segment goes only when it is non-empty and
  * fully published, after rolling an empty one (Kafka).  Advances the log
  * start offset.  @return segments deleted, or -errno.
  */

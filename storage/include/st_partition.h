@@ -125,6 +125,16 @@ static inline int64_t st_partition_log_start(const struct st_partition *p)
 }
 
 /**
+ * Let retention delete the whole segments below @offset (st_log_set_delete_below).
+ * Any thread; pair with st_writer_retain_soon() not to wait for the next
+ * retention check.
+ */
+static inline void st_partition_delete_below(struct st_partition *p, int64_t offset)
+{
+	st_log_set_delete_below(p->log, offset);
+}
+
+/**
  * Producer: append one complete, already validated RecordBatch (produce mode
  * and the Kafka produce path).  Copies it once into the ring and assigns its
  * offsets there.  Seals an open tap batch first so offsets stay in order.

@@ -135,6 +135,12 @@ void st_writer_destroy(struct st_writer *w);
  */
 void st_writer_kick(struct st_writer *w);
 
+/**
+ * Run a retention pass over the writer's partitions soon (at its next pass)
+ * instead of at the next retention.check interval.  Any thread.
+ */
+void st_writer_retain_soon(struct st_writer *w);
+
 /** Statistics (any thread; relaxed reads). */
 void st_writer_stats_get(const struct st_writer *w, struct st_writer_stats *st);
 

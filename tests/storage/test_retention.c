@@ -2,7 +2,8 @@
 /*
  * Unit tests of retention (st_log_retain): by bytes, by time with an
  * injected clock, everything expired (an empty segment is rolled first),
- * and a reader's range surviving the deletion of its segment.
+ * a reader's range surviving the deletion of its segment, and the floor
+ * below which the log's owner says every record is superseded.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -120,6 +121,39 @@ static void test_retention_reader_holds_segment(void **state)
 	assert_int_equal(access(p, F_OK), -1);
 }
 
+/* Segments (4 offsets each) start at 0, 4, 8, 12, 16; LEO 20. */
+static void test_retention_delete_below(void **state)
+{
+	struct lf *f = *state;
+	struct st_log_retain_result res;
+	struct st_log_range r;
+
+	f->cfg.retention_ms = -1;
+	fill(f);
+	/* a floor inside segment 8 deletes 0 and 4 only */
+	st_log_set_delete_below(f->log, 10);
+	assert_int_equal(st_log_retain(f->log, 0, &res), 2);
+	assert_int_equal(res.log_start, 8);
+	assert_int_equal(st_log_start_offset(f->log), 8);
+	assert_int_equal(st_log_read(f->log, 7, 1, -1, &r), -ERANGE);
+	assert_int_equal(st_log_read(f->log, 8, 1, -1, &r), 0);
+	st_log_range_put(&r);
+	/* a lower floor afterwards is ignored; the same floor deletes nothing more */
+	st_log_set_delete_below(f->log, 2);
+	assert_int_equal(st_log_retain(f->log, 0, &res), 0);
+	/* exactly at a segment's base: the one before it goes */
+	st_log_set_delete_below(f->log, 12);
+	assert_int_equal(st_log_retain(f->log, 0, &res), 1);
+	assert_int_equal(st_log_start_offset(f->log), 12);
+	/* past the end: never the active segment */
+	st_log_set_delete_below(f->log, 1000);
+	assert_int_equal(st_log_retain(f->log, 0, &res), 1);
+	assert_int_equal(st_log_segment_count(f->log), 1);
+	assert_int_equal(st_log_start_offset(f->log), 16);
+	assert_int_equal(st_log_leo(f->log), 20);
+	assert_int_equal(st_log_retain(f->log, 0, &res), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -127,6 +161,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_retention_by_time, lf_setup, lf_teardown),
 		cmocka_unit_test_setup_teardown(test_retention_everything_rolls_empty, lf_setup, lf_teardown),
 		cmocka_unit_test_setup_teardown(test_retention_reader_holds_segment, lf_setup, lf_teardown),
+		cmocka_unit_test_setup_teardown(test_retention_delete_below, lf_setup, lf_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
