@@ -23,6 +23,7 @@
 #include "sluice_build.h"
 #include "fwc_config.h"
 #include "ctl_catalog.h"
+#include "ctl_group.h"
 #include "ctl_listener.h"
 #include "ctl_metrics.h"
 #include "ctl_server.h"
@@ -358,10 +359,13 @@ static int run(const struct sluiced_opts *o, const struct fwc_config *cfg)
 	    (rc = ctl_catalog_create(cfg, ctl_store_catalog_ops(), store, &cat)) < 0 ||
 	    (rc = kp_api_ctx_init(&api, cfg, cat)) < 0 ||
 	    (rc = kp_data_create(store, &api.data)) < 0 ||
+	    (rc = ctl_groups_create(cat, cfg, &api.groups)) < 0 ||
 	    (rc = ctl_server_create(&sp, &srv)) < 0 ||
+	    (rc = ctl_groups_start(api.groups, srv)) < 0 ||
 	    (rc = dataplane_start(cfg, &ports, cat, &rules, &lcores)) < 0) {
 		LOG(ERR, "control plane: %s", strerror(-rc));
 		ctl_server_destroy(srv);
+		ctl_groups_destroy(api.groups);
 		kp_data_destroy(api.data);
 		ctl_catalog_destroy(cat);
 		ctl_store_destroy(store);
@@ -388,6 +392,7 @@ static int run(const struct sluiced_opts *o, const struct fwc_config *cfg)
 	 */
 	ctl_store_set_server(store, NULL);
 	ctl_server_destroy(srv);
+	ctl_groups_destroy(api.groups); /* after the server: parked responses are gone */
 	kp_data_destroy(api.data); /* after the server: waiting responses are gone */
 	dp_lcores_free(lcores);
 	dp_rules_free(rules);

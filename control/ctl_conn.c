@@ -565,6 +565,11 @@ struct ctl_server *ctl_resp_server(const struct ctl_resp *resp)
 	return resp->srv;
 }
 
+const char *ctl_resp_peer(const struct ctl_resp *resp)
+{
+	return resp->conn ? resp->conn->peer : "";
+}
+
 void ctl_resp_add_errors(struct ctl_resp *resp, unsigned int n)
 {
 	resp->errors += n;

@@ -180,6 +180,8 @@ enum st_visibility ctl_store_visibility(const struct ctl_store *st)
 }
 
 /* The topic's effective Kafka configs -> the log's settings. */
+#define ST_INTERNAL_RING_BYTES (1u << 20)
+
 static void log_config(const struct ctl_topic *t, struct st_log_config *lc)
 {
 	st_log_config_default(lc);
@@ -205,6 +207,12 @@ static int op_partition_open(void *arg, const struct ctl_topic *t, struct ctl_pa
 
 	if (st->n_writers == 0)
 		return -ENODEV;
+	/*
+	 * An internal topic (__consumer_offsets: 50 partitions, small records)
+	 * gets rings of 1 MiB at most: a commit batch may take half of it.
+	 */
+	if (t->internal && pc.ring_bytes > ST_INTERNAL_RING_BYTES)
+		pc.ring_bytes = ST_INTERNAL_RING_BYTES;
 	log_config(t, &lc);
 	rc = st_partition_open(&p, st->logdir, t->name, cp->index, &lc, &pc, &rep);
 	if (rc < 0) {

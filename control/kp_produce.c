@@ -410,6 +410,8 @@ static int16_t pp_start(struct kp_req *req, struct kp_pp *pp, const struct ctl_t
 	struct st_batch_info bi;
 	enum st_batch_err be;
 
+	if (t->internal)
+		return KP_ERR_INVALID_TOPIC_EXCEPTION; /* only the coordinator writes them (Kafka) */
 	pp->p = kp_data_partition(t, index);
 	if (!pp->p || !d)
 		return KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;

@@ -101,7 +101,13 @@ static const struct fwc_key keys[] = {
 	K_INT(B, SB, max_connections, "max.connections", 0, INT32_MAX, 0),
 	K_INT(B, SB, connections_max_idle_ms, "connections.max.idle.ms", -1, INT64_MAX, 0),
 	K_INT(B, SB, offsets_topic_num_partitions, "offsets.topic.num.partitions", 1, INT32_MAX, 0),
+	K_INT(B, SB, offsets_topic_segment_bytes, "offsets.topic.segment.bytes", 14, INT32_MAX, 0),
+	K_INT(B, SB, offsets_retention_minutes, "offsets.retention.minutes", 1, INT32_MAX, 0),
+	K_INT(B, SB, offsets_retention_check_interval_ms, "offsets.retention.check.interval.ms", 1, INT64_MAX, 0),
+	K_INT(B, SB, offset_metadata_max_bytes, "offset.metadata.max.bytes", 0, INT32_MAX, 0),
 	K_INT(B, SB, group_initial_rebalance_delay_ms, "group.initial.rebalance.delay.ms", 0, INT32_MAX, 0),
+	K_INT(B, SB, group_min_session_timeout_ms, "group.min.session.timeout.ms", 0, INT32_MAX, 0),
+	K_INT(B, SB, group_max_session_timeout_ms, "group.max.session.timeout.ms", 0, INT32_MAX, 0),
 	K_INT(B, SB, producer_id_expiration_ms, "producer.id.expiration.ms", 1, INT32_MAX, 0),
 	K_STR(B, SB, metrics_listener, "metrics.listener", FWC_F_HOSTPORT),
 
@@ -284,7 +290,13 @@ static void broker_defaults(struct fwc_broker *b)
 	b->max_connections = 4096;
 	b->connections_max_idle_ms = 600000;
 	b->offsets_topic_num_partitions = 50;
+	b->offsets_topic_segment_bytes = 104857600;
+	b->offsets_retention_minutes = 10080;
+	b->offsets_retention_check_interval_ms = 600000;
+	b->offset_metadata_max_bytes = 4096;
 	b->group_initial_rebalance_delay_ms = 3000;
+	b->group_min_session_timeout_ms = 6000;
+	b->group_max_session_timeout_ms = 1800000;
 	b->producer_id_expiration_ms = 86400000;
 	fwc_copy_str(b->metrics_listener, FWC_STR_MAX, "127.0.0.1:9644");
 }

@@ -128,7 +128,7 @@ struct ctl_group {
 	struct ctl_timer join_timer;    /* the join phase's deadline */
 	int64_t join_deadline_ns;       /* initial delay: the rebalance timeout caps extensions */
 	bool initial_delay;             /* the join phase is group.initial.rebalance.delay.ms's */
-	unsigned int storing;           /* group-metadata writes in flight */
+	unsigned int storing;           /* its writes in flight (it is not removed meanwhile) */
 };
 
 /* Coordinator counters (control thread; read by metrics snapshots). */

@@ -155,6 +155,8 @@ const struct ctl_server_stats *ctl_server_stats(const struct ctl_server *srv);
 struct kp_writer *ctl_resp_writer(struct ctl_resp *resp);
 /** The server the slot belongs to (for timers and notify). */
 struct ctl_server *ctl_resp_server(const struct ctl_resp *resp);
+/** The peer's address ("127.0.0.1:40000"), or "" once orphaned. */
+const char *ctl_resp_peer(const struct ctl_resp *resp);
 /** Count @n error codes in this response (per-API errors counter). */
 void ctl_resp_add_errors(struct ctl_resp *resp, unsigned int n);
 /** Hook called if the connection goes away while the slot is pending. */

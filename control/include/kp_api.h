@@ -29,6 +29,7 @@
 #include "kp_err.h"
 
 struct ctl_catalog;
+struct ctl_groups;
 struct ctl_store;
 struct fwc_config;
 struct kp_data;
@@ -38,6 +39,13 @@ enum kp_api_key {
 	KP_API_FETCH = 1,
 	KP_API_LIST_OFFSETS = 2,
 	KP_API_METADATA = 3,
+	KP_API_OFFSET_COMMIT = 8,
+	KP_API_OFFSET_FETCH = 9,
+	KP_API_FIND_COORDINATOR = 10,
+	KP_API_JOIN_GROUP = 11,
+	KP_API_HEARTBEAT = 12,
+	KP_API_LEAVE_GROUP = 13,
+	KP_API_SYNC_GROUP = 14,
 	KP_API_API_VERSIONS = 18,
 	KP_API_CREATE_TOPICS = 19,
 	KP_API_DELETE_TOPICS = 20,
@@ -53,6 +61,7 @@ struct kp_api_ctx {
 	int32_t port;                   /* advertised port */
 	char cluster_id[64];
 	struct kp_data *data;           /* record APIs' state (kp_data_create); NULL: none */
+	struct ctl_groups *groups;      /* the group coordinator (ctl_groups_create); NULL: none */
 };
 
 /* One request being handled. */
@@ -144,5 +153,14 @@ enum ctl_disp kp_handle_produce(struct kp_req *req, struct kp_reader *r, struct 
 enum ctl_disp kp_handle_fetch(struct kp_req *req, struct kp_reader *r, struct kp_writer *w);
 enum ctl_disp kp_handle_list_offsets(struct kp_req *req, struct kp_reader *r,
 				     struct kp_writer *w);
+/* kp_group.c */
+enum ctl_disp kp_handle_offset_commit(struct kp_req *req, struct kp_reader *r, struct kp_writer *w);
+enum ctl_disp kp_handle_offset_fetch(struct kp_req *req, struct kp_reader *r, struct kp_writer *w);
+enum ctl_disp kp_handle_find_coordinator(struct kp_req *req, struct kp_reader *r,
+					 struct kp_writer *w);
+enum ctl_disp kp_handle_join_group(struct kp_req *req, struct kp_reader *r, struct kp_writer *w);
+enum ctl_disp kp_handle_heartbeat(struct kp_req *req, struct kp_reader *r, struct kp_writer *w);
+enum ctl_disp kp_handle_leave_group(struct kp_req *req, struct kp_reader *r, struct kp_writer *w);
+enum ctl_disp kp_handle_sync_group(struct kp_req *req, struct kp_reader *r, struct kp_writer *w);
 
 #endif /* KP_API_H */

@@ -34,6 +34,7 @@
 	X(UNKNOWN_MEMBER_ID, 25)                      \
 	X(INVALID_SESSION_TIMEOUT, 26)                \
 	X(REBALANCE_IN_PROGRESS, 27)                  \
+	X(INVALID_COMMIT_OFFSET_SIZE, 28)             \
 	X(UNSUPPORTED_VERSION, 35)                    \
 	X(TOPIC_ALREADY_EXISTS, 36)                   \
 	X(INVALID_PARTITIONS, 37)                     \

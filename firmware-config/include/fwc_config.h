@@ -82,7 +82,13 @@ struct fwc_broker {
 	int32_t max_connections;                /* max.connections (ours: 4096) */
 	int64_t connections_max_idle_ms;        /* connections.max.idle.ms (600000) */
 	int32_t offsets_topic_num_partitions;   /* offsets.topic.num.partitions (50) */
+	int32_t offsets_topic_segment_bytes;    /* offsets.topic.segment.bytes (104857600) */
+	int64_t offsets_retention_minutes;      /* offsets.retention.minutes (10080) */
+	int64_t offsets_retention_check_interval_ms; /* offsets.retention.check.interval.ms (600000) */
+	int32_t offset_metadata_max_bytes;      /* offset.metadata.max.bytes (4096) */
 	int32_t group_initial_rebalance_delay_ms; /* group.initial.rebalance.delay.ms (3000) */
+	int32_t group_min_session_timeout_ms;   /* group.min.session.timeout.ms (6000) */
+	int32_t group_max_session_timeout_ms;   /* group.max.session.timeout.ms (1800000) */
 	int64_t producer_id_expiration_ms;      /* producer.id.expiration.ms (86400000) */
 	char metrics_listener[FWC_STR_MAX];     /* metrics.listener ("127.0.0.1:9644"; "" = off) */
 };

@@ -65,7 +65,13 @@ static void check_broker(const struct fwc_broker *b)
 	assert_int_equal(b->max_connections, 128);
 	assert_int_equal(b->connections_max_idle_ms, 300000);
 	assert_int_equal(b->offsets_topic_num_partitions, 10);
+	assert_int_equal(b->offsets_topic_segment_bytes, 1048576);
+	assert_int_equal(b->offsets_retention_minutes, 60);
+	assert_int_equal(b->offsets_retention_check_interval_ms, 30000);
+	assert_int_equal(b->offset_metadata_max_bytes, 1024);
 	assert_int_equal(b->group_initial_rebalance_delay_ms, 0);
+	assert_int_equal(b->group_min_session_timeout_ms, 1000);
+	assert_int_equal(b->group_max_session_timeout_ms, 600000);
 	assert_int_equal(b->producer_id_expiration_ms, 3600000);
 	assert_string_equal(b->metrics_listener, "0.0.0.0:9700");
 }
@@ -111,8 +117,8 @@ static void check_dataplane(const struct fwc_dataplane *dp)
 	assert_false(p->promiscuous);
 	assert_int_equal(p->mbufs, 65536);
 	assert_int_equal(p->rx_timestamp, FWC_RX_TS_SOFTWARE);
-	assert_int_equal(p->origin.line, 48);
-	assert_int_equal(p->lcores_origin.line, 52);
+	assert_int_equal(p->origin.line, 54);
+	assert_int_equal(p->lcores_origin.line, 58);
 }
 
 static void check_topic(const struct fwc_config *cfg)
