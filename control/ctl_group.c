@@ -457,12 +457,17 @@ static bool member_update(struct ctl_member *m, const struct grp_join *j)
 	return true;
 }
 
+const struct ctl_member_proto *grp_member_proto(const struct ctl_member *m, const char *name)
+{
+	for (unsigned int i = 0; name && i < m->n_protos; i++)
+		if (strcmp(m->protos[i].name, name) == 0)
+			return &m->protos[i];
+	return NULL;
+}
+
 static bool member_supports(const struct ctl_member *m, const char *proto)
 {
-	for (unsigned int i = 0; i < m->n_protos; i++)
-		if (strcmp(m->protos[i].name, proto) == 0)
-			return true;
-	return false;
+	return grp_member_proto(m, proto) != NULL;
 }
 
 /* Same protocols, same metadata, same order (Kafka's matches()). */

@@ -53,6 +53,8 @@ struct ctl_offset *grp_offset_set(struct ctl_group *g, const char *topic, size_t
 				  const char *meta, size_t mlen, int64_t commit_ts, int64_t record);
 void grp_offset_delete(struct ctl_group *g, struct ctl_offset *o);
 void grp_member_free(struct ctl_member *m);
+/** @m's protocol named @name (its metadata), or NULL. */
+const struct ctl_member_proto *grp_member_proto(const struct ctl_member *m, const char *name);
 /** Refresh a member's session (any join/sync/heartbeat/commit). */
 void grp_member_touch(struct ctl_member *m);
 void grp_set_state(struct ctl_group *g, enum ctl_group_state s);

@@ -198,14 +198,6 @@ static bool offset_rec(struct recs *rs, const char *group, const char *topic, si
 	return true;
 }
 
-static const struct ctl_member_proto *chosen(const struct ctl_member *m, const char *proto)
-{
-	for (unsigned int i = 0; proto && i < m->n_protos; i++)
-		if (strcmp(m->protos[i].name, proto) == 0)
-			return &m->protos[i];
-	return NULL;
-}
-
 static bool group_rec(struct recs *rs, const struct ctl_group *g, bool tombstone)
 {
 	struct rec *r = rec_begin(rs);
@@ -227,7 +219,7 @@ static bool group_rec(struct recs *rs, const struct ctl_group *g, bool tombstone
 	kp_write_i64(&rs->w, g->state_ts);               /* current_state_timestamp */
 	kp_write_i32(&rs->w, (int32_t)g->n_members);     /* members */
 	for (const struct ctl_member *m = g->members; m; m = m->next) {
-		const struct ctl_member_proto *p = chosen(m, g->protocol);
+		const struct ctl_member_proto *p = grp_member_proto(m, g->protocol);
 
 		kp_write_str(&rs->w, m->id);             /* member_id */
 		kp_write_str(&rs->w, m->instance_id);    /* group_instance_id */

@@ -61,14 +61,6 @@ enum ctl_disp kp_handle_find_coordinator(struct kp_req *req, struct kp_reader *r
 
 /* ---- JoinGroup -------------------------------------------------------------- */
 
-static const struct ctl_member_proto *member_proto(const struct ctl_member *m, const char *name)
-{
-	for (unsigned int i = 0; name && i < m->n_protos; i++)
-		if (strcmp(m->protos[i].name, name) == 0)
-			return &m->protos[i];
-	return NULL;
-}
-
 void kp_group_join_body(struct kp_writer *w, int16_t version, const struct ctl_member *m,
 			int16_t err)
 {
@@ -88,7 +80,7 @@ void kp_group_join_body(struct kp_writer *w, int16_t version, const struct ctl_m
 	}
 	kp_write_i32(w, (int32_t)g->n_members);          /* members */
 	for (const struct ctl_member *o = g->members; o; o = o->next) {
-		const struct ctl_member_proto *p = member_proto(o, g->protocol);
+		const struct ctl_member_proto *p = grp_member_proto(o, g->protocol);
 
 		kp_write_str(w, o->id);                  /* member_id */
 		if (version >= 5)
