@@ -839,7 +839,7 @@ static void compact_done(struct ctl_groups *gs, struct grp_write *w)
 	int64_t floor;
 
 	if (!atomic_load_explicit(&w->p->err, memory_order_acquire))
-		apply_batches(gs, w->batch, w->len, false, &bad); /* same values, new record offsets */
+		apply_batches(gs, w->batch, w->len, true, &bad); /* same values, new record offsets */
 	if (!w->last_of_pass)
 		return;
 	gp->compacting = false;
