@@ -618,11 +618,25 @@ static bool all_joined(const struct ctl_group *g)
 	return true;
 }
 
+static void complete_join(struct ctl_group *g);
+
+/*
+ * The join phase ends once every member has rejoined: on the next loop pass,
+ * since the parked JoinGroup answers cannot be written inside the dispatch of
+ * one of them -- or at once when the last member went (Kafka's Empty after a
+ * leave), there being nobody to answer.
+ */
 static void try_complete_join(struct ctl_group *g)
 {
-	if (g->state == CTL_GROUP_PREPARING_REBALANCE && !g->initial_delay && all_joined(g) &&
-	    g->gs->srv)
+	if (g->state != CTL_GROUP_PREPARING_REBALANCE || g->initial_delay || !all_joined(g) ||
+	    !g->gs->srv)
+		return;
+	if (!g->members) {
+		ctl_timer_cancel(g->gs->srv, &g->join_timer);
+		complete_join(g);
+	} else {
 		ctl_timer_arm(g->gs->srv, &g->join_timer, 0);
+	}
 }
 
 static int32_t max_rebalance_timeout(const struct ctl_group *g)
