@@ -410,10 +410,32 @@ static int groups_usage(FILE *out, int rc)
 	return rc;
 }
 
+/* List and describe @group (NULL: every group). @return 0, 1 (not found, errors), -1 (no list). */
+static int groups_one(const struct groups_ctx *ctx, const char *group, int *shown)
+{
+	const struct rd_kafka_group_list *list;
+	rd_kafka_resp_err_t err;
+	int rc;
+
+	err = rd_kafka_list_groups(ctx->rk, group, &list, GROUPS_TIMEOUT_MS);
+	if (err) {
+		fprintf(stderr, "sluice groups: listing groups at %s: %s\n", ctx->bootstrap,
+			rd_kafka_err2str(err));
+		return -1;
+	}
+	if (group && list->group_cnt == 0) {
+		fprintf(stderr, "sluice groups: consumer group '%s' does not exist\n", group);
+		rc = 1;
+	} else {
+		rc = groups_describe_list(ctx, list, shown);
+	}
+	rd_kafka_group_list_destroy(list);
+	return rc;
+}
+
 static int cmd_groups(int argc, char **argv)
 {
 	struct groups_ctx ctx = { .bootstrap = "127.0.0.1:9092" };
-	const struct rd_kafka_group_list *list;
 	rd_kafka_resp_err_t err;
 	int first = 1, rc = 0, shown = 0;
 
@@ -431,6 +453,7 @@ static int cmd_groups(int argc, char **argv)
 	ctx.rk = groups_handle(ctx.bootstrap, NULL);
 	if (!ctx.rk)
 		return 1;
+	/* Reaching the broker first gives one clear error instead of one per group. */
 	err = rd_kafka_metadata(ctx.rk, 1, NULL, &ctx.md, GROUPS_TIMEOUT_MS);
 	if (err) {
 		fprintf(stderr, "sluice groups: cannot reach the broker at %s: %s\n", ctx.bootstrap,
@@ -438,27 +461,16 @@ static int cmd_groups(int argc, char **argv)
 		rd_kafka_destroy(ctx.rk);
 		return 1;
 	}
-	for (int i = first; i <= argc; i++) {
-		const char *group = i < argc ? argv[i] : NULL;
+	if (first == argc)
+		rc = groups_one(&ctx, NULL, &shown) ? 1 : 0;
+	for (int i = first; i < argc; i++) {
+		int r = groups_one(&ctx, argv[i], &shown);
 
-		if (!group && first < argc)
+		rc = r ? 1 : rc;
+		if (r < 0)
 			break;
-		err = rd_kafka_list_groups(ctx.rk, group, &list, GROUPS_TIMEOUT_MS);
-		if (err) {
-			fprintf(stderr, "sluice groups: listing groups at %s: %s\n", ctx.bootstrap,
-				rd_kafka_err2str(err));
-			rc = 1;
-			break;
-		}
-		if (group && list->group_cnt == 0) {
-			fprintf(stderr, "sluice groups: consumer group '%s' does not exist\n", group);
-			rc = 1;
-		} else if (groups_describe_list(&ctx, list, &shown)) {
-			rc = 1;
-		}
-		rd_kafka_group_list_destroy(list);
 	}
-	if (!rc && !shown)
+	if (rc == 0 && !shown)
 		printf("no consumer groups\n");
 	rd_kafka_metadata_destroy(ctx.md);
 	rd_kafka_destroy(ctx.rk);
