@@ -29,6 +29,8 @@ static const struct kp_api_entry api_table[] = {
 	{ KP_API_HEARTBEAT, 0, 3, 4, "Heartbeat", kp_handle_heartbeat },
 	{ KP_API_LEAVE_GROUP, 0, 1, 4, "LeaveGroup", kp_handle_leave_group },
 	{ KP_API_SYNC_GROUP, 0, 3, 4, "SyncGroup", kp_handle_sync_group },
+	{ KP_API_DESCRIBE_GROUPS, 0, 2, 5, "DescribeGroups", kp_handle_describe_groups },
+	{ KP_API_LIST_GROUPS, 0, 2, 3, "ListGroups", kp_handle_list_groups },
 	{ KP_API_API_VERSIONS, 0, 2, 3, "ApiVersions", kp_handle_api_versions },
 	{ KP_API_CREATE_TOPICS, 0, 4, 5, "CreateTopics", kp_handle_create_topics },
 	{ KP_API_DELETE_TOPICS, 0, 3, 4, "DeleteTopics", kp_handle_delete_topics },

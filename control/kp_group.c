@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * kp_group.c - the group APIs on the wire: FindCoordinator v0-2, JoinGroup
- * v0-5, SyncGroup v0-3, Heartbeat v0-3, LeaveGroup v0-1, OffsetCommit v2-7
- * and OffsetFetch v1-5.  Each handler reads the whole request first (a
- * malformed body closes the connection with nothing changed), then calls
- * the state machine (ctl_group.c), which answers now or parks the slot.
+ * v0-5, SyncGroup v0-3, Heartbeat v0-3, LeaveGroup v0-1, OffsetCommit v2-7,
+ * OffsetFetch v1-5, and the admin views DescribeGroups v0-2 and ListGroups
+ * v0-2.  Each handler reads the whole request first (a malformed body
+ * closes the connection with nothing changed), then calls the state machine
+ * (ctl_group.c), which answers now or parks the slot.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -516,5 +517,85 @@ enum ctl_disp kp_handle_offset_fetch(struct kp_req *req, struct kp_reader *r, st
 	}
 	if (req->api_version >= 2)
 		kp_write_err(req, w, err);               /* error_code */
+	return CTL_DISP_RESPOND;
+}
+
+/* ---- DescribeGroups, ListGroups -------------------------------------------------------- */
+
+static const char *nz(const char *s)
+{
+	return s ? s : "";
+}
+
+/*
+ * One DescribedGroup, as Kafka's GroupMetadata.summary: the protocol, the
+ * members' metadata and their assignments only when Stable (otherwise "" and
+ * empty bytes); an unknown group is Kafka's DeadGroup (error 0, "Dead").
+ */
+static void describe_group(struct kp_req *req, struct kp_writer *w, struct kp_str id)
+{
+	const struct ctl_groups *gs = req->ctx->groups;
+	const struct ctl_group *g = gs ? ctl_groups_find(gs, id.ptr, (size_t)id.len) : NULL;
+	bool stable = g && g->state == CTL_GROUP_STABLE && g->protocol;
+
+	kp_write_err(req, w, gs ? KP_ERR_NONE : KP_ERR_COORDINATOR_NOT_AVAILABLE); /* error_code */
+	write_kstr(w, id);                               /* group_id */
+	kp_write_str(w, g ? ctl_group_state_name(g->state) : gs ? "Dead" : ""); /* group_state */
+	kp_write_str(w, g ? nz(g->protocol_type) : "");  /* protocol_type */
+	kp_write_str(w, stable ? g->protocol : "");      /* protocol_data */
+	kp_write_i32(w, g ? (int32_t)g->n_members : 0);  /* members */
+	for (const struct ctl_member *m = g ? g->members : NULL; m; m = m->next) {
+		const struct ctl_member_proto *p = stable ? grp_member_proto(m, g->protocol) : NULL;
+		bool assigned = stable && m->assignment;
+
+		kp_write_str(w, m->id);                  /* member_id */
+		kp_write_str(w, nz(m->client_id));       /* client_id */
+		kp_write_str(w, nz(m->client_host));     /* client_host */
+		kp_write_bytes(w, p ? (const void *)p->meta : "", p ? p->meta_len : 0); /* member_metadata */
+		kp_write_bytes(w, assigned ? (const void *)m->assignment : "",
+			       assigned ? m->assignment_len : 0); /* member_assignment */
+	}
+}
+
+enum ctl_disp kp_handle_describe_groups(struct kp_req *req, struct kp_reader *r,
+					struct kp_writer *w)
+{
+	int32_t n = kp_read_array(r, 2);                 /* groups */
+	struct kp_reader ids = *r;
+
+	for (int32_t i = 0; i < n && kp_reader_ok(r); i++)
+		(void)kp_read_str(r);
+	if (!kp_reader_ok(r) || n < 0)
+		return CTL_DISP_CLOSE;
+	if (req->api_version >= 1)
+		kp_write_i32(w, 0);                      /* throttle_time_ms */
+	kp_write_i32(w, n);                              /* groups */
+	for (int32_t i = 0; i < n; i++)
+		describe_group(req, w, kp_read_str(&ids));
+	return CTL_DISP_RESPOND;
+}
+
+/* Every group but the Dead ones (being removed), in id order. */
+enum ctl_disp kp_handle_list_groups(struct kp_req *req, struct kp_reader *r, struct kp_writer *w)
+{
+	const struct ctl_groups *gs = req->ctx->groups;
+	size_t n_pos;
+	int32_t n = 0;
+
+	(void)r; /* v0-2 bodies are empty */
+	if (req->api_version >= 1)
+		kp_write_i32(w, 0);                      /* throttle_time_ms */
+	kp_write_err(req, w, gs ? KP_ERR_NONE : KP_ERR_COORDINATOR_NOT_AVAILABLE); /* error_code */
+	n_pos = kp_write_i32_slot(w);                    /* groups */
+	for (size_t i = 0; i < ctl_groups_count(gs); i++) {
+		const struct ctl_group *g = ctl_groups_at(gs, i);
+
+		if (g->state == CTL_GROUP_DEAD)
+			continue;
+		kp_write_str(w, g->id);                  /* group_id */
+		kp_write_str(w, nz(g->protocol_type));   /* protocol_type */
+		n++;
+	}
+	kp_write_patch_i32(w, n_pos, n);
 	return CTL_DISP_RESPOND;
 }

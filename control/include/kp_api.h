@@ -46,6 +46,8 @@ enum kp_api_key {
 	KP_API_HEARTBEAT = 12,
 	KP_API_LEAVE_GROUP = 13,
 	KP_API_SYNC_GROUP = 14,
+	KP_API_DESCRIBE_GROUPS = 15,
+	KP_API_LIST_GROUPS = 16,
 	KP_API_API_VERSIONS = 18,
 	KP_API_CREATE_TOPICS = 19,
 	KP_API_DELETE_TOPICS = 20,
@@ -162,5 +164,8 @@ enum ctl_disp kp_handle_join_group(struct kp_req *req, struct kp_reader *r, stru
 enum ctl_disp kp_handle_heartbeat(struct kp_req *req, struct kp_reader *r, struct kp_writer *w);
 enum ctl_disp kp_handle_leave_group(struct kp_req *req, struct kp_reader *r, struct kp_writer *w);
 enum ctl_disp kp_handle_sync_group(struct kp_req *req, struct kp_reader *r, struct kp_writer *w);
+enum ctl_disp kp_handle_describe_groups(struct kp_req *req, struct kp_reader *r,
+					struct kp_writer *w);
+enum ctl_disp kp_handle_list_groups(struct kp_req *req, struct kp_reader *r, struct kp_writer *w);
 
 #endif /* KP_API_H */

@@ -440,6 +440,19 @@ static void base_admin(struct fz_base *bs, int *n, int node)
 			g_i8(&b->g, 1);                 /* include_synonyms */
 		g_end(&b->g);
 	}
+	for (int v = 0; v <= 2; v++) {                  /* DescribeGroups */
+		b = base_add(bs, n, 15, v);
+		g_req(&b->g, 15, v, 700 + v);
+		g_i32(&b->g, 2);
+		g_str(&b->g, "grp");
+		g_str(&b->g, "");
+		g_end(&b->g);
+	}
+	for (int v = 0; v <= 2; v++) {                  /* ListGroups */
+		b = base_add(bs, n, 16, v);
+		g_req(&b->g, 16, v, 800 + v);
+		g_end(&b->g);
+	}
 }
 
 /* Valid frames of every API and version kp_api advertises (and ApiVersions v3). @return n. */

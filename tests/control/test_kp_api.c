@@ -102,7 +102,7 @@ static void test_kp_api_api_versions_all_versions(void **state)
 		g_begin(&exp);
 		g_i32(&exp, 100 + v);
 		g_i16(&exp, 0);
-		g_i32(&exp, 15);
+		g_i32(&exp, 17);
 		g_i16(&exp, 0); g_i16(&exp, 0); g_i16(&exp, 7);
 		g_i16(&exp, 1); g_i16(&exp, 4); g_i16(&exp, 11);
 		g_i16(&exp, 2); g_i16(&exp, 1); g_i16(&exp, 2);
@@ -114,6 +114,8 @@ static void test_kp_api_api_versions_all_versions(void **state)
 		g_i16(&exp, 12); g_i16(&exp, 0); g_i16(&exp, 3);
 		g_i16(&exp, 13); g_i16(&exp, 0); g_i16(&exp, 1);
 		g_i16(&exp, 14); g_i16(&exp, 0); g_i16(&exp, 3);
+		g_i16(&exp, 15); g_i16(&exp, 0); g_i16(&exp, 2);
+		g_i16(&exp, 16); g_i16(&exp, 0); g_i16(&exp, 2);
 		g_i16(&exp, 18); g_i16(&exp, 0); g_i16(&exp, 2);
 		g_i16(&exp, 19); g_i16(&exp, 0); g_i16(&exp, 4);
 		g_i16(&exp, 20); g_i16(&exp, 0); g_i16(&exp, 3);
