@@ -808,9 +808,14 @@ static int override_apply(struct fwc_config *cfg, const char *key, const char *v
 	for (size_t i = 0; i < sizeof(secs) / sizeof(secs[0]); i++) {
 		size_t len = strlen(secs[i].prefix);
 
-		if (strncmp(key, secs[i].prefix, len) == 0)
-			return override_key(secs[i].sec, fwc_section_base(cfg, secs[i].sec),
-					    key + len, val, w);
+		if (strncmp(key, secs[i].prefix, len) != 0)
+			continue;
+		/* A Kafka name may itself start with a section's: broker.id, broker.rack. */
+		if (secs[i].sec == FWC_SEC_BROKER && !fwc_key_find(FWC_SEC_BROKER, key + len) &&
+		    fwc_key_find(FWC_SEC_BROKER, key))
+			break;
+		return override_key(secs[i].sec, fwc_section_base(cfg, secs[i].sec), key + len, val,
+				    w);
 	}
 	return override_key(FWC_SEC_BROKER, &cfg->broker, key, val, w);
 }

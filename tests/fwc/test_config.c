@@ -255,6 +255,11 @@ static void test_config_override_precedence(void **state)
 					     &c->diag), 0);
 	assert_int_equal(fwc_config_override(cfg, "control.cpu=-1", 4, &c->diag), 0);
 	assert_int_equal(fwc_config_override(cfg, "dataplane.burst.size=128", 5, &c->diag), 0);
+	/* Kafka's own name, starting with the section's: the bare key and the qualified one. */
+	assert_int_equal(fwc_config_override(cfg, "broker.id=7", 6, &c->diag), 0);
+	assert_int_equal(cfg->broker.broker_id, 7);
+	assert_int_equal(fwc_config_override(cfg, "broker.broker.id=8", 7, &c->diag), 0);
+	assert_int_equal(cfg->broker.broker_id, 8);
 	assert_int_equal(cfg->broker.log_retention_ms, 60000);
 	assert_int_equal(cfg->broker.log_roll_ms, 1000);
 	assert_int_equal(cfg->storage.consumer_visibility, FWC_VISIBILITY_WRITTEN);

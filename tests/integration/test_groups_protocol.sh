@@ -22,7 +22,7 @@ start() {
 	log=$work/sluiced.$1.log
 	"$bld/sluiced" --override "log.dirs=$work/data" \
 		--override "listeners=PLAINTEXT://127.0.0.1:$port" \
-		--override broker.broker.id=7 \
+		--override broker.id=7 \
 		--override group.initial.rebalance.delay.ms=0 \
 		--override group.min.session.timeout.ms=$min_session \
 		--override group.max.session.timeout.ms=$max_session \
