@@ -169,22 +169,30 @@ static void rec_end(struct recs *rs, struct rec *r, bool tombstone)
 	}
 }
 
-static bool offset_rec(struct recs *rs, const char *group, const char *topic, size_t tlen,
-		       int32_t partition, const struct ctl_offset *o, int64_t leader_epoch,
-		       const char *meta, size_t mlen, int64_t offset, int64_t ts)
+/* An offset commit's key; @return its record, or NULL without memory. */
+static struct rec *offset_key(struct recs *rs, const char *group, const char *topic, size_t tlen,
+			      int32_t partition)
 {
 	struct rec *r = rec_begin(rs);
 
 	if (!r)
-		return false;
+		return NULL;
 	kp_write_i16(&rs->w, 1);                         /* key version */
 	kp_write_str(&rs->w, group);                     /* group */
 	kp_write_strn(&rs->w, topic, (int32_t)tlen);     /* topic */
 	kp_write_i32(&rs->w, partition);                 /* partition */
-	if (!o && offset < 0) {
-		rec_end(rs, r, true);
-		return true;
-	}
+	return r;
+}
+
+/* A commit: @o's value, else the given one (any offset, negative ones too, as Kafka keeps them). */
+static bool offset_rec(struct recs *rs, const char *group, const char *topic, size_t tlen,
+		       int32_t partition, const struct ctl_offset *o, int64_t leader_epoch,
+		       const char *meta, size_t mlen, int64_t offset, int64_t ts)
+{
+	struct rec *r = offset_key(rs, group, topic, tlen, partition);
+
+	if (!r)
+		return false;
 	rec_value(rs, r);
 	kp_write_i16(&rs->w, 3);                         /* value version */
 	kp_write_i64(&rs->w, o ? o->offset : offset);    /* offset */
@@ -195,6 +203,17 @@ static bool offset_rec(struct recs *rs, const char *group, const char *topic, si
 		kp_write_strn(&rs->w, meta ? meta : "", meta ? (int32_t)mlen : 0);
 	kp_write_i64(&rs->w, o ? o->commit_ts : ts);     /* commit_timestamp */
 	rec_end(rs, r, false);
+	return true;
+}
+
+/* The tombstone of a committed offset. */
+static bool offset_tombstone(struct recs *rs, const struct ctl_group *g, const struct ctl_offset *o)
+{
+	struct rec *r = offset_key(rs, g->id, o->topic, strlen(o->topic), o->partition);
+
+	if (!r)
+		return false;
+	rec_end(rs, r, true);
 	return true;
 }
 
@@ -756,8 +775,8 @@ int16_t grp_log_store_offsets(struct ctl_group *g, struct grp_commit_part *parts
 		if (p->err == KP_ERR_NONE)
 			ok = offset_rec(&rs, g->id, p->topic.ptr, (size_t)p->topic.len, p->partition,
 					NULL, p->leader_epoch, p->metadata.ptr,
-					p->metadata.ptr ? (size_t)p->metadata.len : 0,
-					p->offset < 0 ? 0 : p->offset, now);
+					p->metadata.ptr ? (size_t)p->metadata.len : 0, p->offset,
+					now);
 	}
 	len = ok ? recs_batch(&rs, 0, rs.n, &batch) : -ENOMEM;
 	recs_free(&rs);
@@ -786,8 +805,7 @@ static void expire_group(struct ctl_groups *gs, struct ctl_group *g, int64_t now
 
 		if (since + keep_ms > now)
 			continue;
-		if (!offset_rec(&rs, g->id, o->topic, strlen(o->topic), o->partition, NULL, -1, NULL,
-				0, -1, now))
+		if (!offset_tombstone(&rs, g, o))
 			break;
 		grp_offset_delete(g, o);
 		n++;

@@ -570,6 +570,12 @@ def case_standalone(c, exp):
     fetch_matches(c, exp, SIMPLE, "standalone")
     ok("standalone OffsetCommit v2 (generation -1, no member) on %s: error 0, fetched back "
        "(null metadata as \"\")" % SIMPLE)
+    offsets = {TOPIC: [(1, -5, "negative", -1)]}      # Kafka keeps what is committed, as is
+    res = offset_commit(c, SIMPLE, -1, "", offsets, version=2)
+    expect(res, {TOPIC: {1: NONE}}, "standalone OffsetCommit v2 of offset -5")
+    exp.commit(SIMPLE, offsets, res, 2)
+    fetch_matches(c, exp, SIMPLE, "standalone, negative offset")
+    ok("a committed offset -5 is fetched back as -5, not as 0 or as no commit")
     res = offset_commit(c, REJECTED, 3, "someone", {TOPIC: [(0, 7, None, -1)]}, version=2)
     expect(res, {TOPIC: {0: ILLEGAL_GENERATION}}, "OffsetCommit generation 3, unknown group")
     fetch_matches(c, exp, REJECTED, "unknown group after a generation-3 commit")
