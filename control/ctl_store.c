@@ -198,7 +198,10 @@ static int op_partition_open(void *arg, const struct ctl_topic *t, struct ctl_pa
 	struct ctl_store *st = arg;
 	const struct fwc_storage *s = &st->cfg->storage;
 	struct st_partition_cfg pc = { .ring_bytes = s->ring_bytes, .huge = huge_policy(s->hugepages),
-				       .batch_size = 16384, .linger_ms = 5, .leader_epoch = 0 };
+				       .batch_size = 16384, .linger_ms = 5, .leader_epoch = 0,
+				       .max_producers = t->internal ? 0 : s->producers_max,
+				       .producer_expiration_ms =
+					       st->cfg->broker.producer_id_expiration_ms };
 	struct st_log_recovery rep;
 	struct st_log_config lc;
 	struct st_partition *p;

@@ -79,7 +79,16 @@ static void pp_fail(struct kp_pp *pp, int16_t err)
 
 static int16_t append_err(int rc)
 {
-	return rc == -EMSGSIZE ? KP_ERR_MESSAGE_TOO_LARGE : KP_ERR_KAFKA_STORAGE_ERROR;
+	switch (rc) {
+	case -EMSGSIZE:
+		return KP_ERR_MESSAGE_TOO_LARGE;
+	case ST_ERR_OUT_OF_ORDER:
+		return KP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER;
+	case ST_ERR_FENCED:
+		return KP_ERR_INVALID_PRODUCER_EPOCH;
+	default:
+		return KP_ERR_KAFKA_STORAGE_ERROR;
+	}
 }
 
 static void pp_appended(struct kp_pp *pp, int64_t base)
@@ -177,8 +186,9 @@ static bool pp_try_append(struct kp_data *d, struct kp_pp *pp, const void *batch
 	if (rc < 0) {
 		pp_fail(pp, append_err(rc));
 	} else {
-		st_writer_kick(pp->p->writer); /* its writer does not poll our rings */
-		pp_appended(pp, base);
+		if (rc != ST_APPEND_DUPLICATE)
+			st_writer_kick(pp->p->writer); /* its writer does not poll our rings */
+		pp_appended(pp, base);      /* a duplicate: the original's offsets */
 	}
 	return true;
 }

@@ -53,9 +53,18 @@ static inline const uint8_t *dp_payload(struct dp_lcore *c, const struct rte_mbu
 
 static inline int dp_part_err(int rc)
 {
-	if (rc == -ENOBUFS)
+	switch (rc) {
+	case -ENOBUFS:
 		return DP_DROP_ring_full;
-	return rc == -EMSGSIZE ? DP_DROP_too_large : DP_DROP_storage_error;
+	case -EMSGSIZE:
+		return DP_DROP_too_large;
+	case ST_ERR_OUT_OF_ORDER:
+		return DP_DROP_out_of_order_sequence;
+	case ST_ERR_FENCED:
+		return DP_DROP_fenced_producer;
+	default:
+		return DP_DROP_storage_error;
+	}
 }
 
 /* The address headers' values into their template; @return it. */
@@ -165,8 +174,8 @@ static inline int dp_produce(struct dp_lcore *c, const struct dp_lcore_queue *q,
 	if (unlikely(e != ST_BATCH_ERR_OK))
 		return dp_batch_drop(e);
 	rc = st_partition_append(p, d + DP_SLC_HDR_SIZE, pk->payload_len - DP_SLC_HDR_SIZE, &base);
-	if (unlikely(rc < 0))
-		return dp_part_err(rc);
+	if (unlikely(rc != 0))
+		return rc == ST_APPEND_DUPLICATE ? DP_DROP_duplicate : dp_part_err(rc);
 	c->records += (uint64_t)bi.records_count;
 	c->part_records[slot] += (uint64_t)bi.records_count;
 	return 0;

@@ -118,6 +118,7 @@ static const struct fwc_key keys[] = {
 	K_ENUM(S, SS, direct_io, "direct.io", tristate_names),
 	K_INT(S, SS, write_max_bytes, "write.max.bytes", 4096, 64 << 20, FWC_F_POW2),
 	K_ENUM(S, SS, consumer_visibility, "consumer.visibility", visibility_names),
+	K_INT(S, SS, producers_max, "producers.max", 0, 1 << 20, 0),
 
 	{ .sec = FWC_SEC_CONTROL, .name = "cpu", .type = FWC_T_INT,
 	  .off = offsetof(struct fwc_control, cpu), .size = sizeof(int32_t), .is_signed = true,
@@ -311,6 +312,7 @@ void fwc_config_defaults(struct fwc_config *cfg)
 	cfg->storage.direct_io = FWC_AUTO;
 	cfg->storage.write_max_bytes = 1u << 20;
 	cfg->storage.consumer_visibility = FWC_VISIBILITY_DURABLE;
+	cfg->storage.producers_max = 1024;
 	cfg->control.cpu = 0;
 	cfg->dataplane.exclusive_lcores = false;
 	cfg->dataplane.burst_size = 32;

@@ -56,6 +56,24 @@ int st_partition_append(struct st_partition *p, const void *batch, uint32_t len,
 	}
 	if (st_batch_header_read(batch, len, &bi) != ST_BATCH_ERR_OK)
 		return -EINVAL;
+	if (bi.producer_id >= 0) {
+		struct st_producer_batch dup;
+
+		switch (st_producers_check(&p->producers, &bi, &dup)) {
+		case ST_PRODUCER_DUPLICATE:
+			p->pstats.duplicates++;
+			*base_offset = dup.first_offset;
+			return ST_APPEND_DUPLICATE;
+		case ST_PRODUCER_OUT_OF_ORDER:
+			p->pstats.out_of_order++;
+			return ST_ERR_OUT_OF_ORDER;
+		case ST_PRODUCER_FENCED:
+			p->pstats.fenced++;
+			return ST_ERR_FENCED;
+		case ST_PRODUCER_APPEND:
+			break;
+		}
+	}
 	slot = st_ring_reserve(p->ring, len);
 	if (!slot) {
 		p->pstats.ring_full++;
@@ -64,6 +82,8 @@ int st_partition_append(struct st_partition *p, const void *batch, uint32_t len,
 	memcpy(slot, batch, len);
 	st_batch_assign(slot, p->next_offset, p->leader_epoch);
 	st_ring_commit(p->ring, len);
+	if (bi.producer_id >= 0)
+		st_producers_update(&p->producers, &bi, p->next_offset);
 	*base_offset = p->next_offset;
 	p->next_offset += (int64_t)bi.last_offset_delta + 1;
 	p->pstats.batches++;
@@ -153,6 +173,21 @@ int st_partition_tap_flush(struct st_partition *p, uint64_t now_ns, bool force)
 	return tap_seal(p);
 }
 
+/* The idempotent producers' state as of the log end: snapshot, then the batches after it. */
+static int rebuild_producers(struct st_partition *p, struct st_log_recovery *rep)
+{
+	unsigned int bad = 0;
+	int64_t n = st_producers_rebuild(&p->producers, p->log, &bad);
+
+	if (n < 0)
+		return (int)n;
+	if (rep) {
+		rep->producer_batches_read = n;
+		rep->producer_snapshots_bad = bad;
+	}
+	return 0;
+}
+
 int st_partition_open(struct st_partition **out, struct st_logdir *d, const char *topic,
 		      int32_t partition, const struct st_log_config *lc,
 		      const struct st_partition_cfg *pc, struct st_log_recovery *rep)
@@ -185,6 +220,14 @@ int st_partition_open(struct st_partition **out, struct st_logdir *d, const char
 		st_log_close(p->log);
 		goto out;
 	}
+	rc = st_producers_init(&p->producers, pc->max_producers, pc->producer_expiration_ms);
+	if (rc == 0)
+		rc = rebuild_producers(p, rep);
+	if (rc < 0) {
+		st_producers_free(&p->producers);
+		st_log_close(p->log);
+		goto out;
+	}
 	leo = st_log_leo(p->log);
 	p->next_offset = leo;
 	atomic_store_explicit(&p->written, leo, memory_order_relaxed);
@@ -205,8 +248,15 @@ int st_partition_close(struct st_partition *p)
 
 	if (!p)
 		return 0;
-	if (p->log)
-		rc = st_log_close(p->log);
+	if (p->log) {
+		/* Next start loads the table instead of reading the log for it. */
+		if (p->producers.n)
+			rc = st_producers_snapshot(&p->producers, st_log_dir(p->log), p->next_offset);
+		int crc = st_log_close(p->log);
+
+		rc = rc ? rc : crc;
+	}
+	st_producers_free(&p->producers);
 	st_ring_free(p->ring);
 	free(p);
 	return rc;

@@ -112,6 +112,7 @@ struct fwc_storage {
 	enum fwc_tristate direct_io;    /* direct.io: auto|on|off */
 	uint32_t write_max_bytes;       /* write.max.bytes, largest single write (1 MiB) */
 	enum fwc_visibility consumer_visibility; /* consumer.visibility: durable|flushed|written */
+	uint32_t producers_max;         /* producers.max idempotent producers per partition (1024) */
 	struct fwc_origin writer_cpus_origin;
 };
 

@@ -78,6 +78,9 @@ struct st_log_recovery {
 	uint32_t segments_deleted;  /* later segments removed */
 	uint64_t deleted_bytes;     /* their .log bytes */
 	const char *reason;         /* why the batch was refused (static text) */
+	/* Idempotent producers' state (st_partition_open). */
+	int64_t producer_batches_read;  /* batches read after the snapshot (or all) */
+	unsigned int producer_snapshots_bad; /* corrupt snapshots ignored */
 };
 
 /* ---- the log directory (root): checkpoints and the clean-shutdown marker ---- */

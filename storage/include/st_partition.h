@@ -25,12 +25,14 @@
 #ifndef ST_PARTITION_H
 #define ST_PARTITION_H
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "st_batch.h"
 #include "st_log.h"
+#include "st_producer.h"
 #include "st_ring.h"
 
 struct st_inbox;
@@ -44,6 +46,9 @@ struct st_partition_pstats {
 	uint64_t bytes;
 	uint64_t ring_full;        /* batches/records refused: ring had no room */
 	uint64_t too_large;        /* a record or batch larger than the ring allows */
+	uint64_t duplicates;       /* idempotent batches already appended: not again */
+	uint64_t out_of_order;     /* idempotent batches refused: sequence gap */
+	uint64_t fenced;           /* idempotent batches refused: stale producer epoch */
 };
 
 struct st_partition {
@@ -56,6 +61,7 @@ struct st_partition {
 	uint64_t tap_opened_ns;    /* when the open tap batch got its first record */
 	bool tap_open;
 	struct st_batch_builder tap;
+	struct st_producers producers; /* idempotent producers' sequences */
 	struct st_partition_pstats pstats;
 
 	/* ---- published by the writer thread, read by anyone ---- */
@@ -82,6 +88,8 @@ struct st_partition_cfg {
 	uint32_t batch_size;       /* tap batches: batch.size */
 	uint32_t linger_ms;        /* tap batches: linger.ms */
 	int32_t leader_epoch;      /* stamped into every batch */
+	uint32_t max_producers;    /* idempotent producers tracked (0: no de-duplication) */
+	int64_t producer_expiration_ms; /* producer.id.expiration.ms */
 };
 
 /**
@@ -139,10 +147,19 @@ static inline void st_partition_delete_below(struct st_partition *p, int64_t off
  * and the Kafka produce path).  Copies it once into the ring and assigns its
  * offsets there.  Seals an open tap batch first so offsets stay in order.
  *
- * @return 0 and *@base_offset, -ENOBUFS (ring full now: count or wait),
- *   -EMSGSIZE (larger than half the ring: can never fit), or the partition's
- *   sticky error.
+ * A batch with a producer id is checked against the partition's producer
+ * state first (st_producer.h): a duplicate is not appended and returns
+ * ST_APPEND_DUPLICATE with the original batch's base offset.
+ *
+ * @return 0 and *@base_offset, ST_APPEND_DUPLICATE and *@base_offset,
+ *   -ENOBUFS (ring full now: count or wait), -EMSGSIZE (larger than half the
+ *   ring: can never fit), ST_ERR_OUT_OF_ORDER (a sequence gap),
+ *   ST_ERR_FENCED (a stale producer epoch), or the partition's sticky error.
  */
+#define ST_APPEND_DUPLICATE 1
+#define ST_ERR_OUT_OF_ORDER (-EILSEQ)
+#define ST_ERR_FENCED (-ESTALE)
+
 int st_partition_append(struct st_partition *p, const void *batch, uint32_t len,
 			int64_t *base_offset);
 
