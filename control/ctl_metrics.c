@@ -25,6 +25,16 @@
  *    value may be slightly stale, never torn; counters only grow.
  *  - writer and dataplane counters through their own readers
  *    (st_writer_stats_get, dp_stats_read), which do the same.
+ *  - consumer groups and their counters: the control thread's own.  The
+ *    log end of a committed offset is st_partition_hw() under the store's
+ *    visibility -- what Fetch and ListOffsets report -- so the lag shown is
+ *    the lag the consumer sees, not the producer's next offset.
+ *
+ * The group copy is the one part that grows with the clients rather than
+ * the configuration (groups x committed partitions), so it is capped
+ * (max_group_offsets) and allocated on its own: if that allocation fails the
+ * scrape still answers, without the per-group series, and the control
+ * thread logs it once.
  *
  * The handshake: state IDLE -> WANTED (HTTP thread, then notify) ->
  * GATHERING (control thread) -> READY (snapshot handed over) -> IDLE.  A
@@ -42,6 +52,7 @@
 #include <microhttpd.h>
 
 #include "ctl_catalog.h"
+#include "ctl_group.h"
 #include "ctl_log.h"
 #include "ctl_metrics.h"
 #include "ctl_store.h"
@@ -54,6 +65,7 @@
 #define METRICS_MAX_CONNECTIONS 16
 #define METRICS_CONN_TIMEOUT_S 10
 #define METRICS_MAX_WRITERS 64
+#define METRICS_MAX_GROUP_OFFSETS ((size_t)65536) /* per scrape, unless the params say */
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
 enum snap_state { SNAP_IDLE, SNAP_WANTED, SNAP_GATHERING, SNAP_READY, SNAP_ABANDONED };
@@ -68,6 +80,7 @@ struct ctl_metrics {
 	enum snap_state state;
 	struct ctl_metrics_snap *snap;
 	bool closing;
+	bool logged_nomem, logged_cap;  /* control thread: group copy problems, logged once */
 };
 
 /* A snapshot and the memory behind its pointers. */
@@ -79,7 +92,10 @@ struct snap_owned {
 	size_t parts_cap;
 	struct ctl_metrics_dp_part *dp_parts;
 	size_t dp_cap;
-	char **strings;                 /* interned topic names */
+	struct ctl_metrics_group *groups;
+	struct ctl_metrics_group_offset *goffs;
+	size_t n_goffs;
+	char **strings;                 /* interned topic and group names */
 	size_t n_strings, strings_cap;
 	bool failed;                    /* an allocation failed */
 };
@@ -178,6 +194,105 @@ static void snap_partitions(struct snap_owned *o, const struct ctl_catalog *cat)
 	}
 }
 
+/* The high watermark a Fetch of @t/@partition reports, or -1 when it is gone. */
+static int64_t group_log_end(const struct ctl_topic *t, int32_t partition, enum st_visibility vis)
+{
+	const struct st_partition *sp;
+
+	if (!t || partition < 0 || partition >= t->n_partitions ||
+	    !(sp = ctl_store_partition(&t->partitions[partition])))
+		return -1;
+	return st_partition_hw(sp, vis);
+}
+
+/* @g's committed offsets into o->goffs (room was reserved). */
+static int group_offsets_copy(struct snap_owned *o, const struct ctl_group *g,
+			      struct ctl_metrics_group *d, const struct ctl_catalog *cat,
+			      enum st_visibility vis)
+{
+	const struct ctl_topic *t = NULL;
+	const char *name = NULL;
+
+	d->offsets = &o->goffs[o->n_goffs];
+	for (size_t k = 0; k < g->n_offsets; k++) {
+		const struct ctl_offset *src = &g->offsets[k];
+		struct ctl_metrics_group_offset *x = &o->goffs[o->n_goffs + k];
+
+		if (!name || strcmp(name, src->topic) != 0) {   /* sorted: once per topic */
+			if (!(name = intern(o, src->topic)))
+				return -ENOMEM;
+			t = cat ? ctl_catalog_find(cat, name, strlen(name)) : NULL;
+		}
+		x->topic = name;
+		x->partition = src->partition;
+		x->committed = src->offset;
+		x->log_end = group_log_end(t, src->partition, vis);
+	}
+	d->n_offsets = g->n_offsets;
+	o->n_goffs += g->n_offsets;
+	return 0;
+}
+
+/* Each group's summary, and its offsets while they fit in @cap. */
+static int groups_copy(struct snap_owned *o, const struct ctl_metrics_params *p, size_t cap)
+{
+	enum st_visibility vis = p->store ? ctl_store_visibility(p->store) : ST_VIS_DURABLE;
+	size_t n = ctl_groups_count(p->groups);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct ctl_group *g = ctl_groups_at(p->groups, i);
+		struct ctl_metrics_group *d = &o->groups[o->pub.n_groups++];
+
+		if (!(d->id = intern(o, g->id)))
+			return -ENOMEM;
+		d->state = g->state;
+		d->generation = g->generation;
+		d->n_members = g->n_members;
+		if (g->n_offsets > cap - o->n_goffs)
+			o->pub.group_offsets_omitted += g->n_offsets;
+		else if (group_offsets_copy(o, g, d, p->cat, vis) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Counters and counts always; per-group series unless memory runs out. */
+static void snap_groups(struct snap_owned *o, const struct ctl_metrics_params *p)
+{
+	struct ctl_metrics_snap *s = &o->pub;
+	size_t n = ctl_groups_count(p->groups), total = 0;
+	size_t cap = p->max_group_offsets ? p->max_group_offsets : METRICS_MAX_GROUP_OFFSETS;
+
+	if (!p->groups)
+		return;
+	s->group_stats = *ctl_groups_stats(p->groups);
+	for (size_t i = 0; i < n; i++) {
+		const struct ctl_group *g = ctl_groups_at(p->groups, i);
+
+		if (g->state < CTL_GROUP_STATES)
+			s->groups_by_state[g->state]++;
+		total += g->n_offsets;
+	}
+	if (total < cap)
+		cap = total;
+	if (!n)
+		return;
+	o->groups = calloc(n, sizeof(*o->groups));
+	o->goffs = cap ? malloc(cap * sizeof(*o->goffs)) : NULL;
+	if (o->groups && (o->goffs || !cap) && groups_copy(o, p, cap) == 0) {
+		s->groups = o->groups;
+		return;
+	}
+	o->failed = false;              /* only this part fails: its series are left out */
+	free(o->groups);
+	free(o->goffs);
+	o->groups = NULL;
+	o->goffs = NULL;
+	s->n_groups = 0;
+	s->group_offsets_omitted = total;
+	s->groups_nomem = true;
+}
+
 struct ctl_metrics_snap *ctl_metrics_snap_take(const struct ctl_metrics_params *p)
 {
 	struct snap_owned *o = calloc(1, sizeof(*o));
@@ -200,6 +315,8 @@ struct ctl_metrics_snap *ctl_metrics_snap_take(const struct ctl_metrics_params *
 		dp_stats_foreach_partition(p->lcores, dp_part_add, o);
 	if (p->cat)
 		snap_partitions(o, p->cat);
+	if (!o->failed)
+		snap_groups(o, p);
 	s->parts = o->parts;
 	s->dp_parts = o->dp_parts;
 	if (o->failed) {
@@ -220,10 +337,32 @@ void ctl_metrics_snap_free(struct ctl_metrics_snap *s)
 	free(o->strings);
 	free(o->parts);
 	free(o->dp_parts);
+	free(o->groups);
+	free(o->goffs);
 	free(o);
 }
 
 /* ---- the handshake ------------------------------------------------------- */
+
+/* Control thread: a group copy left incomplete is worth one line, not one per scrape. */
+static void snap_log_once(struct ctl_metrics *m, const struct ctl_metrics_snap *s)
+{
+	if (!s)
+		return;
+	if (s->groups_nomem && !m->logged_nomem) {
+		CTL_LOG(WARNING, "metrics: no memory to copy the consumer groups: scrapes show no "
+			"per-group series while this lasts (logged once)");
+		m->logged_nomem = true;
+	} else if (!s->groups_nomem && s->group_offsets_omitted && !m->logged_cap) {
+		size_t cap = m->p.max_group_offsets ? m->p.max_group_offsets
+						    : METRICS_MAX_GROUP_OFFSETS;
+
+		CTL_LOG(WARNING, "metrics: %zu committed offsets over the per-scrape cap of %zu "
+			"left out (sluice_group_offsets_omitted; logged once)",
+			s->group_offsets_omitted, cap);
+		m->logged_cap = true;
+	}
+}
 
 /* Notify callback, control thread: take the snapshot a scrape asked for. */
 static void metrics_on_notify(void *arg)
@@ -242,6 +381,7 @@ static void metrics_on_notify(void *arg)
 	pthread_mutex_unlock(&m->lock);
 
 	s = ctl_metrics_snap_take(&m->p);   /* NULL (no memory) is answered with 503 */
+	snap_log_once(m, s);
 
 	pthread_mutex_lock(&m->lock);
 	if (m->state == SNAP_GATHERING) {

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ctl_group.h"
 #include "ctl_metrics.h"
 #include "dp_stats.h"
 #include "kp_api.h"
@@ -250,11 +251,153 @@ static void render_dataplane(FILE *out, const struct ctl_metrics_snap *s)
 			(unsigned long long)dp->drops[r]);
 }
 
+/* name{group="..." -- the caller closes the braces. */
+static void group_labels(FILE *out, const char *name, const char *group)
+{
+	fprintf(out, "%s{group=\"", name);
+	label_value(out, group);
+	fputc('"', out);
+}
+
+static void group_topic_labels(FILE *out, const char *name, const char *group, const char *topic)
+{
+	group_labels(out, name, group);
+	fputs(",topic=\"", out);
+	label_value(out, topic);
+	fputc('"', out);
+}
+
+/* Log end minus committed, never negative; false when either is unknown. */
+static bool group_lag(const struct ctl_metrics_group_offset *x, int64_t *lag)
+{
+	if (x->log_end < 0 || x->committed < 0)
+		return false;
+	*lag = x->log_end > x->committed ? x->log_end - x->committed : 0;
+	return true;
+}
+
+static void render_group_counters(FILE *out, const struct ctl_metrics_snap *s)
+{
+	static const struct {
+		const char *name, *help;
+		size_t off;
+	} counters[] = {
+#define G(n, f, h) { "sluice_group_" n, h, offsetof(struct ctl_groups_stats, f) }
+		G("rebalances_total", rebalances, "Join phases completed by the group coordinator."),
+		G("members_expired_total", members_expired,
+		  "Group members removed after their session timeout."),
+		G("commits_total", commits, "Partitions of OffsetCommit requests stored."),
+		G("offsets_expired_total", offsets_expired,
+		  "Committed offsets removed by offsets.retention.minutes."),
+		G("compactions_total", compactions,
+		  "Copy-forward compaction passes over a partition of __consumer_offsets."),
+		G("records_replayed_total", records_replayed,
+		  "Records of __consumer_offsets replayed at start."),
+#undef G
+	};
+
+	family(out, "sluice_groups", "gauge", "Consumer groups, by state.");
+	for (unsigned int st = 0; st < CTL_GROUP_STATES; st++)
+		fprintf(out, "sluice_groups{state=\"%s\"} %zu\n", ctl_group_state_name(st),
+			s->groups_by_state[st]);
+	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
+		family(out, counters[i].name, "counter", counters[i].help);
+		sample_u64(out, counters[i].name,
+			   *(const uint64_t *)((const char *)&s->group_stats + counters[i].off));
+	}
+	family(out, "sluice_group_offsets_omitted", "gauge",
+	       "Committed offsets this scrape leaves out (over the per-scrape cap, or no memory).");
+	sample_u64(out, "sluice_group_offsets_omitted", s->group_offsets_omitted);
+}
+
+/* Members, generation, and the state as a state set (every state; 1 for the current). */
+static void render_group_summaries(FILE *out, const struct ctl_metrics_snap *s)
+{
+	family(out, "sluice_group_members", "gauge", "Members of the consumer group.");
+	for (size_t i = 0; i < s->n_groups; i++) {
+		group_labels(out, "sluice_group_members", s->groups[i].id);
+		fprintf(out, "} %u\n", s->groups[i].n_members);
+	}
+	family(out, "sluice_group_generation", "gauge",
+	       "Generation of the consumer group (one more at each completed rebalance).");
+	for (size_t i = 0; i < s->n_groups; i++) {
+		group_labels(out, "sluice_group_generation", s->groups[i].id);
+		fprintf(out, "} %d\n", s->groups[i].generation);
+	}
+	family(out, "sluice_group_state", "gauge",
+	       "State of the consumer group: 1 for the current state, 0 for the others.");
+	for (size_t i = 0; i < s->n_groups; i++)
+		for (unsigned int st = 0; st < CTL_GROUP_STATES; st++) {
+			group_labels(out, "sluice_group_state", s->groups[i].id);
+			fprintf(out, ",state=\"%s\"} %d\n", ctl_group_state_name(st),
+				s->groups[i].state == st);
+		}
+}
+
+/* One topic's lag summed over its partitions with a known lag, from @first. */
+static size_t render_lag_sum(FILE *out, const struct ctl_metrics_group *g, size_t first)
+{
+	const char *topic = g->offsets[first].topic;
+	int64_t sum = 0, lag;
+	bool known = false;
+	size_t k = first;
+
+	for (; k < g->n_offsets && strcmp(g->offsets[k].topic, topic) == 0; k++)
+		if (group_lag(&g->offsets[k], &lag)) {
+			sum += lag;
+			known = true;
+		}
+	if (known) {
+		group_topic_labels(out, "sluice_group_lag_sum", g->id, topic);
+		fprintf(out, "} %lld\n", (long long)sum);
+	}
+	return k;
+}
+
+/* name{group,topic,partition} value, for each committed offset (@lag: only known lags). */
+static void group_offset_series(FILE *out, const struct ctl_metrics_snap *s, const char *name,
+				bool lag)
+{
+	int64_t v;
+
+	for (size_t i = 0; i < s->n_groups; i++) {
+		const struct ctl_metrics_group *g = &s->groups[i];
+
+		for (size_t k = 0; k < g->n_offsets; k++) {
+			const struct ctl_metrics_group_offset *x = &g->offsets[k];
+
+			if (lag && !group_lag(x, &v))
+				continue;
+			group_topic_labels(out, name, g->id, x->topic);
+			fprintf(out, ",partition=\"%d\"} %lld\n", x->partition,
+				(long long)(lag ? v : x->committed));
+		}
+	}
+}
+
+static void render_group_offsets(FILE *out, const struct ctl_metrics_snap *s)
+{
+	family(out, "sluice_group_committed_offset", "gauge",
+	       "Offset the consumer group committed, by partition.");
+	group_offset_series(out, s, "sluice_group_committed_offset", false);
+	family(out, "sluice_group_lag", "gauge",
+	       "High watermark minus committed offset, never negative (absent: topic gone).");
+	group_offset_series(out, s, "sluice_group_lag", true);
+	family(out, "sluice_group_lag_sum", "gauge",
+	       "sluice_group_lag summed over the partitions of a topic.");
+	for (size_t i = 0; i < s->n_groups; i++)
+		for (size_t k = 0; k < s->groups[i].n_offsets;)
+			k = render_lag_sum(out, &s->groups[i], k);
+}
+
 int ctl_metrics_render(const struct ctl_metrics_snap *s, FILE *out)
 {
 	render_kafka(out, s);
 	render_partitions(out, s);
 	render_storage(out, s);
 	render_dataplane(out, s);
+	render_group_counters(out, s);
+	render_group_summaries(out, s);
+	render_group_offsets(out, s);
 	return ferror(out) ? -EIO : 0;
 }
