@@ -285,10 +285,12 @@ static void dataplane_stop(struct dp_lcores *lcores)
 static struct ctl_metrics *metrics_start(const struct fwc_config *cfg, struct ctl_server *srv,
 					 const struct ctl_catalog *cat,
 					 const struct ctl_store *store,
-					 const struct dp_lcores *lcores)
+					 const struct dp_lcores *lcores,
+					 const struct ctl_groups *groups)
 {
 	struct ctl_metrics_params mp = { .listener = cfg->broker.metrics_listener, .srv = srv,
-					 .cat = cat, .store = store, .lcores = lcores };
+					 .cat = cat, .store = store, .lcores = lcores,
+					 .groups = groups };
 	struct ctl_metrics *m = NULL;
 	int rc = ctl_metrics_create(&mp, &m);
 
@@ -375,7 +377,7 @@ static int run(const struct sluiced_opts *o, const struct fwc_config *cfg)
 	}
 	sig = ctl_store_set_server(store, srv);
 	if (sig == 0) {
-		metrics = metrics_start(cfg, srv, cat, store, lcores);
+		metrics = metrics_start(cfg, srv, cat, store, lcores, api.groups);
 		LOG(INFO, "running; SIGTERM or SIGINT stops");
 		sig = ctl_server_run(srv);
 	}

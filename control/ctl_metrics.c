@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * ctl_metrics.c - the Prometheus endpoint: libmicrohttpd's thread asks the
- * control thread for a snapshot, then renders it (see ctl_metrics.h).
+ * control thread for a snapshot, then renders it (ctl_metrics_render.c; see
+ * ctl_metrics.h).
  *
  * Why a snapshot taken on the control thread: the catalog (topics,
  * partitions, their st_partition pointers) changes only on that thread and
@@ -24,6 +25,16 @@
  *    value may be slightly stale, never torn; counters only grow.
  *  - writer and dataplane counters through their own readers
  *    (st_writer_stats_get, dp_stats_read), which do the same.
+ *  - consumer groups and their counters: the control thread's own.  The
+ *    log end of a committed offset is st_partition_hw() under the store's
+ *    visibility -- what Fetch and ListOffsets report -- so the lag shown is
+ *    the lag the consumer sees, not the producer's next offset.
+ *
+ * The group copy is the one part that grows with the clients rather than
+ * the configuration (groups x committed partitions), so it is capped
+ * (max_group_offsets) and allocated on its own: if that allocation fails the
+ * scrape still answers, without the per-group series, and the control
+ * thread logs it once.
  *
  * The handshake: state IDLE -> WANTED (HTTP thread, then notify) ->
  * GATHERING (control thread) -> READY (snapshot handed over) -> IDLE.  A
@@ -41,6 +52,7 @@
 #include <microhttpd.h>
 
 #include "ctl_catalog.h"
+#include "ctl_group.h"
 #include "ctl_log.h"
 #include "ctl_metrics.h"
 #include "ctl_store.h"
@@ -53,6 +65,7 @@
 #define METRICS_MAX_CONNECTIONS 16
 #define METRICS_CONN_TIMEOUT_S 10
 #define METRICS_MAX_WRITERS 64
+#define METRICS_MAX_GROUP_OFFSETS ((size_t)65536) /* per scrape, unless the params say */
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
 enum snap_state { SNAP_IDLE, SNAP_WANTED, SNAP_GATHERING, SNAP_READY, SNAP_ABANDONED };
@@ -67,6 +80,7 @@ struct ctl_metrics {
 	enum snap_state state;
 	struct ctl_metrics_snap *snap;
 	bool closing;
+	bool logged_nomem, logged_cap;  /* control thread: group copy problems, logged once */
 };
 
 /* A snapshot and the memory behind its pointers. */
@@ -78,7 +92,10 @@ struct snap_owned {
 	size_t parts_cap;
 	struct ctl_metrics_dp_part *dp_parts;
 	size_t dp_cap;
-	char **strings;                 /* interned topic names */
+	struct ctl_metrics_group *groups;
+	struct ctl_metrics_group_offset *goffs;
+	size_t n_goffs;
+	char **strings;                 /* interned topic and group names */
 	size_t n_strings, strings_cap;
 	bool failed;                    /* an allocation failed */
 };
@@ -177,6 +194,105 @@ static void snap_partitions(struct snap_owned *o, const struct ctl_catalog *cat)
 	}
 }
 
+/* The high watermark a Fetch of @t/@partition reports, or -1 when it is gone. */
+static int64_t group_log_end(const struct ctl_topic *t, int32_t partition, enum st_visibility vis)
+{
+	const struct st_partition *sp;
+
+	if (!t || partition < 0 || partition >= t->n_partitions ||
+	    !(sp = ctl_store_partition(&t->partitions[partition])))
+		return -1;
+	return st_partition_hw(sp, vis);
+}
+
+/* @g's committed offsets into o->goffs (room was reserved). */
+static int group_offsets_copy(struct snap_owned *o, const struct ctl_group *g,
+			      struct ctl_metrics_group *d, const struct ctl_catalog *cat,
+			      enum st_visibility vis)
+{
+	const struct ctl_topic *t = NULL;
+	const char *name = NULL;
+
+	d->offsets = &o->goffs[o->n_goffs];
+	for (size_t k = 0; k < g->n_offsets; k++) {
+		const struct ctl_offset *src = &g->offsets[k];
+		struct ctl_metrics_group_offset *x = &o->goffs[o->n_goffs + k];
+
+		if (!name || strcmp(name, src->topic) != 0) {   /* sorted: once per topic */
+			if (!(name = intern(o, src->topic)))
+				return -ENOMEM;
+			t = cat ? ctl_catalog_find(cat, name, strlen(name)) : NULL;
+		}
+		x->topic = name;
+		x->partition = src->partition;
+		x->committed = src->offset;
+		x->log_end = group_log_end(t, src->partition, vis);
+	}
+	d->n_offsets = g->n_offsets;
+	o->n_goffs += g->n_offsets;
+	return 0;
+}
+
+/* Each group's summary, and its offsets while they fit in @cap. */
+static int groups_copy(struct snap_owned *o, const struct ctl_metrics_params *p, size_t cap)
+{
+	enum st_visibility vis = p->store ? ctl_store_visibility(p->store) : ST_VIS_DURABLE;
+	size_t n = ctl_groups_count(p->groups);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct ctl_group *g = ctl_groups_at(p->groups, i);
+		struct ctl_metrics_group *d = &o->groups[o->pub.n_groups++];
+
+		if (!(d->id = intern(o, g->id)))
+			return -ENOMEM;
+		d->state = g->state;
+		d->generation = g->generation;
+		d->n_members = g->n_members;
+		if (g->n_offsets > cap - o->n_goffs)
+			o->pub.group_offsets_omitted += g->n_offsets;
+		else if (group_offsets_copy(o, g, d, p->cat, vis) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Counters and counts always; per-group series unless memory runs out. */
+static void snap_groups(struct snap_owned *o, const struct ctl_metrics_params *p)
+{
+	struct ctl_metrics_snap *s = &o->pub;
+	size_t n = ctl_groups_count(p->groups), total = 0;
+	size_t cap = p->max_group_offsets ? p->max_group_offsets : METRICS_MAX_GROUP_OFFSETS;
+
+	if (!p->groups)
+		return;
+	s->group_stats = *ctl_groups_stats(p->groups);
+	for (size_t i = 0; i < n; i++) {
+		const struct ctl_group *g = ctl_groups_at(p->groups, i);
+
+		if (g->state < CTL_GROUP_STATES)
+			s->groups_by_state[g->state]++;
+		total += g->n_offsets;
+	}
+	if (total < cap)
+		cap = total;
+	if (!n)
+		return;
+	o->groups = calloc(n, sizeof(*o->groups));
+	o->goffs = cap ? malloc(cap * sizeof(*o->goffs)) : NULL;
+	if (o->groups && (o->goffs || !cap) && groups_copy(o, p, cap) == 0) {
+		s->groups = o->groups;
+		return;
+	}
+	o->failed = false;              /* only this part fails: its series are left out */
+	free(o->groups);
+	free(o->goffs);
+	o->groups = NULL;
+	o->goffs = NULL;
+	s->n_groups = 0;
+	s->group_offsets_omitted = total;
+	s->groups_nomem = true;
+}
+
 struct ctl_metrics_snap *ctl_metrics_snap_take(const struct ctl_metrics_params *p)
 {
 	struct snap_owned *o = calloc(1, sizeof(*o));
@@ -199,6 +315,8 @@ struct ctl_metrics_snap *ctl_metrics_snap_take(const struct ctl_metrics_params *
 		dp_stats_foreach_partition(p->lcores, dp_part_add, o);
 	if (p->cat)
 		snap_partitions(o, p->cat);
+	if (!o->failed)
+		snap_groups(o, p);
 	s->parts = o->parts;
 	s->dp_parts = o->dp_parts;
 	if (o->failed) {
@@ -219,253 +337,32 @@ void ctl_metrics_snap_free(struct ctl_metrics_snap *s)
 	free(o->strings);
 	free(o->parts);
 	free(o->dp_parts);
+	free(o->groups);
+	free(o->goffs);
 	free(o);
 }
 
-/* ---- rendering ------------------------------------------------------------ */
-
-static void family(FILE *out, const char *name, const char *type, const char *help)
-{
-	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
-/* A label value with \, " and newline escaped (the exposition format's rule). */
-static void label_value(FILE *out, const char *v)
-{
-	for (; *v; v++) {
-		if (*v == '\\' || *v == '"')
-			fputc('\\', out);
-		if (*v == '\n') {
-			fputs("\\n", out);
-			continue;
-		}
-		fputc(*v, out);
-	}
-}
-
-static void sample_u64(FILE *out, const char *name, uint64_t v)
-{
-	fprintf(out, "%s %llu\n", name, (unsigned long long)v);
-}
-
-static const char *api_name(const struct ctl_metrics_snap *s, unsigned int key, char *buf,
-			    size_t len)
-{
-	for (size_t i = 0; i < s->n_apis; i++)
-		if (s->apis[i].api_key == (int16_t)key)
-			return s->apis[i].name;
-	snprintf(buf, len, "key_%u", key);
-	return buf;
-}
-
-static bool api_shown(const struct ctl_metrics_snap *s, unsigned int key)
-{
-	const struct ctl_api_stats *a = &s->server.api[key];
-
-	for (size_t i = 0; i < s->n_apis; i++)
-		if (s->apis[i].api_key == (int16_t)key)
-			return true;
-	return a->requests || a->errors;
-}
-
-/* One series per advertised API (zeros included) and per other key seen. */
-static void api_series(FILE *out, const struct ctl_metrics_snap *s, const char *name, int what)
-{
-	char buf[16];
-
-	for (unsigned int k = 0; k < CTL_API_KEYS; k++) {
-		const struct ctl_api_stats *a = &s->server.api[k];
-
-		if (!api_shown(s, k))
-			continue;
-		fprintf(out, "%s{api=\"%s\"} ", name, api_name(s, k, buf, sizeof(buf)));
-		if (what == 0)
-			fprintf(out, "%llu\n", (unsigned long long)a->requests);
-		else if (what == 1)
-			fprintf(out, "%llu\n", (unsigned long long)a->errors);
-		else
-			fprintf(out, "%.9f\n", (double)a->latency_ns / 1e9);
-	}
-}
-
-static void render_kafka(FILE *out, const struct ctl_metrics_snap *s)
-{
-	const struct ctl_server_stats *st = &s->server;
-	static const struct {
-		const char *name, *help;
-		size_t off;
-	} counters[] = {
-#define C(n, f, h) { "sluice_kafka_" n, h, offsetof(struct ctl_server_stats, f) }
-		C("connections_accepted_total", conn_accepted, "Kafka connections accepted."),
-		C("connections_closed_total", conn_closed, "Kafka connections closed, for any reason."),
-		C("connections_rejected_total", conn_rejected,
-		  "Connections closed at accept because max.connections was reached."),
-		C("connections_idle_closed_total", conn_idle_closed,
-		  "Connections closed after connections.max.idle.ms without traffic."),
-		C("frames_too_large_total", frames_too_large,
-		  "Request frames larger than socket.request.max.bytes (connection closed)."),
-		C("frames_invalid_total", frames_invalid,
-		  "Request frames with a size <= 0 (connection closed)."),
-		C("requests_refused_total", requests_refused,
-		  "Requests for unadvertised APIs or versions, or malformed (connection closed)."),
-		C("received_bytes_total", bytes_in, "Bytes read from Kafka connections."),
-		C("sent_bytes_total", bytes_out, "Bytes written to Kafka connections."),
-#undef C
-	};
-
-	family(out, "sluice_kafka_requests_total", "counter", "Kafka requests handled, by API.");
-	api_series(out, s, "sluice_kafka_requests_total", 0);
-	family(out, "sluice_kafka_request_errors_total", "counter",
-	       "Error codes returned in Kafka responses, by API.");
-	api_series(out, s, "sluice_kafka_request_errors_total", 1);
-	family(out, "sluice_kafka_request_seconds", "summary",
-	       "Time from request read to response queued, by API.");
-	api_series(out, s, "sluice_kafka_request_seconds_sum", 2);
-	api_series(out, s, "sluice_kafka_request_seconds_count", 0);
-	family(out, "sluice_kafka_connections_active", "gauge", "Open Kafka connections.");
-	sample_u64(out, "sluice_kafka_connections_active", st->conn_open);
-	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
-		family(out, counters[i].name, "counter", counters[i].help);
-		sample_u64(out, counters[i].name,
-			   *(const uint64_t *)((const char *)st + counters[i].off));
-	}
-}
-
-/* Fields of struct ctl_metrics_part, rendered one family at a time. */
-enum part_field { PF_START, PF_END, PF_WRITTEN, PF_FLUSHED, PF_DURABLE, PF_REC_IN, PF_BYTES_IN,
-		  PF_RING_FULL, PF_REC_OUT, PF_BYTES_OUT, PF_ERR };
-
-static const struct {
-	const char *name, *type, *help;
-} part_families[] = {
-	[PF_START] = { "sluice_partition_log_start_offset", "gauge",
-		       "First offset still in the log." },
-	[PF_END] = { "sluice_partition_log_end_offset", "gauge",
-		     "Next offset to be assigned (includes batches still in the ring)." },
-	[PF_WRITTEN] = { "sluice_partition_written_offset", "gauge",
-			 "Next offset not yet written to the segment file." },
-	[PF_FLUSHED] = { "sluice_partition_flushed_offset", "gauge",
-			 "Next offset not yet flushed to the device." },
-	[PF_DURABLE] = { "sluice_partition_durable_offset", "gauge",
-			 "Next offset not yet covered by fdatasync." },
-	[PF_REC_IN] = { "sluice_partition_records_in_total", "counter",
-			"Records committed into the partition (Kafka produce and dataplane)." },
-	[PF_BYTES_IN] = { "sluice_partition_bytes_in_total", "counter",
-			  "RecordBatch bytes committed into the partition." },
-	[PF_RING_FULL] = { "sluice_partition_ring_full_total", "counter",
-			   "Appends refused because the partition ring was full." },
-	[PF_REC_OUT] = { "sluice_partition_records_out_total", "counter",
-			 "Records sent to consumers by Fetch." },
-	[PF_BYTES_OUT] = { "sluice_partition_bytes_out_total", "counter",
-			   "RecordBatch bytes sent to consumers by Fetch." },
-	[PF_ERR] = { "sluice_partition_io_error", "gauge",
-		     "1 when appends stopped after an I/O error (ENOSPC, EIO), else 0." },
-};
-
-static int64_t part_value(const struct ctl_metrics_part *p, enum part_field f)
-{
-	switch (f) {
-	case PF_START: return p->log_start;
-	case PF_END: return p->log_end;
-	case PF_WRITTEN: return p->written;
-	case PF_FLUSHED: return p->flushed;
-	case PF_DURABLE: return p->durable;
-	case PF_REC_IN: return (int64_t)p->records_in;
-	case PF_BYTES_IN: return (int64_t)p->bytes_in;
-	case PF_RING_FULL: return (int64_t)p->ring_full;
-	case PF_REC_OUT: return (int64_t)p->records_out;
-	case PF_BYTES_OUT: return (int64_t)p->bytes_out;
-	default: return p->err != 0;
-	}
-}
-
-static void topic_labels(FILE *out, const char *name, const char *topic, int32_t partition)
-{
-	fprintf(out, "%s{topic=\"", name);
-	label_value(out, topic);
-	fprintf(out, "\",partition=\"%d\"} ", partition);
-}
-
-static void render_partitions(FILE *out, const struct ctl_metrics_snap *s)
-{
-	for (unsigned int f = 0; f < sizeof(part_families) / sizeof(part_families[0]); f++) {
-		family(out, part_families[f].name, part_families[f].type, part_families[f].help);
-		for (size_t i = 0; i < s->n_parts; i++) {
-			topic_labels(out, part_families[f].name, s->parts[i].topic,
-				     s->parts[i].partition);
-			fprintf(out, "%lld\n", (long long)part_value(&s->parts[i], f));
-		}
-	}
-}
-
-static void render_storage(FILE *out, const struct ctl_metrics_snap *s)
-{
-	static const struct {
-		const char *name, *help;
-		size_t off;
-	} fams[] = {
-#define W(n, f, h) { "sluice_storage_" n, h, offsetof(struct st_writer_stats, f) }
-		W("writer_passes_total", passes, "Storage writer loop passes."),
-		W("writes_total", writes, "Segment file writes issued."),
-		W("write_bytes_total", bytes, "Bytes handed to segment file writes."),
-		W("syncs_total", syncs, "fdatasync calls issued (group commit)."),
-		W("segment_rolls_total", rolls, "Segments rolled."),
-		W("retention_deleted_segments_total", retained_segments,
-		  "Segments deleted by retention."),
-		W("io_errors_total", io_errors, "Partitions stopped by an I/O error."),
-#undef W
-	};
-
-	for (size_t f = 0; f < sizeof(fams) / sizeof(fams[0]); f++) {
-		family(out, fams[f].name, "counter", fams[f].help);
-		for (size_t w = 0; w < s->n_writers; w++)
-			fprintf(out, "%s{writer=\"%zu\"} %llu\n", fams[f].name, w,
-				(unsigned long long)*(const uint64_t *)((const char *)&s->writers[w] +
-									fams[f].off));
-	}
-}
-
-static void render_dataplane(FILE *out, const struct ctl_metrics_snap *s)
-{
-	static const struct dp_stats zero;
-	const struct dp_stats *dp = s->dp ? s->dp : &zero;
-
-	family(out, "sluice_dataplane_rx_packets_total", "counter",
-	       "Frames received by the dataplane lcores.");
-	sample_u64(out, "sluice_dataplane_rx_packets_total", dp->rx_packets);
-	family(out, "sluice_dataplane_rx_bytes_total", "counter",
-	       "Bytes of the frames received by the dataplane lcores.");
-	sample_u64(out, "sluice_dataplane_rx_bytes_total", dp->rx_bytes);
-	family(out, "sluice_dataplane_stored_packets_total", "counter",
-	       "Frames whose datagram was stored.");
-	sample_u64(out, "sluice_dataplane_stored_packets_total", dp->stored);
-	family(out, "sluice_dataplane_fragments_held", "gauge",
-	       "Fragments waiting in the reassembly tables.");
-	sample_u64(out, "sluice_dataplane_fragments_held", dp->frag_held);
-	family(out, "sluice_dataplane_records_total", "counter",
-	       "Kafka records stored by the dataplane, by partition.");
-	for (size_t i = 0; i < s->n_dp_parts; i++) {
-		topic_labels(out, "sluice_dataplane_records_total", s->dp_parts[i].topic,
-			     s->dp_parts[i].partition);
-		fprintf(out, "%llu\n", (unsigned long long)s->dp_parts[i].records);
-	}
-	family(out, "sluice_dataplane_drops_total", "counter",
-	       "Frames dropped by the dataplane, by reason (docs/dataplane.md).");
-	for (unsigned int r = 1; r < DP_DROP__COUNT; r++)
-		fprintf(out, "sluice_dataplane_drops_total{reason=\"%s\"} %llu\n", dp_drop_name(r),
-			(unsigned long long)dp->drops[r]);
-}
-
-int ctl_metrics_render(const struct ctl_metrics_snap *s, FILE *out)
-{
-	render_kafka(out, s);
-	render_partitions(out, s);
-	render_storage(out, s);
-	render_dataplane(out, s);
-	return ferror(out) ? -EIO : 0;
-}
-
 /* ---- the handshake ------------------------------------------------------- */
+
+/* Control thread: a group copy left incomplete is worth one line, not one per scrape. */
+static void snap_log_once(struct ctl_metrics *m, const struct ctl_metrics_snap *s)
+{
+	if (!s)
+		return;
+	if (s->groups_nomem && !m->logged_nomem) {
+		CTL_LOG(WARNING, "metrics: no memory to copy the consumer groups: scrapes show no "
+			"per-group series while this lasts (logged once)");
+		m->logged_nomem = true;
+	} else if (!s->groups_nomem && s->group_offsets_omitted && !m->logged_cap) {
+		size_t cap = m->p.max_group_offsets ? m->p.max_group_offsets
+						    : METRICS_MAX_GROUP_OFFSETS;
+
+		CTL_LOG(WARNING, "metrics: %zu committed offsets over the per-scrape cap of %zu "
+			"left out (sluice_group_offsets_omitted; logged once)",
+			s->group_offsets_omitted, cap);
+		m->logged_cap = true;
+	}
+}
 
 /* Notify callback, control thread: take the snapshot a scrape asked for. */
 static void metrics_on_notify(void *arg)
@@ -484,6 +381,7 @@ static void metrics_on_notify(void *arg)
 	pthread_mutex_unlock(&m->lock);
 
 	s = ctl_metrics_snap_take(&m->p);   /* NULL (no memory) is answered with 503 */
+	snap_log_once(m, s);
 
 	pthread_mutex_lock(&m->lock);
 	if (m->state == SNAP_GATHERING) {

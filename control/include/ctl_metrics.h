@@ -15,8 +15,18 @@
  * A scrape that the control thread does not answer within 5 s (it is busy
  * opening a large topic, or stopping) gets 503.
  *
+ * Consumer groups live on the control thread too: the snapshot copies each
+ * group's id, state, generation and member count, and for each committed
+ * offset the high watermark a Fetch of that partition would report (the
+ * watermark of storage.consumer.visibility), so the lag a scrape shows is
+ * the lag a consumer would see.  At most max_group_offsets committed offsets
+ * are copied per scrape: a group whose offsets do not all fit in what is
+ * left shows none of them (its other series stay), and the gauge
+ * sluice_group_offsets_omitted says how many were left out.
+ *
  * Names: everything is prefixed sluice_; counters end in _total; labels are
- * api, topic, partition, writer, reason.  docs/control.md lists them.
+ * api, topic, partition, writer, reason, group, state.  docs/control.md
+ * lists them.
  */
 #ifndef CTL_METRICS_H
 #define CTL_METRICS_H
@@ -26,9 +36,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "ctl_group.h"
 #include "ctl_server.h"
 
 struct ctl_catalog;
+struct ctl_groups;
 struct ctl_metrics;
 struct ctl_store;
 struct dp_lcores;
@@ -66,6 +78,24 @@ struct ctl_metrics_dp_part {
 	uint64_t records;
 };
 
+/* A group's committed offset of one partition, and that partition's end. */
+struct ctl_metrics_group_offset {
+	const char *topic;
+	int32_t partition;
+	int64_t committed;              /* as committed (a client may commit -1) */
+	int64_t log_end;                /* high watermark Fetch reports; -1: partition gone */
+};
+
+/* One consumer group in a snapshot. */
+struct ctl_metrics_group {
+	const char *id;
+	enum ctl_group_state state;
+	int32_t generation;
+	unsigned int n_members;
+	const struct ctl_metrics_group_offset *offsets; /* by (topic, partition); none if omitted */
+	size_t n_offsets;
+};
+
 /* Everything a scrape shows, copied at one moment on the control thread. */
 struct ctl_metrics_snap {
 	struct ctl_server_stats server;
@@ -78,6 +108,12 @@ struct ctl_metrics_snap {
 	size_t n_dp_parts;
 	const struct ctl_metrics_part *parts;
 	size_t n_parts;
+	struct ctl_groups_stats group_stats;    /* zeros without a coordinator */
+	size_t groups_by_state[CTL_GROUP_STATES];
+	const struct ctl_metrics_group *groups; /* in id order */
+	size_t n_groups;
+	size_t group_offsets_omitted;   /* committed offsets not copied: over the cap or no memory */
+	bool groups_nomem;              /* allocation failed: no per-group series at all */
 };
 
 struct ctl_metrics_params {
@@ -86,6 +122,8 @@ struct ctl_metrics_params {
 	const struct ctl_catalog *cat;
 	const struct ctl_store *store;  /* writer stats; may be NULL */
 	const struct dp_lcores *lcores; /* dataplane counters; may be NULL */
+	const struct ctl_groups *groups;/* the coordinator; may be NULL (no group series) */
+	size_t max_group_offsets;       /* committed offsets copied per scrape; 0: 65536 */
 };
 
 /**
@@ -111,8 +149,11 @@ uint16_t ctl_metrics_port(const struct ctl_metrics *m);
 void ctl_metrics_destroy(struct ctl_metrics *m);
 
 /**
- * Take a snapshot (control thread: it reads the catalog).  Free it with
- * ctl_metrics_snap_free().  @return NULL on allocation failure.
+ * Take a snapshot (control thread: it reads the catalog and the groups).
+ * Free it with ctl_metrics_snap_free().  Without @p->store, lag is measured
+ * against the durable watermark (the default visibility).  Running out of
+ * memory for the group copy only drops the per-group series (groups_nomem).
+ * @return NULL on allocation failure.
  */
 struct ctl_metrics_snap *ctl_metrics_snap_take(const struct ctl_metrics_params *p);
 

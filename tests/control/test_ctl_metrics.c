@@ -3,9 +3,14 @@
  * The metrics endpoint: the text rendering of a small fixture line by line,
  * a snapshot taken from a catalog whose partitions are plain st_partition
  * structs, and GET /metrics over HTTP through the control loop (a real
- * ctl_server running in a thread answers the snapshot request).
+ * ctl_server running in a thread answers the snapshot request).  The group
+ * series come from the real coordinator on real storage: a member joins and
+ * commits, a simple consumer commits on a topic then deleted, and the scrape
+ * shows members, state, committed offsets and lag against the high
+ * watermark; then the per-scrape cap of committed offsets.
  */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,11 +26,14 @@
 #include <cmocka.h>
 
 #include "ctl_catalog.h"
+#include "ctl_group.h"
 #include "ctl_metrics.h"
 #include "ctl_server.h"
 #include "dp_stats.h"
 #include "fwc_config.h"
 #include "kp_api.h"
+#include "kp_data_fx.h"
+#include "kp_golden.h"
 #include "st_partition.h"
 #include "st_writer.h"
 
@@ -94,6 +102,15 @@ static void test_ctl_metrics_render_fixture(void **state)
 		  .records_out = 12, .bytes_out = 1200 },
 		{ .topic = "we\"ird", .partition = 1, .err = -ENOSPC },
 	};
+	struct ctl_metrics_group_offset goffs[3] = {
+		{ "telemetry", 0, 30, 42 },
+		{ "telemetry", 1, 50, 42 },     /* committed past the end: lag 0, not -8 */
+		{ "gone", 0, 7, -1 },           /* topic deleted: no lag */
+	};
+	struct ctl_metrics_group groups[2] = {
+		{ "g1", CTL_GROUP_STABLE, 3, 2, goffs, 3 },
+		{ "we\"i\\rd\n", CTL_GROUP_EMPTY, 0, 0, NULL, 0 },
+	};
 	char *t;
 
 	(void)state;
@@ -113,6 +130,13 @@ static void test_ctl_metrics_render_fixture(void **state)
 	s.n_dp_parts = 1;
 	s.parts = parts;
 	s.n_parts = 2;
+	s.groups = groups;
+	s.n_groups = 2;
+	s.groups_by_state[CTL_GROUP_STABLE] = 1;
+	s.groups_by_state[CTL_GROUP_EMPTY] = 1;
+	s.group_stats = (struct ctl_groups_stats){ .rebalances = 4, .members_expired = 1,
+						   .commits = 9, .records_replayed = 12 };
+	s.group_offsets_omitted = 5;
 	t = render(&s);
 
 	assert_line(t, "# HELP sluice_kafka_requests_total Kafka requests handled, by API.");
@@ -156,6 +180,44 @@ static void test_ctl_metrics_render_fixture(void **state)
 	assert_line(t, "sluice_dataplane_drops_total{reason=\"no_rule\"} 20");
 	assert_line(t, "sluice_dataplane_drops_total{reason=\"ring_full\"} 0");
 	assert_int_equal(count_prefix(t, "sluice_dataplane_drops_total{"), DP_DROP__COUNT - 1);
+
+	assert_line(t, "# HELP sluice_groups Consumer groups, by state.");
+	assert_line(t, "# TYPE sluice_groups gauge");
+	assert_line(t, "sluice_groups{state=\"Empty\"} 1");
+	assert_line(t, "sluice_groups{state=\"PreparingRebalance\"} 0");
+	assert_line(t, "sluice_groups{state=\"CompletingRebalance\"} 0");
+	assert_line(t, "sluice_groups{state=\"Stable\"} 1");
+	assert_line(t, "sluice_groups{state=\"Dead\"} 0");
+	assert_line(t, "# TYPE sluice_group_rebalances_total counter");
+	assert_line(t, "sluice_group_rebalances_total 4");
+	assert_line(t, "sluice_group_members_expired_total 1");
+	assert_line(t, "sluice_group_commits_total 9");
+	assert_line(t, "sluice_group_offsets_expired_total 0");
+	assert_line(t, "sluice_group_compactions_total 0");
+	assert_line(t, "sluice_group_records_replayed_total 12");
+	assert_line(t, "sluice_group_offsets_omitted 5");
+	assert_line(t, "# TYPE sluice_group_members gauge");
+	assert_line(t, "sluice_group_members{group=\"g1\"} 2");
+	assert_line(t, "sluice_group_members{group=\"we\\\"i\\\\rd\\n\"} 0");
+	assert_line(t, "sluice_group_generation{group=\"g1\"} 3");
+	assert_line(t, "sluice_group_state{group=\"g1\",state=\"Stable\"} 1");
+	assert_line(t, "sluice_group_state{group=\"g1\",state=\"Empty\"} 0");
+	assert_line(t, "sluice_group_state{group=\"we\\\"i\\\\rd\\n\",state=\"Empty\"} 1");
+	assert_int_equal(count_prefix(t, "sluice_group_state{"), 2 * CTL_GROUP_STATES);
+	assert_line(t, "# TYPE sluice_group_committed_offset gauge");
+	assert_line(t, "sluice_group_committed_offset{group=\"g1\",topic=\"telemetry\","
+		       "partition=\"0\"} 30");
+	assert_line(t, "sluice_group_committed_offset{group=\"g1\",topic=\"telemetry\","
+		       "partition=\"1\"} 50");
+	assert_line(t, "sluice_group_committed_offset{group=\"g1\",topic=\"gone\","
+		       "partition=\"0\"} 7");
+	assert_int_equal(count_prefix(t, "sluice_group_committed_offset{"), 3);
+	assert_line(t, "# TYPE sluice_group_lag gauge");
+	assert_line(t, "sluice_group_lag{group=\"g1\",topic=\"telemetry\",partition=\"0\"} 12");
+	assert_line(t, "sluice_group_lag{group=\"g1\",topic=\"telemetry\",partition=\"1\"} 0");
+	assert_int_equal(count_prefix(t, "sluice_group_lag{"), 2);
+	assert_line(t, "sluice_group_lag_sum{group=\"g1\",topic=\"telemetry\"} 12");
+	assert_int_equal(count_prefix(t, "sluice_group_lag_sum{"), 1);
 	assert_families_declared(t);
 	free(t);
 }
@@ -323,6 +385,286 @@ static void test_ctl_metrics_http_get(void **state)
 	free(f);
 }
 
+/* ---- consumer groups: the real coordinator on real storage ------------------------ */
+
+struct gfx {
+	struct kd_fx k;
+	struct ctl_groups *gs;
+	struct ctl_metrics *m;
+	int fd;
+	char member[128];               /* the id JoinGroup gave */
+};
+
+#define WEIRD "we\"ird\\g\n"            /* a group id that needs every escape */
+#define WEIRD_LABEL "we\\\"ird\\\\g\\n"
+
+static struct gfx *gfx_up(void)
+{
+	struct gfx *f = calloc(1, sizeof(*f));
+	struct ctl_server_params sp = { .dispatch = kp_api_serve };
+	struct ctl_metrics_params mp = { .listener = "127.0.0.1:0" };
+	struct ctl_topic_spec t = { "t", 1, 2, NULL, 0, false };
+	struct ctl_topic_spec gone = { "gone", 4, 1, NULL, 0, false };
+	char msg[256];
+
+	assert_non_null(f);
+	kd_config(&f->k, "test_ctl_metrics");
+	f->k.cfg.broker.log_flush_interval_ms = 5;
+	f->k.cfg.broker.offsets_topic_num_partitions = 1;
+	f->k.cfg.broker.group_initial_rebalance_delay_ms = 0;
+	kd_start(&f->k);
+	assert_int_equal(ctl_catalog_topic_create(f->k.cat, &t, false, NULL, msg, sizeof(msg)), 0);
+	assert_int_equal(ctl_catalog_topic_create(f->k.cat, &gone, false, NULL, msg, sizeof(msg)),
+			 0);
+	assert_int_equal(ctl_groups_create(f->k.cat, &f->k.cfg, &f->gs), 0);
+	f->k.ctx.groups = f->gs;
+	sp.broker = &f->k.cfg.broker;
+	sp.dispatch_arg = &f->k.ctx;
+	assert_int_equal(ctl_server_create(&sp, &f->k.srv), 0);
+	assert_int_equal(ctl_groups_start(f->gs, f->k.srv), 0);
+	ctl_store_set_server(f->k.store, f->k.srv);
+	mp.srv = f->k.srv;
+	mp.cat = f->k.cat;
+	mp.store = f->k.store;
+	mp.groups = f->gs;
+	assert_int_equal(ctl_metrics_create(&mp, &f->m), 0);
+	assert_int_equal(pthread_create(&f->k.thr, NULL, kd_loop_thread, &f->k), 0);
+	f->fd = kd_client(&f->k);
+	return f;
+}
+
+/* Stop the loop (the test thread may then read the groups), keep everything else. */
+static void gfx_stop_loop(struct gfx *f)
+{
+	close(f->fd);
+	ctl_server_stop(f->k.srv);
+	pthread_join(f->k.thr, NULL);
+	ctl_metrics_destroy(f->m);      /* after the loop, before the server: as sluiced */
+}
+
+static void gfx_down(struct gfx *f)
+{
+	ctl_store_set_server(f->k.store, NULL);
+	ctl_server_destroy(f->k.srv);
+	f->k.srv = NULL;
+	ctl_groups_destroy(f->gs);
+	kd_down(&f->k);
+	kd_remove_dir(&f->k);
+	free(f);
+}
+
+static int16_t be16_at(const uint8_t *p)
+{
+	return (int16_t)(p[0] << 8 | p[1]);
+}
+
+/* Send @req, read its answer (up to 30 s) into @r; @return its length. */
+static size_t kafka_call(struct gfx *f, struct gb *req, uint8_t *r, size_t cap)
+{
+	size_t got = 0, need = 4;
+
+	g_end(req);
+	assert_int_equal(write(f->fd, req->b, req->n), (ssize_t)req->n);
+	while (got < need) {
+		struct pollfd pfd = { .fd = f->fd, .events = POLLIN };
+		ssize_t k;
+
+		assert_true(poll(&pfd, 1, 30000) > 0);
+		k = read(f->fd, r + got, need - got);
+		assert_true(k > 0);
+		got += (size_t)k;
+		if (got == 4) {
+			need = 4 + ((size_t)r[0] << 24 | (size_t)r[1] << 16 | r[2] << 8 | r[3]);
+			assert_true(need <= cap);
+		}
+	}
+	return got;
+}
+
+/* Produce v3, acks=all: @n one-record batches to @topic/@partition. */
+static void produce_n(struct gfx *f, const char *topic, int32_t partition, int n)
+{
+	uint8_t r[1024];
+
+	for (int i = 0; i < n; i++) {
+		struct gb req;
+
+		g_req(&req, 0, 3, 1);
+		g_str(&req, NULL);                      /* transactional_id */
+		g_i16(&req, -1);                        /* acks */
+		g_i32(&req, 30000);                     /* timeout_ms */
+		g_i32(&req, 1);                         /* topics */
+		g_str(&req, topic);
+		g_i32(&req, 1);                         /* partitions */
+		g_i32(&req, partition);                 /* index */
+		g_i32(&req, G_BATCH_LEN);               /* records */
+		g_batch(&req, 0, -1, 1700000000000LL, false);
+		kafka_call(f, &req, r, sizeof(r));
+		/* size, corr, topics, name, partitions, index, then error_code */
+		assert_int_equal(be16_at(r + 4 + 4 + 4 + 2 + strlen(topic) + 4 + 4), 0);
+	}
+}
+
+/* JoinGroup v0 and SyncGroup v0 of "g1": one member, Stable in generation 1. */
+static void join_and_sync(struct gfx *f)
+{
+	static const uint8_t meta[] = { 0, 0, 0, 0, 0, 1, 0, 1, 't', 0xff, 0xff, 0xff, 0xff };
+	uint8_t r[4096];
+	size_t pos = 4 + 4 + 2 + 4;                     /* size, corr, error_code, generation */
+	struct gb req;
+
+	g_req(&req, 11, 0, 2);
+	g_str(&req, "g1");                              /* group_id */
+	g_i32(&req, 30000);                             /* session_timeout_ms */
+	g_str(&req, "");                                /* member_id */
+	g_str(&req, "consumer");                        /* protocol_type */
+	g_i32(&req, 1);                                 /* protocols */
+	g_str(&req, "range");
+	g_i32(&req, sizeof(meta));                      /* metadata: subscription to "t" */
+	g_raw(&req, meta, sizeof(meta));
+	kafka_call(f, &req, r, sizeof(r));
+	assert_int_equal(be16_at(r + 8), 0);
+	pos += 2 + (size_t)be16_at(r + pos);            /* protocol_name */
+	pos += 2 + (size_t)be16_at(r + pos);            /* leader */
+	assert_true(be16_at(r + pos) > 0 && (size_t)be16_at(r + pos) < sizeof(f->member));
+	memcpy(f->member, r + pos + 2, (size_t)be16_at(r + pos));
+
+	g_req(&req, 14, 0, 3);
+	g_str(&req, "g1");                              /* group_id */
+	g_i32(&req, 1);                                 /* generation_id */
+	g_str(&req, f->member);                         /* member_id */
+	g_i32(&req, 1);                                 /* assignments */
+	g_str(&req, f->member);
+	g_i32(&req, 0);                                 /* assignment: empty */
+	kafka_call(f, &req, r, sizeof(r));
+	assert_int_equal(be16_at(r + 8), 0);
+}
+
+/* OffsetCommit v2 of @n partitions of @topic (@parts, @offs); every partition error 0. */
+static void commit(struct gfx *f, const char *group, int32_t generation, const char *member,
+		   const char *topic, int n, const int32_t *parts, const int64_t *offs)
+{
+	uint8_t r[4096];
+	size_t pos = 4 + 4 + 4 + 2 + strlen(topic) + 4; /* size, corr, topics, name, partitions */
+	struct gb req;
+
+	g_req(&req, 8, 2, 4);
+	g_str(&req, group);                             /* group_id */
+	g_i32(&req, generation);                        /* generation_id */
+	g_str(&req, member);                            /* member_id */
+	g_i64(&req, -1);                                /* retention_time_ms */
+	g_i32(&req, 1);                                 /* topics */
+	g_str(&req, topic);
+	g_i32(&req, n);                                 /* partitions */
+	for (int i = 0; i < n; i++) {
+		g_i32(&req, parts[i]);                  /* partition_index */
+		g_i64(&req, offs[i]);                   /* committed_offset */
+		g_str(&req, "");                        /* committed_metadata */
+	}
+	kafka_call(f, &req, r, sizeof(r));
+	for (int i = 0; i < n; i++, pos += 6)
+		assert_int_equal(be16_at(r + pos + 4), 0);
+}
+
+static void delete_topic(struct gfx *f, const char *topic)
+{
+	uint8_t r[1024];
+	struct gb req;
+
+	g_req_delete_topics(&req, 5, topic);
+	kafka_call(f, &req, r, sizeof(r));
+	/* size, corr, throttle_time_ms, responses, name, then error_code */
+	assert_int_equal(be16_at(r + 4 + 4 + 4 + 4 + 2 + strlen(topic)), 0);
+}
+
+static void test_ctl_metrics_groups_of_the_coordinator(void **state)
+{
+	static const int32_t p01[] = { 0, 1 }, p1[] = { 1 }, p0[] = { 0 };
+	static const int64_t g1_offs[] = { 1, 1 }, past[] = { 7 }, three[] = { 3 };
+	struct gfx *f = gfx_up();
+	char *r;
+
+	(void)state;
+	produce_n(f, "t", 0, 3);                        /* high watermarks 3 and 1 */
+	produce_n(f, "t", 1, 1);
+	join_and_sync(f);
+	commit(f, "g1", 1, f->member, "t", 2, p01, g1_offs);
+	commit(f, WEIRD, -1, "", "t", 1, p1, past);     /* a simple consumer, past the end */
+	commit(f, WEIRD, -1, "", "gone", 1, p0, three);
+	delete_topic(f, "gone");
+
+	r = http_get(ctl_metrics_port(f->m), "GET", "/metrics");
+	assert_non_null(strstr(r, " 200 "));
+	assert_line(r, "sluice_groups{state=\"Empty\"} 1");
+	assert_line(r, "sluice_groups{state=\"PreparingRebalance\"} 0");
+	assert_line(r, "sluice_groups{state=\"CompletingRebalance\"} 0");
+	assert_line(r, "sluice_groups{state=\"Stable\"} 1");
+	assert_line(r, "sluice_groups{state=\"Dead\"} 0");
+	assert_line(r, "sluice_group_rebalances_total 1");
+	assert_line(r, "sluice_group_commits_total 4");
+	assert_line(r, "sluice_group_offsets_omitted 0");
+	assert_line(r, "sluice_group_members{group=\"g1\"} 1");
+	assert_line(r, "sluice_group_members{group=\"" WEIRD_LABEL "\"} 0");
+	assert_line(r, "sluice_group_generation{group=\"g1\"} 1");
+	assert_line(r, "sluice_group_state{group=\"g1\",state=\"Stable\"} 1");
+	assert_line(r, "sluice_group_state{group=\"g1\",state=\"CompletingRebalance\"} 0");
+	assert_line(r, "sluice_group_state{group=\"" WEIRD_LABEL "\",state=\"Empty\"} 1");
+	/* g1: two committed partitions, log ends 3 and 1. */
+	assert_line(r, "sluice_group_committed_offset{group=\"g1\",topic=\"t\",partition=\"0\"} 1");
+	assert_line(r, "sluice_group_committed_offset{group=\"g1\",topic=\"t\",partition=\"1\"} 1");
+	assert_line(r, "sluice_group_lag{group=\"g1\",topic=\"t\",partition=\"0\"} 2");
+	assert_line(r, "sluice_group_lag{group=\"g1\",topic=\"t\",partition=\"1\"} 0");
+	assert_line(r, "sluice_group_lag_sum{group=\"g1\",topic=\"t\"} 2");
+	/* Past the end: lag 0; a deleted topic: its committed offset, no lag. */
+	assert_line(r, "sluice_group_committed_offset{group=\"" WEIRD_LABEL "\",topic=\"t\","
+		       "partition=\"1\"} 7");
+	assert_line(r, "sluice_group_lag{group=\"" WEIRD_LABEL "\",topic=\"t\",partition=\"1\"} 0");
+	assert_line(r, "sluice_group_committed_offset{group=\"" WEIRD_LABEL "\",topic=\"gone\","
+		       "partition=\"0\"} 3");
+	assert_int_equal(count_prefix(r, "sluice_group_committed_offset{"), 4);
+	assert_int_equal(count_prefix(r, "sluice_group_lag{"), 3);
+	assert_int_equal(count_prefix(r, "sluice_group_lag_sum{"), 2);
+	free(r);
+	gfx_stop_loop(f);
+
+	/* The loop is stopped: this thread may take snapshots itself. */
+	{
+		struct ctl_metrics_params p = { .cat = f->k.cat, .store = f->k.store,
+						.groups = f->gs, .max_group_offsets = 3 };
+		struct ctl_metrics_snap *s = ctl_metrics_snap_take(&p);
+		char *t;
+
+		assert_non_null(s);
+		assert_int_equal(s->n_groups, 2);
+		assert_int_equal(s->groups[0].n_offsets, 2);    /* g1 fits */
+		assert_int_equal(s->groups[1].n_offsets, 0);    /* 2 more do not: none of them */
+		assert_int_equal(s->group_offsets_omitted, 2);
+		assert_false(s->groups_nomem);
+		t = render(s);
+		ctl_metrics_snap_free(s);
+		assert_line(t, "sluice_group_offsets_omitted 2");
+		assert_line(t, "sluice_group_members{group=\"" WEIRD_LABEL "\"} 0");
+		assert_int_equal(count_prefix(t, "sluice_group_committed_offset{"), 2);
+		assert_families_declared(t);
+		free(t);
+	}
+	/* Without a coordinator: the counts and counters at zero, no group series. */
+	{
+		struct ctl_metrics_params p = { .cat = f->k.cat };
+		struct ctl_metrics_snap *s = ctl_metrics_snap_take(&p);
+		char *t;
+
+		assert_non_null(s);
+		t = render(s);
+		ctl_metrics_snap_free(s);
+		assert_line(t, "sluice_groups{state=\"Stable\"} 0");
+		assert_line(t, "sluice_group_commits_total 0");
+		assert_int_equal(count_prefix(t, "sluice_group_members{"), 0);
+		free(t);
+	}
+	gfx_down(f);
+}
+
 static void test_ctl_metrics_listener_off_and_bad(void **state)
 {
 	struct ctl_metrics_params p = { .listener = "" };
@@ -344,6 +686,7 @@ int main(void)
 		cmocka_unit_test(test_ctl_metrics_render_fixture),
 		cmocka_unit_test(test_ctl_metrics_snapshot_of_catalog),
 		cmocka_unit_test(test_ctl_metrics_http_get),
+		cmocka_unit_test(test_ctl_metrics_groups_of_the_coordinator),
 		cmocka_unit_test(test_ctl_metrics_listener_off_and_bad),
 	};
 

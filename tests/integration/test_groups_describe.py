@@ -1,21 +1,25 @@
 #!/usr/bin/python3
-"""Consumer group views of a running sluiced (port in argv[1], the sluice CLI in argv[2]).
+"""Consumer group views of a running sluiced (port in argv[1], the sluice CLI in argv[2],
+the metrics port in argv[3]).
 
 A kafka-python consumer in group g1 (in a thread of its own: KafkaConsumer is
 not thread-safe) reads everything of a 4-partition topic, commits, and stays
-in the group while the checks run; then it leaves.
+in the group while the checks run; then it leaves.  Each view is checked
+against the admin client, `sluice groups` and GET /metrics.
 """
 import socket
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 
 PORT = int(sys.argv[1])
 SLUICE = sys.argv[2]
+METRICS = "http://127.0.0.1:%s/metrics" % sys.argv[3]
 BOOT = "127.0.0.1:%d" % PORT
 TOPIC = "gd"
 GROUP = "g1"
@@ -88,6 +92,44 @@ def check_rows(out, ends, committed, consumer):
             (committed[p], ends[p], ends[p] - committed[p], consumer), (p, out)
 
 
+STATES = ("Empty", "PreparingRebalance", "CompletingRebalance", "Stable", "Dead")
+
+
+def scrape():
+    """GET /metrics as {series: value}, series being name{labels} as printed."""
+    with urllib.request.urlopen(METRICS, timeout=20) as r:
+        assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4"), r.headers
+        text = r.read().decode()
+    series = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            series[name] = value
+    return series
+
+
+def check_metrics(state, members, ends, committed):
+    """g1, the only group, in @state with @members; committed offsets and lag of the 4 partitions."""
+    m = scrape()
+    g = 'group="%s"' % GROUP
+    want = {'sluice_groups{state="%s"}' % s: str(int(s == state)) for s in STATES}
+    want["sluice_group_members{%s}" % g] = str(members)
+    want.update({'sluice_group_state{%s,state="%s"}' % (g, s): str(int(s == state))
+                 for s in STATES})
+    for p in range(4):
+        labels = '{%s,topic="%s",partition="%d"}' % (g, TOPIC, p)
+        want["sluice_group_committed_offset" + labels] = str(committed[p])
+        want["sluice_group_lag" + labels] = str(ends[p] - committed[p])
+    want['sluice_group_lag_sum{%s,topic="%s"}' % (g, TOPIC)] = str(sum(ends) - sum(committed))
+    got = {k: m.get(k) for k in want}
+    assert got == want, "\n".join("%s: %s, want %s" % (k, got[k], v)
+                                   for k, v in want.items() if got[k] != v)
+    assert int(m["sluice_group_commits_total"]) >= 4, m["sluice_group_commits_total"]
+    assert int(m["sluice_group_rebalances_total"]) >= 1, m["sluice_group_rebalances_total"]
+    assert m["sluice_group_offsets_omitted"] == "0", m["sluice_group_offsets_omitted"]
+    return m
+
+
 def produce(prod, n, partition=None, prefix="key"):
     counts = {}
     futs = [prod.send(TOPIC, key=b"%s-%d" % (prefix.encode(), i), value=b"v%d" % i,
@@ -143,6 +185,9 @@ def main():
     assert m.member_id in out.stdout and CLIENT in out.stdout, out.stdout
     check_rows(out.stdout, ends, ends, m.member_id)
     ok("sluice groups g1: 4 partitions, lag 0, the member as consumer")
+    series = check_metrics("Stable", 1, ends, ends)
+    ok("metrics: 1 Stable group, g1 with 1 member in generation %s, committed %s, lag 0" %
+       (series['sluice_group_generation{group="%s"}' % GROUP], ends))
 
     produce(prod, 10, partition=2, prefix="more")
     ends2 = list(ends)
@@ -151,6 +196,8 @@ def main():
     assert out.returncode == 0, out.stderr
     check_rows(out.stdout, ends2, ends, m.member_id)
     ok("10 more records on partition 2: lag 10 there, 0 elsewhere")
+    check_metrics("Stable", 1, ends2, ends)
+    ok("metrics: lag 10 on partition 2, lag_sum 10")
 
     m.leave.set()
     assert m.left.wait(30) and not m.error, m.error
@@ -168,6 +215,8 @@ def main():
     assert "GROUP g1: state Empty, protocol consumer, 0 members" in out.stdout, out.stdout
     check_rows(out.stdout, ends2, ends, "-")
     ok("sluice groups g1 (Empty): the committed offsets and their lag")
+    check_metrics("Empty", 0, ends2, ends)
+    ok("metrics: 1 Empty group, 0 members, the committed offsets and their lag")
 
     out = sluice_groups()
     assert out.returncode == 0 and "GROUP g1: state Empty" in out.stdout, (out.stdout, out.stderr)

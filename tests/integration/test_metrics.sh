@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Prometheus endpoint of the real sluiced, scraped with curl: HELP/TYPE
 # lines, the offsets of the configuration's topics, every dataplane drop
-# reason, request counters that grow after a kcat -L, 404 elsewhere.
+# reason, request counters that grow after a kcat -L, 404 elsewhere; the
+# consumer-group families with no group yet (test_groups_describe.sh has one).
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" -eq 0 ] || skip "DPDK virtual ports need root"
 command -v kcat >/dev/null || skip "kcat not installed"
@@ -35,7 +36,10 @@ for fam in sluice_kafka_requests_total:counter sluice_kafka_request_errors_total
 	sluice_partition_durable_offset:gauge sluice_partition_written_offset:gauge \
 	sluice_partition_records_in_total:counter sluice_partition_bytes_out_total:counter \
 	sluice_storage_io_errors_total:counter sluice_dataplane_rx_packets_total:counter \
-	sluice_dataplane_rx_bytes_total:counter sluice_dataplane_drops_total:counter; do
+	sluice_dataplane_rx_bytes_total:counter sluice_dataplane_drops_total:counter \
+	sluice_groups:gauge sluice_group_members:gauge sluice_group_state:gauge \
+	sluice_group_committed_offset:gauge sluice_group_lag:gauge \
+	sluice_group_rebalances_total:counter sluice_group_commits_total:counter; do
 	name=${fam%%:*}
 	grep -q "^# HELP $name " "$work/m1" || fail "no HELP for $name"
 	grep -qx "# TYPE $name ${fam##*:}" "$work/m1" || fail "no TYPE ${fam##*:} for $name"
@@ -55,6 +59,12 @@ n_drops=$(grep -c '^sluice_dataplane_drops_total{reason="[a-z_]*"} [0-9]*$' "$wo
 [ "$n_drops" -eq "$n_reasons" ] || fail "$n_drops drop series, $n_reasons reasons"
 grep -q '^sluice_dataplane_drops_total{reason="ring_full"} ' "$work/m1" || fail "ring_full"
 ok "all $n_reasons drop reasons exported"
+
+for st in Empty PreparingRebalance CompletingRebalance Stable Dead; do
+	grep -qx "sluice_groups{state=\"$st\"} 0" "$work/m1" || fail "no sluice_groups 0 for $st"
+done
+grep -q '^sluice_group_members{' "$work/m1" && fail "a group series without a group"
+ok "groups: every state at 0, no per-group series"
 
 value() { awk -v k="$2" '$1 == k { print $2 }' "$1"; }
 meta='sluice_kafka_requests_total{api="Metadata"}'

@@ -1,0 +1,403 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * ctl_metrics_render.c - a metrics snapshot as Prometheus text exposition
+ * format 0.0.4 (ctl_metrics_render in ctl_metrics.h).
+ *
+ * Pure formatting: it reads only the snapshot, which the control thread
+ * copied (ctl_metrics.c), so it runs on libmicrohttpd's thread without
+ * touching the catalog.  Every family gets HELP and TYPE lines even with no
+ * series; series come in a stable order; label values are escaped.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl_group.h"
+#include "ctl_metrics.h"
+#include "dp_stats.h"
+#include "kp_api.h"
+#include "st_writer.h"
+
+static void family(FILE *out, const char *name, const char *type, const char *help)
+{
+	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* A label value with \, " and newline escaped (the exposition format's rule). */
+static void label_value(FILE *out, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			fputc('\\', out);
+		if (*v == '\n') {
+			fputs("\\n", out);
+			continue;
+		}
+		fputc(*v, out);
+	}
+}
+
+static void sample_u64(FILE *out, const char *name, uint64_t v)
+{
+	fprintf(out, "%s %llu\n", name, (unsigned long long)v);
+}
+
+static const char *api_name(const struct ctl_metrics_snap *s, unsigned int key, char *buf,
+			    size_t len)
+{
+	for (size_t i = 0; i < s->n_apis; i++)
+		if (s->apis[i].api_key == (int16_t)key)
+			return s->apis[i].name;
+	snprintf(buf, len, "key_%u", key);
+	return buf;
+}
+
+static bool api_shown(const struct ctl_metrics_snap *s, unsigned int key)
+{
+	const struct ctl_api_stats *a = &s->server.api[key];
+
+	for (size_t i = 0; i < s->n_apis; i++)
+		if (s->apis[i].api_key == (int16_t)key)
+			return true;
+	return a->requests || a->errors;
+}
+
+/* One series per advertised API (zeros included) and per other key seen. */
+static void api_series(FILE *out, const struct ctl_metrics_snap *s, const char *name, int what)
+{
+	char buf[16];
+
+	for (unsigned int k = 0; k < CTL_API_KEYS; k++) {
+		const struct ctl_api_stats *a = &s->server.api[k];
+
+		if (!api_shown(s, k))
+			continue;
+		fprintf(out, "%s{api=\"%s\"} ", name, api_name(s, k, buf, sizeof(buf)));
+		if (what == 0)
+			fprintf(out, "%llu\n", (unsigned long long)a->requests);
+		else if (what == 1)
+			fprintf(out, "%llu\n", (unsigned long long)a->errors);
+		else
+			fprintf(out, "%.9f\n", (double)a->latency_ns / 1e9);
+	}
+}
+
+static void render_kafka(FILE *out, const struct ctl_metrics_snap *s)
+{
+	const struct ctl_server_stats *st = &s->server;
+	static const struct {
+		const char *name, *help;
+		size_t off;
+	} counters[] = {
+#define C(n, f, h) { "sluice_kafka_" n, h, offsetof(struct ctl_server_stats, f) }
+		C("connections_accepted_total", conn_accepted, "Kafka connections accepted."),
+		C("connections_closed_total", conn_closed, "Kafka connections closed, for any reason."),
+		C("connections_rejected_total", conn_rejected,
+		  "Connections closed at accept because max.connections was reached."),
+		C("connections_idle_closed_total", conn_idle_closed,
+		  "Connections closed after connections.max.idle.ms without traffic."),
+		C("frames_too_large_total", frames_too_large,
+		  "Request frames larger than socket.request.max.bytes (connection closed)."),
+		C("frames_invalid_total", frames_invalid,
+		  "Request frames with a size <= 0 (connection closed)."),
+		C("requests_refused_total", requests_refused,
+		  "Requests for unadvertised APIs or versions, or malformed (connection closed)."),
+		C("received_bytes_total", bytes_in, "Bytes read from Kafka connections."),
+		C("sent_bytes_total", bytes_out, "Bytes written to Kafka connections."),
+#undef C
+	};
+
+	family(out, "sluice_kafka_requests_total", "counter", "Kafka requests handled, by API.");
+	api_series(out, s, "sluice_kafka_requests_total", 0);
+	family(out, "sluice_kafka_request_errors_total", "counter",
+	       "Error codes returned in Kafka responses, by API.");
+	api_series(out, s, "sluice_kafka_request_errors_total", 1);
+	family(out, "sluice_kafka_request_seconds", "summary",
+	       "Time from request read to response queued, by API.");
+	api_series(out, s, "sluice_kafka_request_seconds_sum", 2);
+	api_series(out, s, "sluice_kafka_request_seconds_count", 0);
+	family(out, "sluice_kafka_connections_active", "gauge", "Open Kafka connections.");
+	sample_u64(out, "sluice_kafka_connections_active", st->conn_open);
+	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
+		family(out, counters[i].name, "counter", counters[i].help);
+		sample_u64(out, counters[i].name,
+			   *(const uint64_t *)((const char *)st + counters[i].off));
+	}
+}
+
+/* Fields of struct ctl_metrics_part, rendered one family at a time. */
+enum part_field { PF_START, PF_END, PF_WRITTEN, PF_FLUSHED, PF_DURABLE, PF_REC_IN, PF_BYTES_IN,
+		  PF_RING_FULL, PF_REC_OUT, PF_BYTES_OUT, PF_ERR };
+
+static const struct {
+	const char *name, *type, *help;
+} part_families[] = {
+	[PF_START] = { "sluice_partition_log_start_offset", "gauge",
+		       "First offset still in the log." },
+	[PF_END] = { "sluice_partition_log_end_offset", "gauge",
+		     "Next offset to be assigned (includes batches still in the ring)." },
+	[PF_WRITTEN] = { "sluice_partition_written_offset", "gauge",
+			 "Next offset not yet written to the segment file." },
+	[PF_FLUSHED] = { "sluice_partition_flushed_offset", "gauge",
+			 "Next offset not yet flushed to the device." },
+	[PF_DURABLE] = { "sluice_partition_durable_offset", "gauge",
+			 "Next offset not yet covered by fdatasync." },
+	[PF_REC_IN] = { "sluice_partition_records_in_total", "counter",
+			"Records committed into the partition (Kafka produce and dataplane)." },
+	[PF_BYTES_IN] = { "sluice_partition_bytes_in_total", "counter",
+			  "RecordBatch bytes committed into the partition." },
+	[PF_RING_FULL] = { "sluice_partition_ring_full_total", "counter",
+			   "Appends refused because the partition ring was full." },
+	[PF_REC_OUT] = { "sluice_partition_records_out_total", "counter",
+			 "Records sent to consumers by Fetch." },
+	[PF_BYTES_OUT] = { "sluice_partition_bytes_out_total", "counter",
+			   "RecordBatch bytes sent to consumers by Fetch." },
+	[PF_ERR] = { "sluice_partition_io_error", "gauge",
+		     "1 when appends stopped after an I/O error (ENOSPC, EIO), else 0." },
+};
+
+static int64_t part_value(const struct ctl_metrics_part *p, enum part_field f)
+{
+	switch (f) {
+	case PF_START: return p->log_start;
+	case PF_END: return p->log_end;
+	case PF_WRITTEN: return p->written;
+	case PF_FLUSHED: return p->flushed;
+	case PF_DURABLE: return p->durable;
+	case PF_REC_IN: return (int64_t)p->records_in;
+	case PF_BYTES_IN: return (int64_t)p->bytes_in;
+	case PF_RING_FULL: return (int64_t)p->ring_full;
+	case PF_REC_OUT: return (int64_t)p->records_out;
+	case PF_BYTES_OUT: return (int64_t)p->bytes_out;
+	default: return p->err != 0;
+	}
+}
+
+static void topic_labels(FILE *out, const char *name, const char *topic, int32_t partition)
+{
+	fprintf(out, "%s{topic=\"", name);
+	label_value(out, topic);
+	fprintf(out, "\",partition=\"%d\"} ", partition);
+}
+
+static void render_partitions(FILE *out, const struct ctl_metrics_snap *s)
+{
+	for (unsigned int f = 0; f < sizeof(part_families) / sizeof(part_families[0]); f++) {
+		family(out, part_families[f].name, part_families[f].type, part_families[f].help);
+		for (size_t i = 0; i < s->n_parts; i++) {
+			topic_labels(out, part_families[f].name, s->parts[i].topic,
+				     s->parts[i].partition);
+			fprintf(out, "%lld\n", (long long)part_value(&s->parts[i], f));
+		}
+	}
+}
+
+static void render_storage(FILE *out, const struct ctl_metrics_snap *s)
+{
+	static const struct {
+		const char *name, *help;
+		size_t off;
+	} fams[] = {
+#define W(n, f, h) { "sluice_storage_" n, h, offsetof(struct st_writer_stats, f) }
+		W("writer_passes_total", passes, "Storage writer loop passes."),
+		W("writes_total", writes, "Segment file writes issued."),
+		W("write_bytes_total", bytes, "Bytes handed to segment file writes."),
+		W("syncs_total", syncs, "fdatasync calls issued (group commit)."),
+		W("segment_rolls_total", rolls, "Segments rolled."),
+		W("retention_deleted_segments_total", retained_segments,
+		  "Segments deleted by retention."),
+		W("io_errors_total", io_errors, "Partitions stopped by an I/O error."),
+#undef W
+	};
+
+	for (size_t f = 0; f < sizeof(fams) / sizeof(fams[0]); f++) {
+		family(out, fams[f].name, "counter", fams[f].help);
+		for (size_t w = 0; w < s->n_writers; w++)
+			fprintf(out, "%s{writer=\"%zu\"} %llu\n", fams[f].name, w,
+				(unsigned long long)*(const uint64_t *)((const char *)&s->writers[w] +
+									fams[f].off));
+	}
+}
+
+static void render_dataplane(FILE *out, const struct ctl_metrics_snap *s)
+{
+	static const struct dp_stats zero;
+	const struct dp_stats *dp = s->dp ? s->dp : &zero;
+
+	family(out, "sluice_dataplane_rx_packets_total", "counter",
+	       "Frames received by the dataplane lcores.");
+	sample_u64(out, "sluice_dataplane_rx_packets_total", dp->rx_packets);
+	family(out, "sluice_dataplane_rx_bytes_total", "counter",
+	       "Bytes of the frames received by the dataplane lcores.");
+	sample_u64(out, "sluice_dataplane_rx_bytes_total", dp->rx_bytes);
+	family(out, "sluice_dataplane_stored_packets_total", "counter",
+	       "Frames whose datagram was stored.");
+	sample_u64(out, "sluice_dataplane_stored_packets_total", dp->stored);
+	family(out, "sluice_dataplane_fragments_held", "gauge",
+	       "Fragments waiting in the reassembly tables.");
+	sample_u64(out, "sluice_dataplane_fragments_held", dp->frag_held);
+	family(out, "sluice_dataplane_records_total", "counter",
+	       "Kafka records stored by the dataplane, by partition.");
+	for (size_t i = 0; i < s->n_dp_parts; i++) {
+		topic_labels(out, "sluice_dataplane_records_total", s->dp_parts[i].topic,
+			     s->dp_parts[i].partition);
+		fprintf(out, "%llu\n", (unsigned long long)s->dp_parts[i].records);
+	}
+	family(out, "sluice_dataplane_drops_total", "counter",
+	       "Frames dropped by the dataplane, by reason (docs/dataplane.md).");
+	for (unsigned int r = 1; r < DP_DROP__COUNT; r++)
+		fprintf(out, "sluice_dataplane_drops_total{reason=\"%s\"} %llu\n", dp_drop_name(r),
+			(unsigned long long)dp->drops[r]);
+}
+
+/* name{group="..." -- the caller closes the braces. */
+static void group_labels(FILE *out, const char *name, const char *group)
+{
+	fprintf(out, "%s{group=\"", name);
+	label_value(out, group);
+	fputc('"', out);
+}
+
+static void group_topic_labels(FILE *out, const char *name, const char *group, const char *topic)
+{
+	group_labels(out, name, group);
+	fputs(",topic=\"", out);
+	label_value(out, topic);
+	fputc('"', out);
+}
+
+/* Log end minus committed, never negative; false when either is unknown. */
+static bool group_lag(const struct ctl_metrics_group_offset *x, int64_t *lag)
+{
+	if (x->log_end < 0 || x->committed < 0)
+		return false;
+	*lag = x->log_end > x->committed ? x->log_end - x->committed : 0;
+	return true;
+}
+
+static void render_group_counters(FILE *out, const struct ctl_metrics_snap *s)
+{
+	static const struct {
+		const char *name, *help;
+		size_t off;
+	} counters[] = {
+#define G(n, f, h) { "sluice_group_" n, h, offsetof(struct ctl_groups_stats, f) }
+		G("rebalances_total", rebalances, "Join phases completed by the group coordinator."),
+		G("members_expired_total", members_expired,
+		  "Group members removed after their session timeout."),
+		G("commits_total", commits, "Partitions of OffsetCommit requests stored."),
+		G("offsets_expired_total", offsets_expired,
+		  "Committed offsets removed by offsets.retention.minutes."),
+		G("compactions_total", compactions,
+		  "Copy-forward compaction passes over a partition of __consumer_offsets."),
+		G("records_replayed_total", records_replayed,
+		  "Records of __consumer_offsets replayed at start."),
+#undef G
+	};
+
+	family(out, "sluice_groups", "gauge", "Consumer groups, by state.");
+	for (unsigned int st = 0; st < CTL_GROUP_STATES; st++)
+		fprintf(out, "sluice_groups{state=\"%s\"} %zu\n", ctl_group_state_name(st),
+			s->groups_by_state[st]);
+	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
+		family(out, counters[i].name, "counter", counters[i].help);
+		sample_u64(out, counters[i].name,
+			   *(const uint64_t *)((const char *)&s->group_stats + counters[i].off));
+	}
+	family(out, "sluice_group_offsets_omitted", "gauge",
+	       "Committed offsets this scrape leaves out (over the per-scrape cap, or no memory).");
+	sample_u64(out, "sluice_group_offsets_omitted", s->group_offsets_omitted);
+}
+
+/* Members, generation, and the state as a state set (every state; 1 for the current). */
+static void render_group_summaries(FILE *out, const struct ctl_metrics_snap *s)
+{
+	family(out, "sluice_group_members", "gauge", "Members of the consumer group.");
+	for (size_t i = 0; i < s->n_groups; i++) {
+		group_labels(out, "sluice_group_members", s->groups[i].id);
+		fprintf(out, "} %u\n", s->groups[i].n_members);
+	}
+	family(out, "sluice_group_generation", "gauge",
+	       "Generation of the consumer group (one more at each completed rebalance).");
+	for (size_t i = 0; i < s->n_groups; i++) {
+		group_labels(out, "sluice_group_generation", s->groups[i].id);
+		fprintf(out, "} %d\n", s->groups[i].generation);
+	}
+	family(out, "sluice_group_state", "gauge",
+	       "State of the consumer group: 1 for the current state, 0 for the others.");
+	for (size_t i = 0; i < s->n_groups; i++)
+		for (unsigned int st = 0; st < CTL_GROUP_STATES; st++) {
+			group_labels(out, "sluice_group_state", s->groups[i].id);
+			fprintf(out, ",state=\"%s\"} %d\n", ctl_group_state_name(st),
+				s->groups[i].state == st);
+		}
+}
+
+/* One topic's lag summed over its partitions with a known lag, from @first. */
+static size_t render_lag_sum(FILE *out, const struct ctl_metrics_group *g, size_t first)
+{
+	const char *topic = g->offsets[first].topic;
+	int64_t sum = 0, lag;
+	bool known = false;
+	size_t k = first;
+
+	for (; k < g->n_offsets && strcmp(g->offsets[k].topic, topic) == 0; k++)
+		if (group_lag(&g->offsets[k], &lag)) {
+			sum += lag;
+			known = true;
+		}
+	if (known) {
+		group_topic_labels(out, "sluice_group_lag_sum", g->id, topic);
+		fprintf(out, "} %lld\n", (long long)sum);
+	}
+	return k;
+}
+
+/* name{group,topic,partition} value, for each committed offset (@lag: only known lags). */
+static void group_offset_series(FILE *out, const struct ctl_metrics_snap *s, const char *name,
+				bool lag)
+{
+	int64_t v;
+
+	for (size_t i = 0; i < s->n_groups; i++) {
+		const struct ctl_metrics_group *g = &s->groups[i];
+
+		for (size_t k = 0; k < g->n_offsets; k++) {
+			const struct ctl_metrics_group_offset *x = &g->offsets[k];
+
+			if (lag && !group_lag(x, &v))
+				continue;
+			group_topic_labels(out, name, g->id, x->topic);
+			fprintf(out, ",partition=\"%d\"} %lld\n", x->partition,
+				(long long)(lag ? v : x->committed));
+		}
+	}
+}
+
+static void render_group_offsets(FILE *out, const struct ctl_metrics_snap *s)
+{
+	family(out, "sluice_group_committed_offset", "gauge",
+	       "Offset the consumer group committed, by partition.");
+	group_offset_series(out, s, "sluice_group_committed_offset", false);
+	family(out, "sluice_group_lag", "gauge",
+	       "High watermark minus committed offset, never negative (absent: topic gone).");
+	group_offset_series(out, s, "sluice_group_lag", true);
+	family(out, "sluice_group_lag_sum", "gauge",
+	       "sluice_group_lag summed over the partitions of a topic.");
+	for (size_t i = 0; i < s->n_groups; i++)
+		for (size_t k = 0; k < s->groups[i].n_offsets;)
+			k = render_lag_sum(out, &s->groups[i], k);
+}
+
+int ctl_metrics_render(const struct ctl_metrics_snap *s, FILE *out)
+{
+	render_kafka(out, s);
+	render_partitions(out, s);
+	render_storage(out, s);
+	render_dataplane(out, s);
+	render_group_counters(out, s);
+	render_group_summaries(out, s);
+	render_group_offsets(out, s);
+	return ferror(out) ? -EIO : 0;
+}
