@@ -26,6 +26,7 @@
 #include "ctl_group.h"
 #include "ctl_listener.h"
 #include "ctl_metrics.h"
+#include "ctl_pid.h"
 #include "ctl_server.h"
 #include "ctl_store.h"
 #include "kp_api.h"
@@ -353,13 +354,15 @@ static int run(const struct sluiced_opts *o, const struct fwc_config *cfg)
 	}
 	/*
 	 * This thread is the control thread from here on: storage (log.dirs,
-	 * writer threads), the catalog (which opens every partition), then the
-	 * Kafka server.
+	 * writer threads), the catalog (which opens every partition), producer
+	 * ids (a corrupt <log.dirs>/producer-id-block stops the start: ids
+	 * would be reused), then the Kafka server.
 	 */
 	sp.dispatch_arg = &api;
 	if ((rc = ctl_store_create(cfg, &store)) < 0 ||
 	    (rc = ctl_catalog_create(cfg, ctl_store_catalog_ops(), store, &cat)) < 0 ||
 	    (rc = kp_api_ctx_init(&api, cfg, cat)) < 0 ||
+	    (rc = ctl_pids_open(cfg->broker.log_dirs, &api.pids)) < 0 ||
 	    (rc = kp_data_create(store, &api.data)) < 0 ||
 	    (rc = ctl_groups_create(cat, cfg, &api.groups)) < 0 ||
 	    (rc = ctl_server_create(&sp, &srv)) < 0 ||
@@ -369,6 +372,7 @@ static int run(const struct sluiced_opts *o, const struct fwc_config *cfg)
 		ctl_server_destroy(srv);
 		ctl_groups_destroy(api.groups);
 		kp_data_destroy(api.data);
+		ctl_pids_close(api.pids);
 		ctl_catalog_destroy(cat);
 		ctl_store_destroy(store);
 		dp_ports_stop(&ports);
@@ -396,6 +400,7 @@ static int run(const struct sluiced_opts *o, const struct fwc_config *cfg)
 	ctl_server_destroy(srv);
 	ctl_groups_destroy(api.groups); /* after the server: parked responses are gone */
 	kp_data_destroy(api.data); /* after the server: waiting responses are gone */
+	ctl_pids_close(api.pids);
 	dp_lcores_free(lcores);
 	dp_rules_free(rules);
 	ctl_catalog_destroy(cat);  /* partitions written out, synced, closed */

@@ -30,6 +30,7 @@
 
 struct ctl_catalog;
 struct ctl_groups;
+struct ctl_pids;
 struct ctl_store;
 struct fwc_config;
 struct kp_data;
@@ -51,6 +52,7 @@ enum kp_api_key {
 	KP_API_API_VERSIONS = 18,
 	KP_API_CREATE_TOPICS = 19,
 	KP_API_DELETE_TOPICS = 20,
+	KP_API_INIT_PRODUCER_ID = 22,
 	KP_API_DESCRIBE_CONFIGS = 32,
 };
 
@@ -64,6 +66,7 @@ struct kp_api_ctx {
 	char cluster_id[64];
 	struct kp_data *data;           /* record APIs' state (kp_data_create); NULL: none */
 	struct ctl_groups *groups;      /* the group coordinator (ctl_groups_create); NULL: none */
+	struct ctl_pids *pids;          /* producer ids (ctl_pids_open); NULL: InitProducerId answers 15 */
 };
 
 /* One request being handled. */
@@ -167,5 +170,8 @@ enum ctl_disp kp_handle_sync_group(struct kp_req *req, struct kp_reader *r, stru
 enum ctl_disp kp_handle_describe_groups(struct kp_req *req, struct kp_reader *r,
 					struct kp_writer *w);
 enum ctl_disp kp_handle_list_groups(struct kp_req *req, struct kp_reader *r, struct kp_writer *w);
+/* kp_init_pid.c */
+enum ctl_disp kp_handle_init_producer_id(struct kp_req *req, struct kp_reader *r,
+					 struct kp_writer *w);
 
 #endif /* KP_API_H */

@@ -48,6 +48,7 @@
 	X(OUT_OF_ORDER_SEQUENCE_NUMBER, 45)           \
 	X(DUPLICATE_SEQUENCE_NUMBER, 46)              \
 	X(INVALID_PRODUCER_EPOCH, 47)                 \
+	X(TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 53)  \
 	X(KAFKA_STORAGE_ERROR, 56)                    \
 	X(UNKNOWN_PRODUCER_ID, 59)                    \
 	X(TOPIC_DELETION_DISABLED, 73)                \

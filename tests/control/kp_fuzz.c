@@ -491,5 +491,9 @@ int fz_bases_build(uint64_t *s, struct fz_base *bs)
 	for (int v = 1; v <= 2; v++)                    /* ListOffsets */
 		g_req_list_offsets(&base_add(bs, &n, 2, v)->g, v, 40 + v, ts, 3);
 	base_admin(bs, &n, 0);
+	for (int v = 0; v <= 1; v++) {                  /* InitProducerId: idempotent, transactional */
+		g_req_init_producer_id(&base_add(bs, &n, 22, v)->g, v, 50 + v, NULL, -1);
+		g_req_init_producer_id(&base_add(bs, &n, 22, v)->g, v, 60 + v, "txn", 60000);
+	}
 	return n;
 }

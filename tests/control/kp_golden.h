@@ -182,6 +182,16 @@ static inline void g_req_delete_topics(struct gb *g, int32_t corr, const char *t
 	g_end(g);
 }
 
+/* InitProducerId v0-1 (@tid NULL: an idempotent producer, as librdkafka sends it). */
+static inline void g_req_init_producer_id(struct gb *g, int v, int32_t corr, const char *tid,
+					  int32_t timeout_ms)
+{
+	g_req(g, 22, v, corr);
+	g_str(g, tid);                                  /* transactional_id */
+	g_i32(g, timeout_ms);                           /* transaction_timeout_ms */
+	g_end(g);
+}
+
 /* One CreatableTopic of a CreateTopics request, with at most one config. */
 static inline void g_create_topic(struct gb *g, const char *name, int parts, int rf,
 				  const char *cfg_name, const char *cfg_value)

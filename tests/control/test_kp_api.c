@@ -4,6 +4,7 @@
  * the exact response bytes out.  Expected bytes are written by hand from
  * the spec layouts (kp_golden.h), never with the codec under test.  Also:
  * the ApiVersions v3 fallback byte for byte, and requests that close.
+ * InitProducerId gets a real allocator (ctl_pids) in a temporary directory.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -12,9 +13,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <cmocka.h>
 
 #include "ctl_catalog.h"
+#include "ctl_pid.h"
 #include "fwc_config.h"
 #include "kp_api.h"
 #include "kp_golden.h"
@@ -102,7 +106,7 @@ static void test_kp_api_api_versions_all_versions(void **state)
 		g_begin(&exp);
 		g_i32(&exp, 100 + v);
 		g_i16(&exp, 0);
-		g_i32(&exp, 17);
+		g_i32(&exp, 18);
 		g_i16(&exp, 0); g_i16(&exp, 0); g_i16(&exp, 7);
 		g_i16(&exp, 1); g_i16(&exp, 4); g_i16(&exp, 11);
 		g_i16(&exp, 2); g_i16(&exp, 1); g_i16(&exp, 2);
@@ -119,6 +123,7 @@ static void test_kp_api_api_versions_all_versions(void **state)
 		g_i16(&exp, 18); g_i16(&exp, 0); g_i16(&exp, 2);
 		g_i16(&exp, 19); g_i16(&exp, 0); g_i16(&exp, 4);
 		g_i16(&exp, 20); g_i16(&exp, 0); g_i16(&exp, 3);
+		g_i16(&exp, 22); g_i16(&exp, 0); g_i16(&exp, 1);
 		g_i16(&exp, 32); g_i16(&exp, 0); g_i16(&exp, 1);
 		if (v >= 1)
 			g_i32(&exp, 0);
@@ -164,6 +169,8 @@ static void test_kp_api_unsupported_closes(void **state)
 	assert_int_equal(dispatch_raw(f, req.b + 4, req.n - 4), CTL_DISP_CLOSE);
 	g_req(&req, 32, 2, 1);                          /* DescribeConfigs v2 */
 	g_end(&req);
+	assert_int_equal(dispatch_raw(f, req.b + 4, req.n - 4), CTL_DISP_CLOSE);
+	g_req_init_producer_id(&req, 2, 1, NULL, -1);   /* InitProducerId v2: flexible */
 	assert_int_equal(dispatch_raw(f, req.b + 4, req.n - 4), CTL_DISP_CLOSE);
 	g_req(&req, 1000, 0, 1);                        /* no such key */
 	g_end(&req);
@@ -551,6 +558,123 @@ static void test_kp_api_describe_configs_bad_resource(void **state)
 	expect_frame(*state, &req, &exp);
 }
 
+/* ---- InitProducerId ------------------------------------------------------ */
+
+/* A real allocator in a fresh directory, as f->ctx.pids. */
+static void pids_up(struct fx *f, char *dir, size_t len)
+{
+	snprintf(dir, len, "/tmp/test_kp_api.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(ctl_pids_open(dir, &f->ctx.pids), 0);
+}
+
+static void pids_down(struct fx *f, const char *dir)
+{
+	char path[128];
+
+	ctl_pids_close(f->ctx.pids);
+	f->ctx.pids = NULL;
+	snprintf(path, sizeof(path), "%s/%s", dir, CTL_PIDS_FILE);
+	unlink(path);
+	rmdir(dir);
+}
+
+static void exp_init_pid(struct gb *g, int32_t corr, int16_t err, int64_t id, int16_t epoch)
+{
+	g_begin(g);
+	g_i32(g, corr);
+	g_i32(g, 0);                                    /* throttle_time_ms */
+	g_i16(g, err);                                  /* error_code */
+	g_i64(g, id);                                   /* producer_id */
+	g_i16(g, epoch);                                /* producer_epoch */
+	g_end(g);
+}
+
+static void test_kp_api_init_producer_id_all_versions(void **state)
+{
+	static const uint8_t v1_bytes[] = {             /* corr 0x2201, id 3, epoch 0 */
+		0x00, 0x00, 0x00, 0x14, 0x00, 0x00, 0x22, 0x01, 0x00, 0x00, 0x00, 0x00,
+		0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00,
+	};
+	struct fx *f = *state;
+	struct gb req, exp;
+	char dir[64];
+
+	pids_up(f, dir, sizeof(dir));
+	for (int v = 0; v <= 1; v++) {
+		/* librdkafka's idempotent producer: null id, timeout -1; a new id each time. */
+		g_req_init_producer_id(&req, v, 0x2200 + v, NULL, -1);
+		exp_init_pid(&exp, 0x2200 + v, 0, 2 * v, 0);
+		expect_frame(f, &req, &exp);
+		g_req_init_producer_id(&req, v, 0x2200 + v, NULL, 60000);
+		if (v == 1) {
+			exp.n = sizeof(v1_bytes);
+			memcpy(exp.b, v1_bytes, sizeof(v1_bytes));
+		} else {
+			exp_init_pid(&exp, 0x2200 + v, 0, 2 * v + 1, 0);
+		}
+		expect_frame(f, &req, &exp);
+		/* Transactions: 53 TRANSACTIONAL_ID_AUTHORIZATION_FAILED, no id used up. */
+		g_req_init_producer_id(&req, v, 0x2300 + v, "txn-1", 60000);
+		exp_init_pid(&exp, 0x2300 + v, 53, -1, -1);
+		expect_frame(f, &req, &exp);
+		g_req_init_producer_id(&req, v, 0x2300 + v, "", 60000);
+		expect_frame(f, &req, &exp);
+	}
+	g_req_init_producer_id(&req, 1, 9, NULL, -1);
+	exp_init_pid(&exp, 9, 0, 4, 0);
+	expect_frame(f, &req, &exp);
+	pids_down(f, dir);
+}
+
+static void test_kp_api_init_producer_id_errors(void **state)
+{
+	struct fx *f = *state;
+	struct gb req, exp;
+	char dir[64], path[128];
+	int64_t id;
+
+	/* No allocator: 15 COORDINATOR_NOT_AVAILABLE. */
+	g_req_init_producer_id(&req, 0, 5, NULL, -1);
+	exp_init_pid(&exp, 5, 15, -1, -1);
+	expect_frame(f, &req, &exp);
+
+	/* The next block cannot be reserved: -1 UNKNOWN_SERVER_ERROR, then ids resume. */
+	pids_up(f, dir, sizeof(dir));
+	for (int i = 0; i < CTL_PIDS_BLOCK; i++)
+		assert_int_equal(ctl_pids_next(f->ctx.pids, &id), 0);
+	snprintf(path, sizeof(path), "%s/%s", dir, CTL_PIDS_FILE);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(dir), 0);
+	for (int v = 0; v <= 1; v++) {
+		g_req_init_producer_id(&req, v, 6, NULL, -1);
+		exp_init_pid(&exp, 6, -1, -1, -1);
+		expect_frame(f, &req, &exp);
+	}
+	assert_int_equal(mkdir(dir, 0700), 0);
+	g_req_init_producer_id(&req, 1, 7, NULL, -1);
+	exp_init_pid(&exp, 7, 0, CTL_PIDS_BLOCK, 0);
+	expect_frame(f, &req, &exp);
+
+	/* Malformed bodies close: no timeout, a string longer than the frame, nothing. */
+	g_req(&req, 22, 1, 8);
+	g_str(&req, NULL);
+	g_end(&req);
+	assert_int_equal(dispatch_raw(f, req.b + 4, req.n - 4), CTL_DISP_CLOSE);
+	g_req(&req, 22, 0, 8);
+	g_i16(&req, 10);
+	g_raw(&req, "abc", 3);
+	g_i32(&req, -1);
+	g_end(&req);
+	assert_int_equal(dispatch_raw(f, req.b + 4, req.n - 4), CTL_DISP_CLOSE);
+	g_req(&req, 22, 0, 8);
+	g_end(&req);
+	assert_int_equal(dispatch_raw(f, req.b + 4, req.n - 4), CTL_DISP_CLOSE);
+	assert_int_equal(ctl_pids_next(f->ctx.pids, &id), 0);
+	assert_true(id == CTL_PIDS_BLOCK + 1);          /* none was used by those */
+	pids_down(f, dir);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 
 int main(void)
@@ -567,6 +691,8 @@ int main(void)
 		T(test_kp_api_delete_topics_all_versions),
 		T(test_kp_api_describe_configs_all_versions),
 		T(test_kp_api_describe_configs_bad_resource),
+		T(test_kp_api_init_producer_id_all_versions),
+		T(test_kp_api_init_producer_id_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

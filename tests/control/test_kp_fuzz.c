@@ -43,6 +43,7 @@
 #include <rte_log.h>
 
 #include "ctl_catalog.h"
+#include "ctl_pid.h"
 #include "ctl_server.h"
 #include "ctl_store.h"
 #include "fwc_config.h"
@@ -113,6 +114,7 @@ static int fx_setup(void **state)
 	f->k.cfg.broker.log_flush_interval_ms = 5;
 	f->k.cfg.broker.log_retention_ms = -1;          /* keep every batch to check (old timestamps) */
 	kd_start(&f->k);
+	assert_int_equal(ctl_pids_open(f->k.dir, &f->k.ctx.pids), 0);
 	topics_restore(f);
 	f->rng = fz_seed(0);
 	f->n_bases = fz_bases_build(&f->rng, f->bases);
@@ -128,6 +130,7 @@ static int fx_teardown(void **state)
 	struct fx *f = *state;
 
 	kd_down(&f->k);
+	ctl_pids_close(f->k.ctx.pids);
 	kd_remove_dir(&f->k);
 	kp_writer_free(&f->w);
 	free(f->resp);
