@@ -42,9 +42,16 @@ enum ctl_disp kp_handle_find_coordinator(struct kp_req *req, struct kp_reader *r
 		key_type = kp_read_i8(r);                /* key_type */
 	if (!kp_reader_ok(r))
 		return CTL_DISP_CLOSE;
-	if (key_type != 0) {
-		err = KP_ERR_COORDINATOR_NOT_AVAILABLE;
-		msg = "transactions are not supported";
+	/*
+	 * Transactions (key_type 1) are not supported, but answering "us" lets a
+	 * transactional producer reach InitProducerId, whose fatal 53 stops it at
+	 * once instead of retrying FindCoordinator until it times out.
+	 */
+	if (key_type != 0 && key_type != 1) {
+		err = KP_ERR_INVALID_REQUEST;
+		msg = "unknown coordinator key type";
+	} else if (key_type == 1) {
+		err = KP_ERR_NONE;
 	} else if (!ctx->groups || (err = grp_log_ready(ctx->groups))) {
 		err = KP_ERR_COORDINATOR_NOT_AVAILABLE;
 		msg = "the group coordinator is not available";
