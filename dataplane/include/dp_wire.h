@@ -29,4 +29,25 @@ struct dp_slc_hdr {
 
 _Static_assert(sizeof(struct dp_slc_hdr) == DP_SLC_HDR_SIZE, "SLC1 header is 12 bytes");
 
+/*
+ * The acknowledgement ("SLA1"), sent back to the sender's address and port
+ * once the batch is durable, or at once with an error (docs/wire-format.md).
+ */
+#define DP_SLA_MAGIC          0x534C4131u
+#define DP_SLA_SIZE           40
+
+struct dp_sla {
+	uint32_t magic;
+	int16_t error_code;             /* Kafka error code */
+	uint16_t reserved;
+	int32_t partition;
+	int64_t base_offset;            /* -1 with an error */
+	int64_t producer_id;            /* copied from the batch */
+	int32_t base_sequence;
+	uint32_t crc;                   /* the batch's CRC-32C */
+	int32_t record_count;
+} __attribute__((packed));
+
+_Static_assert(sizeof(struct dp_sla) == DP_SLA_SIZE, "SLA1 ack is 40 bytes");
+
 #endif /* DP_WIRE_H */
