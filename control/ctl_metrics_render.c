@@ -237,6 +237,12 @@ static void render_dataplane(FILE *out, const struct ctl_metrics_snap *s)
 	family(out, "sluice_dataplane_fragments_held", "gauge",
 	       "Fragments waiting in the reassembly tables.");
 	sample_u64(out, "sluice_dataplane_fragments_held", dp->frag_held);
+	family(out, "sluice_dataplane_acks_sent_total", "counter",
+	       "SLA1 acknowledgements of produce-mode datagrams handed to the NIC.");
+	sample_u64(out, "sluice_dataplane_acks_sent_total", dp->acks_sent);
+	family(out, "sluice_dataplane_acks_lost_total", "counter",
+	       "SLA1 acknowledgements not sent (no mbuf, TX queue full, stopping); their senders resend.");
+	sample_u64(out, "sluice_dataplane_acks_lost_total", dp->acks_lost);
 	family(out, "sluice_dataplane_records_total", "counter",
 	       "Kafka records stored by the dataplane, by partition.");
 	for (size_t i = 0; i < s->n_dp_parts; i++) {

@@ -23,6 +23,7 @@
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
 
+#include "dp_ack.h"
 #include "dp_eal.h"
 #include "dp_frag.h"
 #include "dp_lcore.h"
@@ -143,7 +144,36 @@ static inline int dp_batch_drop(enum st_batch_err e)
 	}
 }
 
-/* Produce mode: an SLC1 header and one RecordBatch.  @return 0 or a drop reason. */
+/* Produce mode, after the SLC1 magic: partition, batch, append.  @return 0 or a drop reason. */
+static inline int dp_produce_batch(struct dp_lcore *c, const struct dp_topic_map *t,
+				   struct st_partition **p, uint32_t *slot, int32_t part,
+				   const uint8_t *batch, uint32_t len, struct st_batch_info *bi,
+				   int64_t *base)
+{
+	enum st_batch_err e;
+	int rc;
+
+	if (part != DP_SLC_PARTITION_ANY) {
+		if (unlikely(part < 0 || part >= t->n_parts || t->owner[part] != c->idx))
+			return DP_DROP_bad_partition;
+		*p = t->part[part];
+		*slot = t->slot_base + (uint32_t)part;
+	}
+	e = st_batch_validate(batch, len, ST_BATCH_V_PRODUCE | ST_BATCH_V_EXACT, 0, bi);
+	if (unlikely(e != ST_BATCH_ERR_OK))
+		return dp_batch_drop(e);
+	rc = st_partition_append(*p, batch, len, base);
+	if (unlikely(rc != 0))
+		return rc == ST_APPEND_DUPLICATE ? DP_DROP_duplicate : dp_part_err(rc);
+	return 0;
+}
+
+/*
+ * Produce mode: an SLC1 header and one RecordBatch.  @return 0 or a drop
+ * reason.  When the header asks for an ack, one is queued whatever the
+ * outcome (dp_ack.h); a full ack queue refuses the datagram before anything
+ * is stored, so that its sender resends it.
+ */
 static inline int dp_produce(struct dp_lcore *c, const struct dp_lcore_queue *q,
 			     const struct dp_rule *ru, const struct rte_mbuf *m,
 			     const struct dp_pkt *pk)
@@ -153,29 +183,31 @@ static inline int dp_produce(struct dp_lcore *c, const struct dp_lcore_queue *q,
 	uint32_t slot = q->slot[ru->topic];
 	const uint8_t *d = dp_payload(c, m, pk);
 	struct st_batch_info bi;
-	enum st_batch_err e;
-	int64_t base;
+	int64_t base = -1;
 	int32_t part;
-	int rc;
+	bool ack;
+	int r;
 
 	if (unlikely(d == NULL || pk->payload_len < DP_SLC_HDR_SIZE))
 		return DP_DROP_bad_length;
 	if (unlikely(rte_be_to_cpu_32(*(const unaligned_uint32_t *)d) != DP_SLC_MAGIC))
 		return DP_DROP_bad_magic;
+	ack = rte_be_to_cpu_16(*(const unaligned_uint16_t *)(d + 4)) & DP_SLC_FLAG_ACK;
+	if (unlikely(ack && dp_acks_full(c->acks)))
+		return DP_DROP_ack_queue_full;
 	part = (int32_t)rte_be_to_cpu_32(*(const unaligned_uint32_t *)(d + 8));
-	if (part != DP_SLC_PARTITION_ANY) {
-		if (unlikely(part < 0 || part >= t->n_parts || t->owner[part] != c->idx))
-			return DP_DROP_bad_partition;
-		p = t->part[part];
-		slot = t->slot_base + (uint32_t)part;
-	}
-	e = st_batch_validate(d + DP_SLC_HDR_SIZE, pk->payload_len - DP_SLC_HDR_SIZE,
-			      ST_BATCH_V_PRODUCE | ST_BATCH_V_EXACT, 0, &bi);
-	if (unlikely(e != ST_BATCH_ERR_OK))
-		return dp_batch_drop(e);
-	rc = st_partition_append(p, d + DP_SLC_HDR_SIZE, pk->payload_len - DP_SLC_HDR_SIZE, &base);
-	if (unlikely(rc != 0))
-		return rc == ST_APPEND_DUPLICATE ? DP_DROP_duplicate : dp_part_err(rc);
+	r = dp_produce_batch(c, t, &p, &slot, part, d + DP_SLC_HDR_SIZE,
+			     pk->payload_len - DP_SLC_HDR_SIZE, &bi, &base);
+	if (ack)
+		dp_acks_push(c->acks, c->all->ports->port[q->port_idx].pool, q->port_id,
+			     q->queue_id, m, pk, d + DP_SLC_HDR_SIZE,
+			     pk->payload_len - DP_SLC_HDR_SIZE,
+			     part == DP_SLC_PARTITION_ANY ? (p ? p->partition : -1) : part,
+			     r == 0 || r == DP_DROP_duplicate ? p : NULL, base,
+			     r == 0 || r == DP_DROP_duplicate ? base + bi.last_offset_delta : -1,
+			     dp_ack_error(r));
+	if (unlikely(r))
+		return r;
 	c->records += (uint64_t)bi.records_count;
 	c->part_records[slot] += (uint64_t)bi.records_count;
 	return 0;
@@ -510,6 +542,8 @@ void dp_lcore_housekeep(struct dp_lcore *c, uint64_t now_tsc, int force)
 	}
 	if (c->inbox)
 		st_inbox_serve(c->inbox, DP_LCORE_INBOX);
+	if (c->acks->head != c->acks->tail)
+		dp_acks_flush(c->acks, false);
 }
 
 unsigned int dp_lcore_poll(struct dp_lcore *c, uint64_t now_tsc)
@@ -545,6 +579,14 @@ int dp_lcore_main(void *arg)
 		dp_lcore_poll(c, rte_rdtsc());
 	/* Seal what linger still holds and answer pending produce requests. */
 	dp_lcore_housekeep(c, rte_rdtsc(), 1);
+	/*
+	 * The writers still run: give the acks waiting for durability up to a
+	 * second, then count what is left lost (its senders resend).
+	 */
+	for (uint64_t end = rte_rdtsc() + rte_get_tsc_hz(); c->acks->head != c->acks->tail &&
+							     rte_rdtsc() < end;)
+		dp_acks_flush(c->acks, false);
+	dp_acks_flush(c->acks, true);
 	return 0;
 }
 
@@ -612,9 +654,11 @@ static struct dp_lcore *lcore_get(struct dp_lcores *l, unsigned int lcore_id)
 	c->lcore_id = lcore_id;
 	c->burst = (uint16_t)RTE_MIN(dp->burst_size ? dp->burst_size : 32u, DP_BURST_MAX);
 	c->scratch = rte_malloc_socket("dp_scratch", DP_LCORE_SCRATCH, RTE_CACHE_LINE_SIZE, socket);
+	c->acks = rte_zmalloc_socket("dp_acks", sizeof(*c->acks), RTE_CACHE_LINE_SIZE, socket);
 	c->frag = dp_frag_create(dp->frag_table_entries ? dp->frag_table_entries : 4096,
 				 dp->frag_timeout_ms ? dp->frag_timeout_ms : 2000, 0, socket);
-	if (c->scratch == NULL || c->frag == NULL || st_inbox_create(&c->inbox, DP_LCORE_INBOX) < 0)
+	if (c->scratch == NULL || c->acks == NULL || c->frag == NULL ||
+	    st_inbox_create(&c->inbox, DP_LCORE_INBOX) < 0)
 		return NULL;
 	if (tpl_build(&c->tpl[DP_TPL_NS], 0) < 0 || tpl_build(&c->tpl[DP_TPL_ADDR4], 4) < 0 ||
 	    tpl_build(&c->tpl[DP_TPL_ADDR6], 16) < 0)
@@ -826,6 +870,7 @@ void dp_lcores_free(struct dp_lcores *l)
 		dp_frag_free(c->frag);
 		st_inbox_free(c->inbox);
 		rte_free(c->scratch);
+		rte_free(c->acks);
 		rte_free(c->part_records);
 		free(c->owned);
 		rte_free(c);

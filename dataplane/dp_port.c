@@ -91,8 +91,8 @@ static uint32_t pool_size(const struct fwc_port *p)
 	long pkts;
 
 	if (n == 0)
-		n = (uint32_t)p->rx_queues * (p->rx_descriptors + 2 * DP_MBUF_CACHE + 512) +
-		    DP_TXQ_DESC;
+		n = (uint32_t)p->rx_queues * (p->rx_descriptors + 2 * DP_MBUF_CACHE + 512 +
+					      DP_TXQ_DESC);
 	if (replay_file(p, file, sizeof(file)) && (pkts = dp_pcap_count(file)) > 0)
 		n += (uint32_t)pkts;
 	return n;
@@ -219,7 +219,13 @@ static int port_configure(struct dp_port *dp)
 	}
 	if ((rc = rx_ts_choose(dp, &info, &conf)) < 0)
 		return rc;
-	if ((rc = rte_eth_dev_configure(dp->port_id, p->rx_queues, 1, &conf)) < 0)
+	/* One TX queue per RX queue: an lcore acks produce datagrams out of the queue they came in. */
+	if (p->rx_queues > info.max_tx_queues) {
+		DP_LOG(ERR, "port %s: %u RX queues need as many TX queues, device has %u", p->name,
+		       p->rx_queues, info.max_tx_queues);
+		return -EINVAL;
+	}
+	if ((rc = rte_eth_dev_configure(dp->port_id, p->rx_queues, p->rx_queues, &conf)) < 0)
 		return rc;
 	dp->n_mbufs = pool_size(p);
 	snprintf(pool_name, sizeof(pool_name), "sluice_mbuf_%u", dp->port_id);
@@ -234,8 +240,9 @@ static int port_configure(struct dp_port *dp)
 		if ((rc = rte_eth_rx_queue_setup(dp->port_id, q, p->rx_descriptors, socket, NULL,
 						 dp->pool)) < 0)
 			return rc;
-	if ((rc = rte_eth_tx_queue_setup(dp->port_id, 0, DP_TXQ_DESC, socket, NULL)) < 0)
-		return rc;
+	for (uint16_t q = 0; q < p->rx_queues; q++)
+		if ((rc = rte_eth_tx_queue_setup(dp->port_id, q, DP_TXQ_DESC, socket, NULL)) < 0)
+			return rc;
 	dp->n_rxq = p->rx_queues;
 	return 0;
 }

@@ -9,6 +9,7 @@
 
 #include <rte_ethdev.h>
 
+#include "dp_ack.h"
 #include "dp_frag.h"
 #include "dp_lcore_int.h"
 #include "dp_stats.h"
@@ -28,6 +29,10 @@ static void lcore_add(const struct dp_lcore *c, struct dp_stats *out)
 	out->records += ld(&c->records);
 	for (unsigned int r = 1; r < DP_DROP__COUNT; r++)
 		out->drops[r] += ld(&c->drops[r]);
+	if (c->acks) {
+		out->acks_sent += ld(&c->acks->sent);
+		out->acks_lost += ld(&c->acks->lost);
+	}
 	if (c->frag) {
 		/* a plain copy: a torn read of one field only skews this snapshot */
 		dp_frag_stats_get(c->frag, &fs);

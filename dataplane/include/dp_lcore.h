@@ -64,6 +64,8 @@ struct dp_lcores;
 #define DP_HDR_DST_PORT "dst.port"
 
 /* One RX queue of an lcore and where its traffic goes, per topic. */
+struct dp_acks;
+
 struct dp_lcore_queue {
 	uint16_t port_id;
 	uint16_t queue_id;
@@ -103,6 +105,7 @@ struct dp_lcore {
 	const struct dp_rules *rules;
 	struct dp_frag *frag;
 	struct st_inbox *inbox;
+	struct dp_acks *acks;           /* SLA1 acks waiting for durability (dp_ack.h) */
 	uint8_t *scratch;               /* DP_LCORE_SCRATCH bytes for chained payloads */
 	unsigned int lcore_id;
 	unsigned int idx;               /* in dp_lcores */

@@ -33,6 +33,8 @@ struct dp_stats {
 	uint64_t stored;                /* frames whose datagram was stored */
 	uint64_t records;               /* Kafka records stored, all partitions */
 	uint64_t frag_held;             /* fragments waiting in reassembly tables */
+	uint64_t acks_sent;             /* SLA1 acks handed to the NIC */
+	uint64_t acks_lost;             /* SLA1 acks not sent (no mbuf, TX full, stopping) */
 	uint64_t drops[DP_DROP__COUNT]; /* by enum dp_drop; [0] unused */
 };
 

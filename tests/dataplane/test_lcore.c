@@ -22,6 +22,10 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
+#include <rte_ip.h>
+#include <rte_udp.h>
+
+#include "dp_ack.h"
 
 #include "dp_lcore.h"
 #include "dp_port.h"
@@ -217,6 +221,10 @@ static struct rte_mbuf *slc1(int32_t partition, unsigned int nrec, int damage)
 		p[n - 1] ^= 1;                  /* CRC */
 	if (damage == 3)
 		p[n++] = 0;                     /* does not fill the datagram exactly */
+	if (damage >= 4)
+		p[5] |= DP_SLC_FLAG_ACK;        /* 4: ack asked; 5: and a bad CRC */
+	if (damage == 5)
+		p[n - 1] ^= 1;
 	return udp4(5001, p, (uint32_t)n, 0);
 }
 
@@ -602,6 +610,85 @@ static void test_lcore_ring_full_counted(void **state)
 	assert_balanced(f);
 }
 
+/* The next SLA1 ack looped back by net_ring, into @a; @return 1 if one came. */
+static int next_ack(struct fx *f, struct dp_sla *a)
+{
+	struct rte_mbuf *m;
+	const uint8_t *d;
+	const struct rte_ipv4_hdr *ip;
+	const struct rte_udp_hdr *u;
+
+	if (rte_eth_rx_burst(f->ports.port[0].port_id, 0, &m, 1) == 0)
+		return 0;
+	d = rte_pktmbuf_mtod(m, const uint8_t *);
+	assert_int_equal(m->pkt_len, 14 + 20 + 8 + DP_SLA_SIZE);
+	ip = (const struct rte_ipv4_hdr *)(d + 14);
+	u = (const struct rte_udp_hdr *)(d + 34);
+	/* Back to the sender: addresses and ports swapped, checksums right. */
+	assert_int_equal(rte_be_to_cpu_32(ip->src_addr), 0xc0000202);
+	assert_int_equal(rte_be_to_cpu_32(ip->dst_addr), 0xc0000201);
+	assert_int_equal(rte_be_to_cpu_16(u->src_port), 5001);
+	assert_int_equal(rte_be_to_cpu_16(u->dst_port), 40000);
+	assert_int_equal(rte_ipv4_cksum(ip), 0);
+	{
+		uint8_t copy[64];
+		struct rte_udp_hdr *cu = (struct rte_udp_hdr *)copy;
+
+		memcpy(copy, u, 8 + DP_SLA_SIZE);
+		cu->dgram_cksum = 0;
+		assert_int_equal(rte_ipv4_udptcp_cksum(ip, copy), u->dgram_cksum);
+	}
+	memcpy(a, d + 42, sizeof(*a));
+	a->magic = rte_be_to_cpu_32(a->magic);
+	a->error_code = (int16_t)rte_be_to_cpu_16((uint16_t)a->error_code);
+	a->partition = (int32_t)rte_be_to_cpu_32((uint32_t)a->partition);
+	a->base_offset = (int64_t)rte_be_to_cpu_64((uint64_t)a->base_offset);
+	a->record_count = (int32_t)rte_be_to_cpu_32((uint32_t)a->record_count);
+	rte_pktmbuf_free(m);
+	return 1;
+}
+
+/* On the net_ring port: SLA1 acks, an error at once, a stored batch once durable. */
+static void check_acks(struct fx *f)
+{
+	struct rte_mbuf *m[2];
+	struct dp_stats s0, s;
+	struct dp_sla a;
+	int64_t base = f->prod[0]->next_offset;
+	unsigned int got = 0;
+
+	dp_stats_read(f->l, &s0);
+	m[0] = slc1(-1, 3, 4);                      /* good, ack asked */
+	m[1] = slc1(-1, 2, 5);                      /* bad CRC, ack asked */
+	assert_int_equal(rte_eth_tx_burst(f->ports.port[0].port_id, 0, m, 2), 2);
+	for (int i = 0; i < 100 && got < 2; i++)
+		got += dp_lcore_poll(f->c, rte_rdtsc());
+	assert_int_equal(got, 2);
+	/* The error is answered at once; the stored batch waits for durability. */
+	dp_lcore_housekeep(f->c, rte_rdtsc(), 0);
+	assert_int_equal(next_ack(f, &a), 1);
+	assert_int_equal(a.magic, DP_SLA_MAGIC);
+	assert_int_equal(a.error_code, 2);
+	assert_int_equal(a.base_offset, -1);
+	assert_int_equal(a.record_count, 2);
+	dp_lcore_housekeep(f->c, rte_rdtsc(), 0);
+	assert_int_equal(next_ack(f, &a), 0);
+	/* The writer's part, played here: the batch is durable. */
+	atomic_store_explicit(&f->prod[0]->durable, base + 3, memory_order_release);
+	dp_lcore_housekeep(f->c, rte_rdtsc(), 0);
+	assert_int_equal(next_ack(f, &a), 1);
+	assert_int_equal(a.error_code, 0);
+	assert_int_equal(a.partition, 0);
+	assert_int_equal(a.base_offset, base);
+	assert_int_equal(a.record_count, 3);
+	dp_stats_read(f->l, &s);
+	assert_int_equal(s.acks_sent - s0.acks_sent, 2);
+	assert_int_equal(s.acks_lost, 0);
+	assert_int_equal(s.drops[DP_DROP_bad_crc] - s0.drops[DP_DROP_bad_crc], 1);
+	assert_int_equal(s.stored - s0.stored, 1);
+	assert_int_equal(f->c->acks->head, f->c->acks->tail);   /* every slot free again */
+}
+
 static void test_lcore_net_ring_poll(void **state)
 {
 	struct fx *f = *state;
@@ -631,6 +718,8 @@ static void test_lcore_net_ring_poll(void **state)
 	assert_int_equal(s.rx_packets, 4);
 	assert_int_equal(s.drops[DP_DROP_no_rule], 1);
 	assert_int_equal(s.drops[DP_DROP_imissed] + s.drops[DP_DROP_rx_nombuf], 0);
+	assert_balanced(f);
+	check_acks(f);
 	assert_balanced(f);
 }
 
