@@ -147,8 +147,8 @@ static inline int dp_batch_drop(enum st_batch_err e)
 /* Produce mode, after the SLC1 magic: partition, batch, append.  @return 0 or a drop reason. */
 static inline int dp_produce_batch(struct dp_lcore *c, const struct dp_topic_map *t,
 				   struct st_partition **p, uint32_t *slot, int32_t part,
-				   const uint8_t *batch, uint32_t len, struct st_batch_info *bi,
-				   int64_t *base)
+				   const uint8_t *batch, uint32_t len, unsigned int flags,
+				   struct st_batch_info *bi, int64_t *base)
 {
 	enum st_batch_err e;
 	int rc;
@@ -162,7 +162,7 @@ static inline int dp_produce_batch(struct dp_lcore *c, const struct dp_topic_map
 	e = st_batch_validate(batch, len, ST_BATCH_V_PRODUCE | ST_BATCH_V_EXACT, 0, bi);
 	if (unlikely(e != ST_BATCH_ERR_OK))
 		return dp_batch_drop(e);
-	rc = st_partition_append(*p, batch, len, base);
+	rc = st_partition_append_ex(*p, batch, len, flags, base);
 	if (unlikely(rc != 0))
 		return rc == ST_APPEND_DUPLICATE ? DP_DROP_duplicate : dp_part_err(rc);
 	return 0;
@@ -185,6 +185,7 @@ static inline int dp_produce(struct dp_lcore *c, const struct dp_lcore_queue *q,
 	struct st_batch_info bi;
 	int64_t base = -1;
 	int32_t part;
+	uint16_t flags;
 	bool ack;
 	int r;
 
@@ -192,13 +193,20 @@ static inline int dp_produce(struct dp_lcore *c, const struct dp_lcore_queue *q,
 		return DP_DROP_bad_length;
 	if (unlikely(rte_be_to_cpu_32(*(const unaligned_uint32_t *)d) != DP_SLC_MAGIC))
 		return DP_DROP_bad_magic;
-	ack = rte_be_to_cpu_16(*(const unaligned_uint16_t *)(d + 4)) & DP_SLC_FLAG_ACK;
+	flags = rte_be_to_cpu_16(*(const unaligned_uint16_t *)(d + 4));
+	ack = flags & DP_SLC_FLAG_ACK;
 	if (unlikely(ack && dp_acks_full(c->acks)))
 		return DP_DROP_ack_queue_full;
 	part = (int32_t)rte_be_to_cpu_32(*(const unaligned_uint32_t *)(d + 8));
 	r = dp_produce_batch(c, t, &p, &slot, part, d + DP_SLC_HDR_SIZE,
-			     pk->payload_len - DP_SLC_HDR_SIZE, &bi, &base);
-	if (ack)
+			     pk->payload_len - DP_SLC_HDR_SIZE,
+			     flags & DP_SLC_FLAG_GAPS_OK ? ST_APPEND_F_GAPS_OK : 0, &bi, &base);
+	if (ack && r == DP_DROP_duplicate && base < 0)
+		dp_acks_push(c->acks, c->all->ports->port[q->port_idx].pool, q->port_id,
+			     q->queue_id, m, pk, d + DP_SLC_HDR_SIZE,
+			     pk->payload_len - DP_SLC_HDR_SIZE, part, NULL, -1, -1,
+			     46);                       /* DUPLICATE_SEQUENCE_NUMBER: stale */
+	else if (ack)
 		dp_acks_push(c->acks, c->all->ports->port[q->port_idx].pool, q->port_id,
 			     q->queue_id, m, pk, d + DP_SLC_HDR_SIZE,
 			     pk->payload_len - DP_SLC_HDR_SIZE,

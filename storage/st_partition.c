@@ -43,6 +43,12 @@ static int tap_seal(struct st_partition *p)
 int st_partition_append(struct st_partition *p, const void *batch, uint32_t len,
 			int64_t *base_offset)
 {
+	return st_partition_append_ex(p, batch, len, 0, base_offset);
+}
+
+int st_partition_append_ex(struct st_partition *p, const void *batch, uint32_t len,
+			   unsigned int flags, int64_t *base_offset)
+{
 	struct st_batch_info bi;
 	void *slot;
 	int err = sticky_err(p);
@@ -59,10 +65,14 @@ int st_partition_append(struct st_partition *p, const void *batch, uint32_t len,
 	if (bi.producer_id >= 0) {
 		struct st_producer_batch dup;
 
-		switch (st_producers_check(&p->producers, &bi, &dup)) {
+		switch (st_producers_check_ex(&p->producers, &bi, flags & ST_APPEND_F_GAPS_OK, &dup)) {
 		case ST_PRODUCER_DUPLICATE:
 			p->pstats.duplicates++;
 			*base_offset = dup.first_offset;
+			return ST_APPEND_DUPLICATE;
+		case ST_PRODUCER_STALE:
+			p->pstats.duplicates++;
+			*base_offset = -1;
 			return ST_APPEND_DUPLICATE;
 		case ST_PRODUCER_OUT_OF_ORDER:
 			p->pstats.out_of_order++;

@@ -158,9 +158,17 @@ static void push_batch(struct st_producer *e, const struct st_producer_batch *b)
 	e->n++;
 }
 
-enum st_producer_verdict st_producers_check(const struct st_producers *t,
-					    const struct st_batch_info *bi,
-					    struct st_producer_batch *dup)
+/* @seq follows or equals @next in serial-number order over [0, INT32_MAX]. */
+static bool seq_at_or_after(int32_t seq, int32_t next)
+{
+	uint32_t diff = ((uint32_t)seq - (uint32_t)next) & 0x7fffffffu;
+
+	return diff < 0x40000000u;
+}
+
+enum st_producer_verdict st_producers_check_ex(const struct st_producers *t,
+					       const struct st_batch_info *bi, bool gaps_ok,
+					       struct st_producer_batch *dup)
 {
 	const struct st_producer *e;
 	int32_t last_seq;
@@ -182,9 +190,17 @@ enum st_producer_verdict st_producers_check(const struct st_producers *t,
 	if (bi->producer_epoch < e->epoch)
 		return ST_PRODUCER_FENCED;
 	if (bi->producer_epoch > e->epoch)
-		return bi->base_sequence == 0 ? ST_PRODUCER_APPEND : ST_PRODUCER_OUT_OF_ORDER;
-	if (e->n && bi->base_sequence != seq_add(batch_at(e, e->n - 1u)->last_seq, 1))
-		return ST_PRODUCER_OUT_OF_ORDER;
+		return bi->base_sequence == 0 || gaps_ok ? ST_PRODUCER_APPEND
+							 : ST_PRODUCER_OUT_OF_ORDER;
+	if (e->n) {
+		int32_t next = seq_add(batch_at(e, e->n - 1u)->last_seq, 1);
+
+		if (gaps_ok)
+			return seq_at_or_after(bi->base_sequence, next) ? ST_PRODUCER_APPEND
+									: ST_PRODUCER_STALE;
+		if (bi->base_sequence != next)
+			return ST_PRODUCER_OUT_OF_ORDER;
+	}
 	return ST_PRODUCER_APPEND;
 }
 

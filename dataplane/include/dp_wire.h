@@ -17,6 +17,7 @@
 
 #define DP_SLC_MAGIC          0x534C4331u
 #define DP_SLC_FLAG_ACK       0x0001u
+#define DP_SLC_FLAG_GAPS_OK   0x0002u  /* at most once: sequence gaps allowed */
 #define DP_SLC_HDR_SIZE       12
 #define DP_SLC_PARTITION_ANY  (-1)
 

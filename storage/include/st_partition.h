@@ -163,6 +163,15 @@ static inline void st_partition_delete_below(struct st_partition *p, int64_t off
 int st_partition_append(struct st_partition *p, const void *batch, uint32_t len,
 			int64_t *base_offset);
 
+/*
+ * As st_partition_append, with ST_APPEND_F_GAPS_OK: an at-most-once sender's
+ * batch (sequence gaps allowed; a stale sequence is ST_APPEND_DUPLICATE with
+ * *@base_offset -1).  See st_producers_check_ex.
+ */
+#define ST_APPEND_F_GAPS_OK 0x1u
+int st_partition_append_ex(struct st_partition *p, const void *batch, uint32_t len,
+			   unsigned int flags, int64_t *base_offset);
+
 /**
  * Producer, tap mode: add one record to the open batch (opening one as
  * needed); seals the batch when the record does not fit.  @now_ns is the

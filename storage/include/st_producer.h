@@ -69,6 +69,7 @@ enum st_producer_verdict {
 	ST_PRODUCER_DUPLICATE,          /* already appended: answer the cached offsets */
 	ST_PRODUCER_OUT_OF_ORDER,       /* Kafka's OUT_OF_ORDER_SEQUENCE_NUMBER (45) */
 	ST_PRODUCER_FENCED,             /* Kafka's INVALID_PRODUCER_EPOCH (47) */
+	ST_PRODUCER_STALE,              /* gaps allowed: at or below the last sequence */
 };
 
 /**
@@ -82,9 +83,23 @@ void st_producers_free(struct st_producers *t);
  * Producer thread, before appending @bi (producer_id >= 0).  For a
  * duplicate, *@dup gets the original batch.  Never allocates.
  */
-enum st_producer_verdict st_producers_check(const struct st_producers *t,
-					    const struct st_batch_info *bi,
-					    struct st_producer_batch *dup);
+enum st_producer_verdict st_producers_check_ex(const struct st_producers *t,
+					       const struct st_batch_info *bi, bool gaps_ok,
+					       struct st_producer_batch *dup);
+
+/*
+ * @gaps_ok: an at-most-once sender (UDP produce mode, docs/delivery.md)
+ * never resends, so a lost batch leaves a gap that must not stop the ones
+ * after it: a sequence after the last one (serial-number order over the
+ * 31-bit space) is appended, one at or before it that is not a cached
+ * duplicate is ST_PRODUCER_STALE (a late network duplicate).
+ */
+static inline enum st_producer_verdict st_producers_check(const struct st_producers *t,
+							  const struct st_batch_info *bi,
+							  struct st_producer_batch *dup)
+{
+	return st_producers_check_ex(t, bi, false, dup);
+}
 
 /** Producer thread: @bi was appended at @base_offset; remember it. */
 void st_producers_update(struct st_producers *t, const struct st_batch_info *bi,

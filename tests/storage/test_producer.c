@@ -69,6 +69,46 @@ static void test_producer_sequence_rules(void **state)
 	st_producers_free(&t);
 }
 
+static void test_producer_gaps_allowed(void **state)
+{
+	struct st_producers t;
+	struct st_batch_info bi;
+	struct st_producer_batch dup;
+	int64_t leo = 0;
+
+	(void)state;
+	assert_int_equal(st_producers_init(&t, 4, 0), 0);
+	assert_int_equal(put(&t, &leo, 0, 0, 2, 1, NULL), ST_PRODUCER_APPEND);
+	/* At most once: a gap (sequences 2..4 lost) does not stop what follows. */
+	bi = info(PID, 0, 5, 1, 2);
+	assert_int_equal(st_producers_check_ex(&t, &bi, true, &dup), ST_PRODUCER_APPEND);
+	assert_int_equal(st_producers_check(&t, &bi, &dup), ST_PRODUCER_OUT_OF_ORDER);
+	st_producers_update(&t, &bi, leo++);
+	/* A network duplicate: cached, or older than the cache, never stored twice. */
+	bi = info(PID, 0, 5, 1, 3);
+	assert_int_equal(st_producers_check_ex(&t, &bi, true, &dup), ST_PRODUCER_DUPLICATE);
+	bi = info(PID, 0, 3, 1, 3);
+	assert_int_equal(st_producers_check_ex(&t, &bi, true, &dup), ST_PRODUCER_STALE);
+	/* Serial order across the wrap: INT32_MAX is before 0. */
+	for (int32_t k = 0; k < 4; k++) {
+		bi = info(PID, 0, 6 + k * 0x20000000, 1, 4);
+		assert_int_equal(st_producers_check_ex(&t, &bi, true, &dup), ST_PRODUCER_APPEND);
+		st_producers_update(&t, &bi, leo++);
+	}
+	bi = info(PID, 0, INT32_MAX, 1, 5);
+	assert_int_equal(st_producers_check_ex(&t, &bi, true, &dup), ST_PRODUCER_APPEND);
+	st_producers_update(&t, &bi, leo++);
+	bi = info(PID, 0, 3, 1, 6);
+	assert_int_equal(st_producers_check_ex(&t, &bi, true, &dup), ST_PRODUCER_APPEND);
+	bi = info(PID, 0, INT32_MAX - 10, 1, 6);
+	assert_int_equal(st_producers_check_ex(&t, &bi, true, &dup), ST_PRODUCER_STALE);
+	/* Epochs still fence. */
+	bi = info(PID, -1 + 0, 9, 1, 7);
+	bi.producer_epoch = -1;
+	assert_int_equal(st_producers_check_ex(&t, &bi, true, &dup), ST_PRODUCER_FENCED);
+	st_producers_free(&t);
+}
+
 static void test_producer_keeps_five_batches(void **state)
 {
 	struct st_producers t;
@@ -246,6 +286,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_producer_sequence_rules),
 		cmocka_unit_test(test_producer_keeps_five_batches),
+		cmocka_unit_test(test_producer_gaps_allowed),
 		cmocka_unit_test(test_producer_sequence_wraps),
 		cmocka_unit_test(test_producer_expiry_and_eviction),
 		cmocka_unit_test_setup_teardown(test_producer_rebuild_from_log_and_snapshot, lf_setup,
