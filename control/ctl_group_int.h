@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * ctl_group_int.h - coordinator internals shared by the state machine
- * (ctl_group.c), its log (ctl_group_log.c) and the wire handlers
- * (kp_group.c).  Control thread only.
+ * (ctl_group.c, ctl_group_rebalance.c), its log (ctl_group_log.c) and the
+ * wire handlers (kp_group.c).  Control thread only.
  */
 #ifndef CTL_GROUP_INT_H
 #define CTL_GROUP_INT_H
@@ -40,6 +40,8 @@ struct ctl_groups {
 
 int64_t grp_wall_ms(void);
 char *grp_strdup(struct kp_str s);
+/** Does the C string @c equal the view @s?  (Never when either is NULL.) */
+bool grp_str_is(const char *c, struct kp_str s);
 /** Find or (with @create) add a group; NULL: absent, or no memory. */
 struct ctl_group *grp_get(struct ctl_groups *gs, struct kp_str id, bool create);
 /** Remove a Dead group with nothing in flight and free it. */
@@ -53,13 +55,25 @@ struct ctl_offset *grp_offset_set(struct ctl_group *g, const char *topic, size_t
 				  const char *meta, size_t mlen, int64_t commit_ts, int64_t record);
 void grp_offset_delete(struct ctl_group *g, struct ctl_offset *o);
 void grp_member_free(struct ctl_member *m);
+void grp_set_state(struct ctl_group *g, enum ctl_group_state s);
+/**
+ * OffsetCommit's group checks (Kafka's handleCommitOffsets): the group to
+ * store into in *@g (created for a standalone commit), or the error for
+ * every partition.  @can_wait: a server loop will see the append through.
+ */
+int16_t grp_commit_begin(struct ctl_groups *gs, struct kp_str group_id, int32_t generation,
+			 struct kp_str member_id, bool can_wait, struct ctl_group **g);
+
+/* ---- ctl_group_rebalance.c: the membership protocol ----------------------- */
+
 /** @m's protocol named @name (its metadata), or NULL. */
 const struct ctl_member_proto *grp_member_proto(const struct ctl_member *m, const char *name);
 /** Refresh a member's session (any join/sync/heartbeat/commit). */
 void grp_member_touch(struct ctl_member *m);
-void grp_set_state(struct ctl_group *g, enum ctl_group_state s);
 /** A member's session timer fired. */
 void grp_session_fire(void *arg, struct ctl_timer *t);
+/** A group's join timer fired: end the join phase (or the initial delay) if it is time. */
+void grp_join_fire(void *arg, struct ctl_timer *t);
 
 /* JoinGroup as parsed (views into the frame). */
 struct grp_join {
@@ -89,13 +103,6 @@ int16_t grp_sync(struct ctl_groups *gs, struct kp_str group_id, int32_t generati
 int16_t grp_heartbeat(struct ctl_groups *gs, struct kp_str group_id, int32_t generation,
 		      struct kp_str member_id);
 int16_t grp_leave(struct ctl_groups *gs, struct kp_str group_id, struct kp_str member_id);
-/**
- * OffsetCommit's group checks (Kafka's handleCommitOffsets): the group to
- * store into in *@g (created for a standalone commit), or the error for
- * every partition.  @can_wait: a server loop will see the append through.
- */
-int16_t grp_commit_begin(struct ctl_groups *gs, struct kp_str group_id, int32_t generation,
-			 struct kp_str member_id, bool can_wait, struct ctl_group **g);
 
 /* ---- kp_group.c: answers written into parked slots ------------------------ */
 

@@ -5,7 +5,7 @@
  * OffsetFetch v1-5, and the admin views DescribeGroups v0-2 and ListGroups
  * v0-2.  Each handler reads the whole request first (a malformed body
  * closes the connection with nothing changed), then calls the state machine
- * (ctl_group.c), which answers now or parks the slot.
+ * (ctl_group_rebalance.c, ctl_group.c), which answers now or parks the slot.
  */
 #include <stdio.h>
 #include <stdlib.h>
