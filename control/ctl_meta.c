@@ -18,33 +18,13 @@
 #include "ctl_catalog_int.h"
 #include "ctl_log.h"
 #include "fwc_config.h"
+#include "st_file.h"
 
 static int path_in(const char *dir, const char *name, char *buf, size_t len)
 {
 	int n = snprintf(buf, len, "%s/%s", dir, name);
 
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
-}
-
-/* Write @len bytes to @path atomically (temp file, fsync, rename). */
-static int write_atomic(const char *path, const char *data, size_t len)
-{
-	char tmp[PATH_MAX];
-	int fd, rc = 0;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, data, len) != (ssize_t)len || fsync(fd) < 0)
-		rc = errno ? -errno : -EIO;
-	close(fd);
-	if (rc == 0 && rename(tmp, path) < 0)
-		rc = -errno;
-	if (rc < 0)
-		unlink(tmp);
-	return rc;
 }
 
 static void new_cluster_id(char *buf)
@@ -99,7 +79,7 @@ int ctl_cluster_id_load(const char *log_dir, int32_t broker_id, char *buf, size_
 	new_cluster_id(id);
 	snprintf(text, sizeof(text), "#\n#Written by sluiced\ncluster.id=%s\nversion=0\nbroker.id=%d\n",
 		 id, broker_id);
-	if ((rc = write_atomic(path, text, strlen(text))) < 0)
+	if ((rc = st_file_replace(path, text, strlen(text))) < 0)
 		return rc;
 	return snprintf(buf, len, "%s", id) >= (int)len ? -ENAMETOOLONG : 0;
 }
@@ -140,7 +120,7 @@ void ctl_catalog_persist(const struct ctl_catalog *cat)
 		if (!cat->topics[i]->from_config)
 			persist_topic(f, cat->topics[i]);
 	fclose(f);
-	rc = write_atomic(path, text, len);
+	rc = st_file_replace(path, text, len);
 out:
 	if (rc < 0)
 		CTL_LOG(WARNING, "%s/%s: %s; topics created since start are not remembered",

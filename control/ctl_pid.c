@@ -17,44 +17,17 @@
 
 #include "ctl_log.h"
 #include "ctl_pid.h"
+#include "st_file.h"
 
 /* Longest valid file: "0\n" + 19 digits + "\n"; anything that fills this is corrupt. */
 #define PIDS_TEXT_MAX 64
 
 struct ctl_pids {
-	char dir[PATH_MAX];
 	char path[PATH_MAX];
 	int64_t next;                   /* the next id to hand out */
 	int64_t end;                    /* first id not reserved on disk */
 	bool failing;                   /* the last reservation failed (logged once) */
 };
-
-static int fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		rc = -errno;
-	close(fd);
-	return rc;
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return w < 0 ? -errno : -EIO;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
 /*
  * Record @end as the reserved end: temp file, fsync, rename over the old
@@ -64,27 +37,10 @@ static int write_all(int fd, const char *p, size_t n)
  */
 static int block_write(const struct ctl_pids *p, int64_t end)
 {
-	char tmp[PATH_MAX + 8], text[PIDS_TEXT_MAX];
+	char text[PIDS_TEXT_MAX];
 	int n = snprintf(text, sizeof(text), "0\n%" PRId64 "\n", end);
-	int fd, rc;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", p->path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	rc = write_all(fd, text, (size_t)n);
-	if (rc == 0 && fsync(fd) < 0)
-		rc = -errno;
-	if (close(fd) < 0 && rc == 0)
-		rc = -errno;
-	if (rc == 0 && rename(tmp, p->path) < 0)
-		rc = -errno;
-	if (rc == 0)
-		rc = fsync_dir(p->dir);
-	if (rc < 0)
-		unlink(tmp);
-	return rc;
+	return st_file_replace(p->path, text, (size_t)n);
 }
 
 /* "0\n<end>\n" (final newline optional), 0 <= end <= INT64_MAX. */
@@ -156,8 +112,7 @@ int ctl_pids_open(const char *dir, struct ctl_pids **out)
 
 	if (!p)
 		return -ENOMEM;
-	if (snprintf(p->dir, sizeof(p->dir), "%s", dir) >= (int)sizeof(p->dir) ||
-	    snprintf(p->path, sizeof(p->path), "%s/%s", dir, CTL_PIDS_FILE) >= (int)sizeof(p->path)) {
+	if (snprintf(p->path, sizeof(p->path), "%s/%s", dir, CTL_PIDS_FILE) >= (int)sizeof(p->path)) {
 		rc = -ENAMETOOLONG;
 		CTL_LOG(ERR, "%s/%s: %s", dir, CTL_PIDS_FILE, strerror(-rc));
 		goto out;

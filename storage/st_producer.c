@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "st_endian.h"
+#include "st_file.h"
 #include "st_log.h"
 #include "st_producer.h"
 
@@ -246,34 +247,6 @@ static void put_entry(uint8_t *p, const struct st_producer *e, const struct st_p
 	st_be64_store(p + 38, (uint64_t)-1);                   /* current_txn_first_offset */
 }
 
-static int fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		rc = -errno;
-	close(fd);
-	return rc;
-}
-
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Snapshot files of @dir, by offset ascending. @return count, or -errno. */
 static int list_snapshots(const char *dir, int64_t **out)
 {
@@ -323,11 +296,11 @@ static void snapshot_path(char *buf, size_t size, const char *dir, int64_t offse
 
 int st_producers_snapshot(const struct st_producers *t, const char *dir, int64_t offset)
 {
-	char path[4096], tmp[4200];
+	char path[4096];
 	uint32_t n = 0;
 	uint8_t *buf, *p;
 	int64_t *offs;
-	int fd, rc, k;
+	int rc, k;
 
 	for (uint32_t i = 0; t->slot && i <= t->mask; i++)
 		if (t->slot[i].pid >= 0)
@@ -346,25 +319,10 @@ int st_producers_snapshot(const struct st_producers *t, const char *dir, int64_t
 	st_be32_store(buf + 6, n);
 	st_be32_store(buf + 2, st_crc32c(0, buf + 6, (size_t)(p - buf - 6)));
 	snapshot_path(path, sizeof(path), dir, offset);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		rc = -errno;
-		free(buf);
-		return rc;
-	}
-	rc = write_all(fd, buf, (size_t)(p - buf));
+	rc = st_file_replace(path, buf, (size_t)(p - buf));
 	free(buf);
-	if (!rc && fsync(fd) < 0)
-		rc = -errno;
-	close(fd);
-	if (!rc && rename(tmp, path) < 0)
-		rc = -errno;
-	if (rc) {
-		unlink(tmp);
+	if (rc)
 		return rc;
-	}
-	rc = fsync_dir(dir);
 	/* The older snapshots are superseded. */
 	k = list_snapshots(dir, &offs);
 	for (int i = 0; i < k; i++)

@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "st_file.h"
 #include "st_log_int.h"
 
 /* ---- segment files of a partition directory ---- */
@@ -465,18 +466,6 @@ out:
 	return rc;
 }
 
-static int fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		rc = -errno;
-	close(fd);
-	return rc;
-}
-
 static void logdir_free(struct st_logdir *d)
 {
 	for (size_t i = 0; i < d->n; i++)
@@ -508,7 +497,7 @@ int st_logdir_open(struct st_logdir **out, const char *root)
 		snprintf(path, sizeof(path), "%s/%s", root, ST_LOG_CLEAN_SHUTDOWN);
 		d->was_clean = access(path, F_OK) == 0;
 		/* From here on a crash is unclean (a crash while loading too: safe). */
-		if (d->was_clean && (unlink(path) < 0 || fsync_dir(root) < 0))
+		if (d->was_clean && (unlink(path) < 0 || st_fsync_dir(root) < 0))
 			rc = -errno;
 	}
 	if (rc < 0) {
@@ -572,7 +561,7 @@ int st_logdir_checkpoint(struct st_logdir *d)
 	if (rc == 0)
 		rc = ckpt_write(d, ST_LOG_START_CKPT, false);
 	if (rc == 0)
-		rc = fsync_dir(d->root);
+		rc = st_fsync_dir(d->root);
 	pthread_mutex_unlock(&d->lock);
 	return rc;
 }
@@ -603,7 +592,7 @@ int st_logdir_close(struct st_logdir *d)
 		if (fd >= 0)
 			close(fd);
 		if (rc == 0)
-			rc = fsync_dir(d->root);
+			rc = st_fsync_dir(d->root);
 	}
 	logdir_free(d);
 	return rc;

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * st_file.h - small files replaced durably: the data directory's
+ * checkpoints and markers, producer-state snapshots, the control plane's
+ * metadata and producer-id block.
+ */
+#ifndef ST_FILE_H
+#define ST_FILE_H
+
+#include <stddef.h>
+
+/** fsync a directory (a rename or an unlink in it made durable).  @return 0 or -errno. */
+int st_fsync_dir(const char *dir);
+
+/**
+ * Replace @path with @len bytes of @data so that a crash leaves either the
+ * old file or the new one: write `<path>.tmp`, fsync it, rename it over
+ * @path, fsync the directory holding it.  The temp file is removed on
+ * failure.  @return 0 or -errno.
+ */
+int st_file_replace(const char *path, const void *data, size_t len);
+
+#endif /* ST_FILE_H */
