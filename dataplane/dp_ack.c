@@ -65,17 +65,14 @@ static inline void put_be64(uint8_t *p, uint64_t v)
 }
 
 void dp_acks_push(struct dp_acks *a, struct rte_mempool *pool, uint16_t port_id, uint16_t queue_id,
-		  const struct rte_mbuf *m, const struct dp_pkt *pk, const uint8_t *batch,
-		  uint32_t batch_len, int32_t partition, struct st_partition *p, int64_t base_offset,
+		  const struct rte_mbuf *m, const struct dp_pkt *pk, const struct st_batch_info *bi,
+		  int32_t partition, struct st_partition *p, int64_t base_offset,
 		  int64_t last_offset, int16_t err)
 {
 	struct dp_ack *e = &a->q[a->tail % DP_ACK_QUEUE];
 	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
 	uint32_t alen = pk->family == AF_INET ? 4 : 16, l3 = pk->l2_len;
 	uint8_t *o = e->frame, *ip = o + l3, *udp, *sla;
-	struct st_batch_info bi;
-	bool have_bi = batch && st_batch_header_read(batch, batch_len, &bi) != ST_BATCH_ERR_BAD_MAGIC &&
-		       batch_len >= ST_BATCH_HEADER_SIZE;
 
 	/* Ethernet and VLAN tags as received, the MAC addresses swapped. */
 	memcpy(o, f + RTE_ETHER_ADDR_LEN, RTE_ETHER_ADDR_LEN);
@@ -111,10 +108,10 @@ void dp_acks_push(struct dp_acks *a, struct rte_mempool *pool, uint16_t port_id,
 	put_be16(sla + 6, 0);
 	put_be32(sla + 8, (uint32_t)partition);
 	put_be64(sla + 12, (uint64_t)(err ? -1 : base_offset));
-	put_be64(sla + 20, (uint64_t)(have_bi ? bi.producer_id : -1));
-	put_be32(sla + 28, (uint32_t)(have_bi ? bi.base_sequence : -1));
-	put_be32(sla + 32, have_bi ? bi.crc : 0);
-	put_be32(sla + 36, (uint32_t)(have_bi ? bi.records_count : 0));
+	put_be64(sla + 20, (uint64_t)(bi ? bi->producer_id : -1));
+	put_be32(sla + 28, (uint32_t)(bi ? bi->base_sequence : -1));
+	put_be32(sla + 32, bi ? bi->crc : 0);
+	put_be32(sla + 36, (uint32_t)(bi ? bi->records_count : 0));
 	e->len = (uint16_t)(sla + DP_SLA_SIZE - o);
 	e->l3_off = (uint16_t)l3;
 	e->family = pk->family;

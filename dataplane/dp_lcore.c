@@ -201,19 +201,19 @@ static inline int dp_produce(struct dp_lcore *c, const struct dp_lcore_queue *q,
 	r = dp_produce_batch(c, t, &p, &slot, part, d + DP_SLC_HDR_SIZE,
 			     pk->payload_len - DP_SLC_HDR_SIZE,
 			     flags & DP_SLC_FLAG_GAPS_OK ? ST_APPEND_F_GAPS_OK : 0, &bi, &base);
-	if (ack && r == DP_DROP_duplicate && base < 0)
+	if (ack) {
+		/* Stored, or a duplicate with the original's offsets: wait for durability. */
+		bool wait = r == 0 || (r == DP_DROP_duplicate && base >= 0);
+		bool have_bi = r != DP_DROP_bad_partition &&
+			       pk->payload_len - DP_SLC_HDR_SIZE >= ST_BATCH_HEADER_SIZE;
+
 		dp_acks_push(c->acks, c->all->ports->port[q->port_idx].pool, q->port_id,
-			     q->queue_id, m, pk, d + DP_SLC_HDR_SIZE,
-			     pk->payload_len - DP_SLC_HDR_SIZE, part, NULL, -1, -1,
-			     46);                       /* DUPLICATE_SEQUENCE_NUMBER: stale */
-	else if (ack)
-		dp_acks_push(c->acks, c->all->ports->port[q->port_idx].pool, q->port_id,
-			     q->queue_id, m, pk, d + DP_SLC_HDR_SIZE,
-			     pk->payload_len - DP_SLC_HDR_SIZE,
+			     q->queue_id, m, pk, have_bi ? &bi : NULL,
 			     part == DP_SLC_PARTITION_ANY ? (p ? p->partition : -1) : part,
-			     r == 0 || r == DP_DROP_duplicate ? p : NULL, base,
-			     r == 0 || r == DP_DROP_duplicate ? base + bi.last_offset_delta : -1,
-			     dp_ack_error(r));
+			     wait ? p : NULL, base, wait ? base + bi.last_offset_delta : -1,
+			     r == DP_DROP_duplicate && !wait ? 46 /* DUPLICATE_SEQUENCE_NUMBER: stale */
+							     : dp_ack_error(r));
+	}
 	if (unlikely(r))
 		return r;
 	c->records += (uint64_t)bi.records_count;

@@ -24,6 +24,7 @@
 
 struct rte_mbuf;
 struct rte_mempool;
+struct st_batch_info;
 struct st_partition;
 
 #define DP_ACK_QUEUE 1024               /* acks waiting per lcore (power of two) */
@@ -54,14 +55,14 @@ static inline bool dp_acks_full(const struct dp_acks *a)
 }
 
 /**
- * Queue the ack of the datagram in @m (parsed into @pk, SLC1 header at
- * @slc, batch header @bi when it was readable, else NULL).  @p and
+ * Queue the ack of the datagram in @m (parsed into @pk; @bi: its batch
+ * header as the lcore read it, or NULL when it could not be read).  @p and
  * @last_offset: wait for durability; @p NULL: send with @err at once.
  * The caller checked dp_acks_full() first.
  */
 void dp_acks_push(struct dp_acks *a, struct rte_mempool *pool, uint16_t port_id, uint16_t queue_id,
-		  const struct rte_mbuf *m, const struct dp_pkt *pk, const uint8_t *batch,
-		  uint32_t batch_len, int32_t partition, struct st_partition *p, int64_t base_offset,
+		  const struct rte_mbuf *m, const struct dp_pkt *pk, const struct st_batch_info *bi,
+		  int32_t partition, struct st_partition *p, int64_t base_offset,
 		  int64_t last_offset, int16_t err);
 
 /**
