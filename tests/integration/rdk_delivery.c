@@ -11,8 +11,9 @@
  *
  * Produces COUNT messages "m-<n>" (n = START, START+1, ...) round-robin over
  * the topic's partitions, waits for every delivery report, and prints one
- * line "delivered D failed F idempotent I" (I: librdkafka enabled the
- * IdempotentProducer feature, i.e. the broker offers InitProducerId).
+ * line "delivered D failed F idempotent I" (I: enable.idempotence as the
+ * producer runs with it; the duplicates counted afterwards show whether
+ * the broker honoured it).
  *
  * Usage: rdk_delivery HOST:PORT TOPIC COUNT SEMANTICS [START]
  * Exit 0 once every report came, 1 on a setup error or a fatal error.
@@ -25,24 +26,7 @@
 
 #include <librdkafka/rdkafka.h>
 
-struct dr_state {
-	long ok, failed;
-	rd_kafka_resp_err_t first_err;
-};
-
-static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
-{
-	struct dr_state *s = opaque;
-
-	(void)rk;
-	if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-		s->ok++;
-	} else {
-		if (!s->failed)
-			s->first_err = m->err;
-		s->failed++;
-	}
-}
+#include "rdk_test.h"
 
 static int set(rd_kafka_conf_t *conf, const char *k, const char *v)
 {
@@ -80,7 +64,7 @@ static int configure(rd_kafka_conf_t *conf, const char *brokers, const char *sem
 
 int main(int argc, char **argv)
 {
-	struct dr_state st = { 0 };
+	struct rdk_dr st = { 0 };
 	rd_kafka_conf_t *conf;
 	rd_kafka_topic_t *rkt;
 	rd_kafka_t *rk;
@@ -100,7 +84,7 @@ int main(int argc, char **argv)
 		rd_kafka_conf_destroy(conf);
 		return 1;
 	}
-	rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
+	rd_kafka_conf_set_dr_msg_cb(conf, rdk_dr_cb);
 	rd_kafka_conf_set_opaque(conf, &st);
 	rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
 	if (!rk) {
@@ -142,7 +126,7 @@ int main(int argc, char **argv)
 		}
 	}
 	{
-		/* Did librdkafka take the idempotent path?  Its producer id says. */
+		/* The setting the producer ran with (librdkafka shows no producer id). */
 		char buf[64];
 		size_t sz = sizeof(buf);
 		rd_kafka_conf_res_t r = rd_kafka_conf_get(rd_kafka_conf(rk), "enable.idempotence",

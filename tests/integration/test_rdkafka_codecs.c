@@ -16,26 +16,9 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "rdk_test.h"
+
 static const char *const codecs[] = { "none", "gzip", "snappy", "lz4", "zstd" };
-
-struct dr_state {
-	long ok, failed;
-	rd_kafka_resp_err_t first_err;
-};
-
-static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
-{
-	struct dr_state *s = opaque;
-
-	(void)rk;
-	if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-		s->ok++;
-	} else {
-		if (!s->failed)
-			s->first_err = m->err;
-		s->failed++;
-	}
-}
 
 static rd_kafka_conf_t *conf_new(const char *brokers)
 {
@@ -60,14 +43,14 @@ static void fill_value(char *buf, size_t len, const char *codec, long i)
 static int produce(const char *brokers, const char *topic, const char *codec, long count)
 {
 	rd_kafka_conf_t *c = conf_new(brokers);
-	struct dr_state s = { 0 };
+	struct rdk_dr s = { 0 };
 	char err[256], key[32], val[200];
 	rd_kafka_t *rk;
 
 	rd_kafka_conf_set(c, "compression.codec", codec, err, sizeof(err));
 	rd_kafka_conf_set(c, "acks", "all", err, sizeof(err));
 	rd_kafka_conf_set(c, "linger.ms", "5", err, sizeof(err));
-	rd_kafka_conf_set_dr_msg_cb(c, dr_cb);
+	rd_kafka_conf_set_dr_msg_cb(c, rdk_dr_cb);
 	rd_kafka_conf_set_opaque(c, &s);
 	rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof(err));
 	if (!rk) {
