@@ -7,7 +7,8 @@
  * The exception is `groups`, which asks a running broker about its
  * consumer groups over the Kafka protocol with librdkafka, as any client
  * would (ListGroups, DescribeGroups, OffsetFetch, ListOffsets), like
- * kafka-consumer-groups.sh --describe.
+ * kafka-consumer-groups.sh --describe; and `produce-udp`, a producer for
+ * the dataplane's UDP produce mode (sluice_produce_udp.c).
  * Each subcommand is one row of the table below: name, one-line summary,
  * handler.  Handlers return the process exit code.
  */
@@ -21,6 +22,7 @@
 
 #include "sluice_build.h"
 #include "fwc_config.h"
+#include "sluice_cmds.h"
 #include "st_dump.h"
 
 struct sluice_cmd {
@@ -42,6 +44,8 @@ static const struct sluice_cmd sluice_cmds[] = {
 	  cmd_dump_log },
 	{ "groups", "[-b HOST:PORT] [GROUP...]", "describe a running broker's consumer groups and lag",
 	  cmd_groups },
+	{ "produce-udp", "[OPTIONS] HOST:PORT", "send stdin's lines to a produce-mode rule (UDP, acks)",
+	  sluice_cmd_produce_udp },
 	{ "verify", "DIR", "check a data directory: CRCs, offsets, indexes",
 	  cmd_verify },
 };

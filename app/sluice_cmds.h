@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * sluice_cmds.h - subcommands of `sluice` that live in files of their own.
+ * Each takes the arguments after the command's name (argv[0] is the name)
+ * and returns the process exit code.
+ */
+#ifndef SLUICE_CMDS_H
+#define SLUICE_CMDS_H
+
+/** sluice produce-udp: standard input into UDP produce mode (sluice_produce_udp.c). */
+int sluice_cmd_produce_udp(int argc, char **argv);
+
+#endif /* SLUICE_CMDS_H */
