@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "st_log_int.h"
+#include "st_producer.h"
 
 void st_log_config_default(struct st_log_config *cfg)
 {
@@ -227,6 +228,29 @@ static bool should_roll(const struct st_log *log, const struct st_segment *seg, 
 	return !st_segment_fits(seg, last_offset);
 }
 
+/*
+ * The producers' state as of the new segment's base, so that recovery after
+ * a crash reads the log from the newest roll instead of from the last clean
+ * stop.  The table holds exactly the batches committed below LEO: the
+ * producer thread's own table runs ahead by what is still in the ring, so
+ * it cannot be the source (and an lcore makes no system call).  Written
+ * synchronously on the writer thread: one small file and two fsyncs per
+ * segment.bytes of data.
+ */
+static void roll_snapshot(struct st_log *log)
+{
+	int rc;
+
+	if (!log->producers)
+		return;
+	rc = st_producers_snapshot(log->producers, log->dir, log->leo,
+				   st_log_recovery_point(log));
+	if (rc < 0) {
+		log->snapshot_errors++;
+		log->snapshot_err = rc;
+	}
+}
+
 int st_log_roll(struct st_log *log, int64_t now_ms)
 {
 	struct st_segment *old = st_log_active(log), *seg;
@@ -246,9 +270,24 @@ int st_log_roll(struct st_log *log, int64_t now_ms)
 	seg->readable = 0;
 	seg->created_ms = now_ms;
 	rc = seg->size ? -EEXIST : st_log_seg_push(log, seg);
-	if (rc < 0)
+	if (rc < 0) {
 		st_segment_put(seg);
-	return rc;
+		return rc;
+	}
+	roll_snapshot(log);
+	return 0;
+}
+
+void st_log_set_producers(struct st_log *log, struct st_producers *t)
+{
+	log->producers = t;
+}
+
+uint64_t st_log_snapshot_errors(const struct st_log *log, int *last_err)
+{
+	if (last_err)
+		*last_err = log->snapshot_err;
+	return log->snapshot_errors;
 }
 
 int st_log_append_prepare(struct st_log *log, uint32_t len, int64_t last_offset,
@@ -325,6 +364,9 @@ int64_t st_log_append_commit(struct st_log *log, uint64_t position, const void *
 	while (at < len) {
 		st_batch_header_read(p + at, len - at, &bi);
 		st_segment_account(seg, &bi, position + at, &log->cfg);
+		/* As st_producers_rebuild reads them back: control batches carry no sequence. */
+		if (log->producers && bi.producer_id >= 0 && !(bi.attributes & ST_BATCH_ATTR_CONTROL))
+			st_producers_update(log->producers, &bi, bi.base_offset);
 		at += st_batch_size(&bi);
 	}
 	log->leo = last + 1;

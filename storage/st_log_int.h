@@ -43,6 +43,9 @@ struct st_log {
 	int64_t leo;               /* writer */
 	int64_t last_slot_base;    /* writer: active base at the last prepare */
 	int err;                   /* writer: sticky */
+	struct st_producers *producers; /* writer: state as of LEO (st_log_set_producers) */
+	uint64_t snapshot_errors;  /* writer: roll snapshots that could not be written */
+	int snapshot_err;          /* the last one's -errno */
 	_Atomic int64_t log_start;
 	_Atomic int64_t readable_end;
 	_Atomic int64_t recovery_point;

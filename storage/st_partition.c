@@ -183,19 +183,32 @@ int st_partition_tap_flush(struct st_partition *p, uint64_t now_ns, bool force)
 	return tap_seal(p);
 }
 
-/* The idempotent producers' state as of the log end: snapshot, then the batches after it. */
+/*
+ * The idempotent producers' state as of the log end: snapshot, then the
+ * batches after it.  The log gets its own copy, which it keeps as of LEO
+ * and writes at every roll (st_log_set_producers): a roll is decided on the
+ * writer thread, at an offset the producer thread cannot know in advance,
+ * and by then the producer's table already holds the batches still in the
+ * ring.
+ */
 static int rebuild_producers(struct st_partition *p, struct st_log_recovery *rep)
 {
 	unsigned int bad = 0;
-	int64_t n = st_producers_rebuild(&p->producers, p->log, &bad);
+	int64_t loaded;
+	int64_t n = st_producers_rebuild(&p->producers, p->log, &bad, &loaded);
+	int rc;
 
 	if (n < 0)
 		return (int)n;
 	if (rep) {
 		rep->producer_batches_read = n;
 		rep->producer_snapshots_bad = bad;
+		rep->producer_snapshot = loaded;
 	}
-	return 0;
+	rc = st_producers_clone(&p->log_producers, &p->producers);
+	if (rc == 0 && p->log_producers.slot)
+		st_log_set_producers(p->log, &p->log_producers);
+	return rc;
 }
 
 int st_partition_open(struct st_partition **out, struct st_logdir *d, const char *topic,
@@ -235,6 +248,7 @@ int st_partition_open(struct st_partition **out, struct st_logdir *d, const char
 		rc = rebuild_producers(p, rep);
 	if (rc < 0) {
 		st_producers_free(&p->producers);
+		st_producers_free(&p->log_producers);
 		st_log_close(p->log);
 		goto out;
 	}
@@ -259,14 +273,23 @@ int st_partition_close(struct st_partition *p)
 	if (!p)
 		return 0;
 	if (p->log) {
-		/* Next start loads the table instead of reading the log for it. */
-		if (p->producers.n)
-			rc = st_producers_snapshot(&p->producers, st_log_dir(p->log), p->next_offset);
+		/*
+		 * Next start loads the table instead of reading the log for it.
+		 * The log's copy, at its LEO: after a writer failure the
+		 * producer's table holds batches that never reached the log.  The
+		 * older snapshots go only once the log is durable up to it.
+		 */
+		if (p->log_producers.slot) {
+			st_log_sync(p->log);
+			rc = st_producers_snapshot(&p->log_producers, st_log_dir(p->log),
+						   st_log_leo(p->log), st_log_recovery_point(p->log));
+		}
 		int crc = st_log_close(p->log);
 
 		rc = rc ? rc : crc;
 	}
 	st_producers_free(&p->producers);
+	st_producers_free(&p->log_producers);
 	st_ring_free(p->ring);
 	free(p);
 	return rc;

@@ -57,6 +57,19 @@ int st_producers_init(struct st_producers *t, uint32_t max_producers, int64_t ex
 	return 0;
 }
 
+int st_producers_clone(struct st_producers *dst, const struct st_producers *src)
+{
+	*dst = *src;
+	dst->slot = NULL;
+	if (!src->slot)
+		return 0;
+	dst->slot = malloc(((size_t)src->mask + 1) * sizeof(*dst->slot));
+	if (!dst->slot)
+		return -ENOMEM;
+	memcpy(dst->slot, src->slot, ((size_t)src->mask + 1) * sizeof(*dst->slot));
+	return 0;
+}
+
 void st_producers_free(struct st_producers *t)
 {
 	free(t->slot);
@@ -294,13 +307,14 @@ static void snapshot_path(char *buf, size_t size, const char *dir, int64_t offse
 	snprintf(buf, size, "%s/%020" PRId64 SNAP_SUFFIX, dir, offset);
 }
 
-int st_producers_snapshot(const struct st_producers *t, const char *dir, int64_t offset)
+int st_producers_snapshot(const struct st_producers *t, const char *dir, int64_t offset,
+			  int64_t durable)
 {
 	char path[4096];
 	uint32_t n = 0;
 	uint8_t *buf, *p;
 	int64_t *offs;
-	int rc, k;
+	int rc, k, keep;
 
 	for (uint32_t i = 0; t->slot && i <= t->mask; i++)
 		if (t->slot[i].pid >= 0)
@@ -323,15 +337,35 @@ int st_producers_snapshot(const struct st_producers *t, const char *dir, int64_t
 	free(buf);
 	if (rc)
 		return rc;
-	/* The older snapshots are superseded. */
+	/*
+	 * A crash keeps the log at least up to @durable, so the newest snapshot
+	 * at or below it stays loadable and the older ones are never needed.
+	 * The ones above it are kept: a crash may cut the log below the newest
+	 * of them, and recovery then falls back to the next one down.
+	 */
 	k = list_snapshots(dir, &offs);
-	for (int i = 0; i < k; i++)
-		if (offs[i] < offset) {
-			snapshot_path(path, sizeof(path), dir, offs[i]);
-			unlink(path);
-		}
+	for (keep = k; keep > 0 && offs[keep - 1] > durable; keep--)
+		;
+	for (int i = 0; i + 1 < keep; i++) {
+		snapshot_path(path, sizeof(path), dir, offs[i]);
+		unlink(path);
+	}
 	free(offs);
-	return rc;
+	return 0;
+}
+
+int st_producers_snapshots_delete_below(const char *dir, int64_t offset)
+{
+	char path[4096];
+	int64_t *offs;
+	int k = list_snapshots(dir, &offs), n = 0;
+
+	for (int i = 0; i < k && offs[i] < offset; i++, n++) {
+		snapshot_path(path, sizeof(path), dir, offs[i]);
+		unlink(path);
+	}
+	free(offs);
+	return k < 0 ? k : n;
 }
 
 /* Load one snapshot into @t (empty).  @return 0, -EBADMSG (corrupt), -errno. */
@@ -439,29 +473,31 @@ static int64_t replay_log(struct st_producers *t, struct st_log *log, int64_t fr
 }
 
 int64_t st_producers_rebuild(struct st_producers *t, struct st_log *log,
-			     unsigned int *bad_snapshots)
+			     unsigned int *bad_snapshots, int64_t *loaded)
 {
 	const char *dir = st_log_dir(log);
-	int64_t end = st_log_end_offset(log), from = st_log_start_offset(log), *offs;
+	int64_t end = st_log_end_offset(log), start = st_log_start_offset(log), from = start;
+	int64_t *offs;
 	char path[4096];
 	int k;
 
-	if (!t->slot)
-		return 0;
+	*loaded = -1;
 	k = list_snapshots(dir, &offs);
 	if (k < 0)
 		return k;
 	for (int i = k; i-- > 0;) {
 		snapshot_path(path, sizeof(path), dir, offs[i]);
-		if (offs[i] > end || offs[i] < from) {
+		if (offs[i] > end || offs[i] < start) {
 			unlink(path);                   /* beyond a cut tail, or below the log start */
 			continue;
 		}
+		if (!t->slot || *loaded >= 0)
+			continue;                       /* only stale ones are looked for now */
 		int rc = load_snapshot(t, path);
 
 		if (rc == 0) {
-			from = offs[i];
-			break;
+			*loaded = from = offs[i];
+			continue;
 		}
 		if (rc == -EBADMSG) {
 			(*bad_snapshots)++;
@@ -472,5 +508,5 @@ int64_t st_producers_rebuild(struct st_producers *t, struct st_log *log,
 		return rc;
 	}
 	free(offs);
-	return replay_log(t, log, from);
+	return t->slot ? replay_log(t, log, from) : 0;
 }

@@ -14,6 +14,7 @@
 #include <errno.h>
 
 #include "st_log_int.h"
+#include "st_producer.h"
 
 /* Largest timestamp of a segment; the creation time when it has none (Kafka: mtime). */
 static int64_t seg_largest_ts(const struct st_segment *seg)
@@ -127,5 +128,13 @@ int st_log_retain(struct st_log *log, int64_t now_ms, struct st_log_retain_resul
 	if (rc == 0)
 		rc = delete_prefix(log, count_by_floor(log), now_ms, res);
 	res->log_start = st_log_start_offset(log);
+	/*
+	 * A snapshot below the log start could only be loaded without the
+	 * batches after it (Kafka deletes them too).  The newest one, from the
+	 * roll that opened the active segment, is at or above the new log
+	 * start.  Best effort: the next open deletes them anyway.
+	 */
+	if (res->segments)
+		st_producers_snapshots_delete_below(log->dir, res->log_start);
 	return rc < 0 ? rc : (int)res->segments;
 }

@@ -49,6 +49,7 @@ struct wpart {
 	uint32_t fl_tail;       /* next free */
 	uint64_t unsynced;      /* records written since the last sync request */
 	int64_t last_sync_ms;
+	uint64_t snapshot_errors; /* the log's roll snapshots failed, as last logged */
 	bool failed;
 	/*
 	 * Appenders of rolled segments, oldest first: their last writes and
@@ -302,6 +303,19 @@ static int wpart_open_segment(struct wpart *wp, const struct st_log_slot *slot)
 	return 0;
 }
 
+/* A roll's producer-state snapshot failed: not fatal, recovery reads more of the log. */
+static void wpart_check_snapshot(struct wpart *wp)
+{
+	int err;
+	uint64_t n = st_log_snapshot_errors(wp->p->log, &err);
+
+	if (n == wp->snapshot_errors)
+		return;
+	wp->snapshot_errors = n;
+	wlog(wp->w, ST_LOG_WARNING, "%s-%d: producer-state snapshot at the roll not written: %s",
+	     wp->p->topic, wp->p->partition, strerror(-err));
+}
+
 /*
  * Cut the committed bytes at @ptr (@n of them, whole batches) to at most
  * write_max bytes of whole batches (at least one).  Fills the last offset,
@@ -392,6 +406,7 @@ static int wpart_pump_one(struct wpart *wp, int64_t now)
 		if (wp->app) {
 			wpart_retire_segment(wp);
 			wp->w->stats.rolls++;
+			wpart_check_snapshot(wp);
 		}
 		if ((rc = wpart_open_segment(wp, &slot)) < 0)
 			return rc;

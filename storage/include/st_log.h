@@ -62,6 +62,7 @@ void st_log_config_default(struct st_log_config *cfg);
 struct st_logdir;
 struct st_log;
 struct st_segment;
+struct st_producers;
 
 /* What opening a log found and did. */
 struct st_log_recovery {
@@ -80,6 +81,7 @@ struct st_log_recovery {
 	const char *reason;         /* why the batch was refused (static text) */
 	/* Idempotent producers' state (st_partition_open). */
 	int64_t producer_batches_read;  /* batches read after the snapshot (or all) */
+	int64_t producer_snapshot;      /* offset of the snapshot loaded; -1: none */
 	unsigned int producer_snapshots_bad; /* corrupt snapshots ignored */
 };
 
@@ -187,6 +189,20 @@ int st_log_sync(struct st_log *log);
 void st_log_set_recovery_point(struct st_log *log, int64_t offset);
 /** Roll now (e.g. before deleting everything). @return 0 or -errno. */
 int st_log_roll(struct st_log *log, int64_t now_ms);
+
+/**
+ * Keep @t (NULL: none) as the idempotent producers' state as of the log end
+ * (writer thread, or whoever owns the log): every committed batch with a
+ * producer id updates it, every roll writes it as `<new base>.snapshot`
+ * (st_producers_snapshot; Kafka's ProducerStateManager.takeSnapshot at
+ * roll), and retention deletes the snapshots below the new log start.  Set
+ * it at open, equal to the state at the LEO; it must outlive the log.  A
+ * snapshot that cannot be written does not fail the roll (recovery then
+ * reads more of the log): it is counted.
+ */
+void st_log_set_producers(struct st_log *log, struct st_producers *t);
+/** Roll snapshots not written so far; *@last_err (may be NULL) the last -errno. */
+uint64_t st_log_snapshot_errors(const struct st_log *log, int *last_err);
 
 /* What st_log_retain() removed. */
 struct st_log_retain_result {

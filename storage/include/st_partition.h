@@ -77,6 +77,12 @@ struct st_partition {
 	uint64_t segment_bytes;    /* the log's segment.bytes: writes are cut to fit */
 	struct st_inbox *inbox;    /* NULL: the control thread produces; else post to it */
 	struct st_log *log;        /* owned by the writer thread once attached */
+	/*
+	 * The producers' state as of the log end, a second table kept by the
+	 * log's owner (st_log_set_producers) for the snapshots at rolls: the
+	 * producer thread's table above runs ahead of the log by the ring.
+	 */
+	struct st_producers log_producers;
 	struct st_writer *writer;
 	void *writer_priv;         /* the writer's per-partition state */
 };

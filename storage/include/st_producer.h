@@ -26,7 +26,9 @@
  * (ProducerSnapshot v1, CRC-32C), one entry per cached batch, named by the
  * offset they are valid at (`<20-digit offset>.snapshot`); at open the
  * newest one at or below the log end is loaded and the batches after it are
- * read from the log (st_producers_rebuild).
+ * read from the log (st_producers_rebuild).  They are written at every
+ * segment roll from a second table that the log keeps (st_log_set_producers,
+ * writer thread) and at a clean close.
  */
 #ifndef ST_PRODUCER_H
 #define ST_PRODUCER_H
@@ -80,6 +82,12 @@ int st_producers_init(struct st_producers *t, uint32_t max_producers, int64_t ex
 void st_producers_free(struct st_producers *t);
 
 /**
+ * Make @dst an equal copy of @src with its own memory (not hot: at open).
+ * @return 0 or -ENOMEM.
+ */
+int st_producers_clone(struct st_producers *dst, const struct st_producers *src);
+
+/**
  * Producer thread, before appending @bi (producer_id >= 0).  For a
  * duplicate, *@dup gets the original batch.  Never allocates.
  */
@@ -110,22 +118,36 @@ const struct st_producer *st_producers_find(const struct st_producers *t, int64_
 
 /**
  * Write the table as `<dir>/<offset>.snapshot` (temp file, fsync, rename,
- * directory fsync), then delete older snapshots.  @return 0 or -errno.
+ * directory fsync).  Then delete the snapshots older than the newest one at
+ * or below @durable (the log's recovery point: a crash keeps at least that
+ * much of the log, so that one stays loadable); the ones above it stay as
+ * fall-backs for a crash that cuts the log below the newest.
+ * @return 0 or -errno (the old snapshots are then all kept).
  */
-int st_producers_snapshot(const struct st_producers *t, const char *dir, int64_t offset);
+int st_producers_snapshot(const struct st_producers *t, const char *dir, int64_t offset,
+			  int64_t durable);
+
+/**
+ * Delete the snapshots of @dir below @offset (retention moved the log start
+ * there: they could only be loaded without the batches after them).
+ * @return snapshots deleted, or -errno.
+ */
+int st_producers_snapshots_delete_below(const char *dir, int64_t offset);
 
 /**
  * Rebuild the table of @log (at open, before any append): load the newest
  * snapshot at or below the log end, delete the ones above it (a torn tail
  * was cut) or below the log start, then apply every batch from the
  * snapshot's offset (or the log start) to the end.  Expiry is left to
- * st_producers_check, by the batches' timestamps.
+ * st_producers_check, by the batches' timestamps.  Without a table (@t
+ * made for 0 producers) only the stale snapshots are deleted.
  *
- * @return batches read from the log (>= 0), or -errno; a corrupt snapshot
- *   is ignored (the log is read from its start instead) and counted in
- *   *@bad_snapshots.
+ * @return batches read from the log (>= 0), or -errno; *@loaded is the
+ *   offset of the snapshot loaded (-1: none).  A corrupt snapshot is
+ *   deleted and counted in *@bad_snapshots, and the next older one tried
+ *   (the log is read from its start when none is left).
  */
 int64_t st_producers_rebuild(struct st_producers *t, struct st_log *log,
-			     unsigned int *bad_snapshots);
+			     unsigned int *bad_snapshots, int64_t *loaded);
 
 #endif /* ST_PRODUCER_H */

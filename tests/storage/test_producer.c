@@ -214,10 +214,13 @@ static void test_producer_rebuild_from_log_and_snapshot(void **state)
 	struct st_producer_batch dup;
 	struct st_batch_info bi;
 	unsigned int bad = 0;
+	const char *dir;
+	int64_t loaded;
 	char path[256];
 	int fd;
 
 	assert_int_equal(lf_open(f), 0);
+	dir = st_log_dir(f->log);
 	for (int i = 0; i < 8; i++)
 		assert_int_equal(log_put(f, PID, 2, i * 3, 3, 5000 + i), i * 3);
 	assert_int_equal(log_put(f, 7, 0, 0, 1, 6000), 24);
@@ -225,7 +228,8 @@ static void test_producer_rebuild_from_log_and_snapshot(void **state)
 
 	/* No snapshot: every batch is read. */
 	assert_int_equal(st_producers_init(&t, 16, 0), 0);
-	assert_int_equal(st_producers_rebuild(&t, f->log, &bad), 10);
+	assert_int_equal(st_producers_rebuild(&t, f->log, &bad, &loaded), 10);
+	assert_int_equal(loaded, -1);
 	assert_int_equal(t.n, 2);
 	bi = info(PID, 2, 21, 3, 7000);
 	assert_int_equal(st_producers_check(&t, &bi, &dup), ST_PRODUCER_DUPLICATE);
@@ -236,12 +240,13 @@ static void test_producer_rebuild_from_log_and_snapshot(void **state)
 	assert_int_equal(st_producers_check(&t, &bi, &dup), ST_PRODUCER_OUT_OF_ORDER);
 
 	/* Snapshot at the log end, two more batches: only those are read. */
-	assert_int_equal(st_producers_snapshot(&t, st_log_dir(f->log), st_log_leo(f->log)), 0);
+	assert_int_equal(st_producers_snapshot(&t, dir, st_log_leo(f->log), st_log_leo(f->log)), 0);
 	st_producers_free(&t);
 	assert_int_equal(log_put(f, PID, 2, 24, 2, 8000), 27);
 	assert_int_equal(log_put(f, 9, 0, 0, 1, 8001), 29);
 	assert_int_equal(st_producers_init(&t, 16, 0), 0);
-	assert_int_equal(st_producers_rebuild(&t, f->log, &bad), 2);
+	assert_int_equal(st_producers_rebuild(&t, f->log, &bad, &loaded), 2);
+	assert_int_equal(loaded, 27);
 	assert_int_equal(bad, 0);
 	assert_int_equal(t.n, 3);
 	for (int32_t s = 12; s <= 24; s += 3) {            /* the five last batches of PID */
@@ -255,9 +260,12 @@ static void test_producer_rebuild_from_log_and_snapshot(void **state)
 	assert_int_equal(st_producers_check(&t, &bi, &dup), ST_PRODUCER_DUPLICATE);
 	assert_int_equal(dup.first_offset, 24);
 
-	/* A newer snapshot replaces the older; a torn one is ignored and the log read whole. */
-	assert_int_equal(st_producers_snapshot(&t, st_log_dir(f->log), st_log_leo(f->log)), 0);
-	lf_path(path, sizeof(path), f->root, 25, ".snapshot");
+	/*
+	 * A newer snapshot at the durable end replaces the older; a torn one is
+	 * ignored and the log read whole.
+	 */
+	assert_int_equal(st_producers_snapshot(&t, dir, st_log_leo(f->log), st_log_leo(f->log)), 0);
+	lf_path(path, sizeof(path), f->root, 27, ".snapshot");
 	assert_int_equal(access(path, F_OK), -1);
 	lf_path(path, sizeof(path), f->root, 30, ".snapshot");
 	fd = open(path, O_WRONLY);
@@ -266,16 +274,17 @@ static void test_producer_rebuild_from_log_and_snapshot(void **state)
 	close(fd);
 	st_producers_free(&t);
 	assert_int_equal(st_producers_init(&t, 16, 0), 0);
-	assert_int_equal(st_producers_rebuild(&t, f->log, &bad), 12);
+	assert_int_equal(st_producers_rebuild(&t, f->log, &bad, &loaded), 12);
+	assert_int_equal(loaded, -1);
 	assert_int_equal(bad, 1);
 	assert_int_equal(access(path, F_OK), -1);
 	assert_int_equal(t.n, 3);
 
 	/* A snapshot beyond the log end (its tail was cut) is removed, not loaded. */
-	assert_int_equal(st_producers_snapshot(&t, st_log_dir(f->log), 1000), 0);
+	assert_int_equal(st_producers_snapshot(&t, dir, 1000, 0), 0);
 	st_producers_free(&t);
 	assert_int_equal(st_producers_init(&t, 16, 0), 0);
-	assert_int_equal(st_producers_rebuild(&t, f->log, &bad), 12);
+	assert_int_equal(st_producers_rebuild(&t, f->log, &bad, &loaded), 12);
 	lf_path(path, sizeof(path), f->root, 1000, ".snapshot");
 	assert_int_equal(access(path, F_OK), -1);
 	st_producers_free(&t);
