@@ -208,6 +208,8 @@ static void render_storage(FILE *out, const struct ctl_metrics_snap *s)
 		W("retention_deleted_segments_total", retained_segments,
 		  "Segments deleted by retention."),
 		W("io_errors_total", io_errors, "Partitions stopped by an I/O error."),
+		W("io_error_heals_total", heals,
+		  "Partitions let in again after an I/O error (storage.io.error.retry.ms)."),
 #undef W
 	};
 

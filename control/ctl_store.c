@@ -119,6 +119,7 @@ int ctl_store_create(const struct fwc_config *cfg, struct ctl_store **out)
 			.flush_interval_messages = cfg->broker.log_flush_interval_messages,
 			.retention_check_ms = cfg->broker.log_retention_check_interval_ms,
 			.visibility = visibility(cfg),
+			.heal_interval_ms = s->io_error_retry_ms,
 			.kicked = true, /* kp_produce kicks; lcore-fed rings are polled */
 			.notify = store_notify, .notify_arg = st,
 			.log = store_log,

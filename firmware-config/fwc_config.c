@@ -119,6 +119,7 @@ static const struct fwc_key keys[] = {
 	K_INT(S, SS, write_max_bytes, "write.max.bytes", 4096, 64 << 20, FWC_F_POW2),
 	K_ENUM(S, SS, consumer_visibility, "consumer.visibility", visibility_names),
 	K_INT(S, SS, producers_max, "producers.max", 0, 1 << 20, 0),
+	K_INT(S, SS, io_error_retry_ms, "io.error.retry.ms", -1, 3600000, 0),
 
 	{ .sec = FWC_SEC_CONTROL, .name = "cpu", .type = FWC_T_INT,
 	  .off = offsetof(struct fwc_control, cpu), .size = sizeof(int32_t), .is_signed = true,
@@ -313,6 +314,7 @@ void fwc_config_defaults(struct fwc_config *cfg)
 	cfg->storage.write_max_bytes = 1u << 20;
 	cfg->storage.consumer_visibility = FWC_VISIBILITY_DURABLE;
 	cfg->storage.producers_max = 1024;
+	cfg->storage.io_error_retry_ms = 1000;
 	cfg->control.cpu = 0;
 	cfg->dataplane.exclusive_lcores = false;
 	cfg->dataplane.burst_size = 32;

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * st_file.c - small files replaced durably (see st_file.h).
+ * st_file.c - small files replaced durably, and whole writes (see st_file.h).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -65,4 +66,49 @@ int st_file_replace(const char *path, const void *data, size_t len)
 		return rc;
 	}
 	return st_fsync_dir(dir);
+}
+
+int st_pwrite_all(int fd, const void *buf, size_t len, uint64_t pos)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, (off_t)pos);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		p += n;
+		pos += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+#define RESYNC_CHUNK (1u << 20)
+
+int st_file_resync(int fd, uint64_t from, uint64_t to)
+{
+	uint8_t *buf = from < to ? malloc(RESYNC_CHUNK) : NULL;
+	int rc = 0;
+
+	if (from < to && !buf)
+		return -ENOMEM;
+	while (from < to && rc == 0) {
+		size_t n = to - from < RESYNC_CHUNK ? (size_t)(to - from) : RESYNC_CHUNK;
+		ssize_t r = pread(fd, buf, n, (off_t)from);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			rc = r < 0 ? -errno : -EIO;
+		else
+			rc = st_pwrite_all(fd, buf, (size_t)r, from);
+		from += r > 0 ? (uint64_t)r : 0;
+	}
+	free(buf);
+	if (rc == 0 && fdatasync(fd) < 0)
+		rc = -errno;
+	return rc;
 }

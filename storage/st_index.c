@@ -137,6 +137,12 @@ int st_index_reset(struct st_index *ix)
 	return 0;
 }
 
+void st_index_truncate(struct st_index *ix, uint32_t n)
+{
+	if (n < atomic_load_explicit(&ix->n, memory_order_relaxed))
+		atomic_store_explicit(&ix->n, n, memory_order_release);
+}
+
 int st_index_flush(struct st_index *ix)
 {
 	uint64_t used = (uint64_t)st_index_entries(ix) * ix->entry_size;

@@ -54,6 +54,12 @@ int st_index_open(struct st_index *ix, const char *path, uint32_t entry_size,
 int st_index_resize(struct st_index *ix, uint64_t max_bytes);
 /** Drop every entry (recovery rebuild). @return 0 or -errno. */
 int st_index_reset(struct st_index *ix);
+/**
+ * Keep the first @n entries (the writer rewinding after an I/O error; the
+ * entries dropped indexed bytes no reader was ever shown).  Entries past @n
+ * stay in the file until appends overwrite them or a trim cuts them.
+ */
+void st_index_truncate(struct st_index *ix, uint32_t n);
 /** msync the entries. @return 0 or -errno. */
 int st_index_flush(struct st_index *ix);
 void st_index_close(struct st_index *ix);

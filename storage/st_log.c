@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "st_file.h"
 #include "st_log_int.h"
 #include "st_producer.h"
 
@@ -394,22 +395,6 @@ int st_log_publish(struct st_log *log, int64_t segment_base, uint64_t end_positi
 	return 0;
 }
 
-static int pwrite_all(int fd, const uint8_t *p, size_t len, uint64_t pos)
-{
-	while (len) {
-		ssize_t n = pwrite(fd, p, len, (off_t)pos);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		pos += (uint64_t)n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int64_t st_log_append(struct st_log *log, const void *batches, uint32_t len, int64_t now_ms)
 {
 	struct st_log_slot slot;
@@ -422,7 +407,7 @@ int64_t st_log_append(struct st_log *log, const void *batches, uint32_t len, int
 	rc = st_log_append_prepare(log, len, last, max_ts, now_ms, &slot);
 	if (rc < 0)
 		return rc;
-	rc = pwrite_all(slot.fd, batches, len, slot.position);
+	rc = st_pwrite_all(slot.fd, batches, len, slot.position);
 	if (rc < 0) {
 		/* Leave no partial batch behind; appends stop (ENOSPC, EIO). */
 		if (ftruncate(slot.fd, (off_t)slot.position) < 0)
@@ -435,6 +420,23 @@ int64_t st_log_append(struct st_log *log, const void *batches, uint32_t len, int
 		return leo;
 	rc = st_log_publish(log, slot.segment_base, slot.position + len, leo);
 	return rc < 0 ? rc : base;
+}
+
+int st_log_rewind(struct st_log *log, int64_t segment_base, uint64_t position,
+		  int64_t next_offset)
+{
+	struct st_segment *seg = st_log_active(log);
+
+	if (seg->base != segment_base || position > seg->size || next_offset < seg->base ||
+	    next_offset > log->leo)
+		return -EINVAL;
+	if (ftruncate(seg->fd, (off_t)position) < 0)
+		return -errno;
+	st_segment_rewind(seg, position, next_offset);
+	seg->prealloc_end = position;   /* the cut dropped the preallocation too */
+	log->leo = next_offset;
+	log->err = 0;
+	return 0;
 }
 
 int st_log_sync(struct st_log *log)
@@ -655,4 +657,9 @@ void st_log_set_error(struct st_log *log, int err)
 {
 	if (!log->err)
 		log->err = err < 0 ? err : -EIO;
+}
+
+void st_log_clear_error(struct st_log *log)
+{
+	log->err = 0;
 }

@@ -223,6 +223,13 @@ static void update(struct st_producers *t, int64_t pid, int16_t epoch, int64_t t
 {
 	struct st_producer *e = get_slot(t, pid);
 
+	/*
+	 * Offsets only grow, so a batch at or below the newest one recorded is
+	 * already here: the log commits the same batches again after the writer
+	 * rewound a failed write (st_log_rewind).
+	 */
+	if (e->n && b->first_offset <= e->b[(e->head + e->n - 1) % ST_PRODUCER_BATCHES].last_offset)
+		return;
 	if (e->epoch != epoch) {
 		e->epoch = epoch;
 		e->n = 0;

@@ -217,6 +217,33 @@ bool st_segment_fits(const struct st_segment *seg, int64_t last_offset)
 	       !st_index_full(&seg->tidx);
 }
 
+void st_segment_rewind(struct st_segment *seg, uint64_t pos, int64_t next_offset)
+{
+	uint32_t n = st_index_entries(&seg->oidx), rel, at;
+	int64_t ts;
+
+	while (n > 0) {
+		st_index_offset_entry(&seg->oidx, n - 1, &rel, &at);
+		if (at < pos)
+			break;
+		n--;
+	}
+	st_index_truncate(&seg->oidx, n);
+	n = st_index_entries(&seg->tidx);
+	while (n > 0) {
+		st_index_time_entry(&seg->tidx, n - 1, &ts, &rel);
+		if (seg->base + rel < next_offset)
+			break;
+		n--;
+	}
+	st_index_truncate(&seg->tidx, n);
+	if (pos == 0)
+		seg->first_ts = -1;
+	seg->since_index = 0;   /* the next entry comes an interval later: still a valid index */
+	seg->size = pos;
+	seg->next_offset = next_offset;
+}
+
 int st_segment_activate(struct st_segment *seg, const struct st_log_config *cfg)
 {
 	int rc = st_index_resize(&seg->oidx, cfg->index_max_bytes);

@@ -86,6 +86,13 @@ int st_segment_account(struct st_segment *seg, const struct st_batch_info *bi, u
 		       const struct st_log_config *cfg);
 /** Can a batch ending at @last_offset still be indexed here? */
 bool st_segment_fits(const struct st_segment *seg, int64_t last_offset);
+/**
+ * Writer: forget the batches at and after @pos (the first of them starts
+ * there, @next_offset is its base offset): index entries, size, next offset.
+ * The file is not touched.  For a rewind after a failed write, where the same
+ * batches are appended again (so the maximum timestamp is kept).
+ */
+void st_segment_rewind(struct st_segment *seg, uint64_t pos, int64_t next_offset);
 /** Make the segment the appendable one (open/recovery only). */
 int st_segment_activate(struct st_segment *seg, const struct st_log_config *cfg);
 /**

@@ -15,10 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "st_endian.h"
+#include "st_file.h"
 #include "st_writer.h"
 
 #define WFLIGHT_MAX 64          /* writes remembered per partition until durable */
@@ -50,7 +52,19 @@ struct wpart {
 	uint64_t unsynced;      /* records written since the last sync request */
 	int64_t last_sync_ms;
 	uint64_t snapshot_errors; /* the log's roll snapshots failed, as last logged */
+	/*
+	 * The end of the last whole write of the active segment that completed
+	 * (its ring bytes released): where a heal rewinds to.
+	 */
+	uint64_t good_pos;
+	int64_t good_offset;
+	int seg_fd;             /* the log's own fd of the active segment */
 	bool failed;
+	bool heal_stuck;        /* a heal cannot proceed (logged once) */
+	bool heal_rewind;       /* the failed appender is closed: cut back to good_pos */
+	uint64_t heal_from;     /* its durable watermark: resync from there */
+	int64_t failed_ms;      /* when it failed, or the last heal attempt */
+	int64_t healed_at;      /* LEO at the last heal until a write goes through; -1 none */
 	/*
 	 * Appenders of rolled segments, oldest first: their last writes and
 	 * final fdatasync complete through the ring while the new segment is
@@ -113,17 +127,35 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Stop appends to a partition after an I/O error: sticky, logged once. */
+/*
+ * Stop appends to a partition after an I/O error, until a heal (wpart_heal).
+ * Logged once per episode: a failure again before any write went through
+ * after a heal is the same one.
+ */
 static void wpart_fail(struct wpart *wp, int err, const char *what)
 {
 	if (wp->failed)
 		return;
 	wp->failed = true;
+	wp->failed_ms = now_ms();
 	atomic_store_explicit(&wp->p->err, err ? err : -EIO, memory_order_release);
 	st_log_set_error(wp->p->log, err); /* its close must not count as clean */
 	wp->w->stats.io_errors++;
-	wlog(wp->w, ST_LOG_ERR, "%s-%d: %s failed: %s; appends to this partition stopped",
-	     wp->p->topic, wp->p->partition, what, strerror(err < 0 ? -err : EIO));
+	if (wp->healed_at >= 0)
+		return;
+	wlog(wp->w, ST_LOG_ERR, "%s-%d: %s failed: %s; appends to this partition stopped%s",
+	     wp->p->topic, wp->p->partition, what, strerror(err < 0 ? -err : EIO),
+	     wp->w->cfg.heal_interval_ms > 0 ? ", retried until the write goes through" : "");
+}
+
+/* After a heal: the first write that completes ends the episode. */
+static void wpart_healed_check(struct wpart *wp)
+{
+	if (wp->healed_at < 0 || wp->good_offset <= wp->healed_at)
+		return;
+	wlog(wp->w, ST_LOG_INFO, "%s-%d: appends resumed at offset %lld after the I/O error",
+	     wp->p->topic, wp->p->partition, (long long)wp->healed_at);
+	wp->healed_at = -1;
 }
 
 /*
@@ -173,6 +205,10 @@ static void wpart_advance(struct wpart *wp)
 		if (f->end_pos > st_appender_written(f->app))
 			break;
 		st_ring_release(p->ring, f->ring_len);
+		if (f->app == wp->app) {
+			wp->good_pos = f->end_pos;
+			wp->good_offset = f->end_offset;
+		}
 		atomic_store_explicit(&p->written, f->end_offset, memory_order_release);
 		if (vis == ST_VIS_WRITTEN)
 			publish_step(wp, &pub, f);
@@ -194,6 +230,7 @@ static void wpart_advance(struct wpart *wp)
 		if (vis == ST_VIS_DURABLE)
 			publish_step(wp, &pub, f);
 	}
+	wpart_healed_check(wp);
 	/* Durable implies flushed implies written, whatever order they came in. */
 	if (pub) {
 		st_log_publish(p->log, pub->seg_base, pub->end_pos, pub->end_offset);
@@ -300,6 +337,9 @@ static int wpart_open_segment(struct wpart *wp, const struct st_log_slot *slot)
 		return -EIO;
 	}
 	wp->seg_base = slot->segment_base;
+	wp->seg_fd = slot->fd;
+	wp->good_pos = slot->position;
+	wp->good_offset = st_log_leo(wp->p->log);
 	return 0;
 }
 
@@ -467,6 +507,85 @@ static uint64_t wpart_pump(struct wpart *wp, int64_t now, bool force_sync)
 	return moved;
 }
 
+/*
+ * Heal a partition stopped by an I/O error (ENOSPC, EIO), once every
+ * heal_interval_ms: when its I/O has drained, everything up to the last
+ * whole write that completed is made durable (st_file_resync: a failed
+ * fdatasync may have dropped dirty pages), the segment is cut there, and the
+ * log, the ring and the FIFO go back to that point, so the writes that
+ * failed are issued again -- the same batches at the same offsets, still in
+ * the ring, since ring bytes are released only once written.  Producers are
+ * let in again last.  A failure that is still there fails the partition
+ * again; the next attempt comes an interval later.
+ *
+ * Only a failure inside the active segment heals here: a rolled segment
+ * whose last writes or final sync failed keeps its appender in the closing
+ * list for good, and the partition stays stopped (logged once) until a
+ * restart's recovery cuts the log.
+ */
+/* Room for two writes on the partition's file system (ENOSPC heals wait for it). */
+static bool space_for(const struct wpart *wp)
+{
+	struct statvfs sv;
+
+	if (fstatvfs(wp->seg_fd >= 0 ? wp->seg_fd : -1, &sv) < 0)
+		return true;            /* cannot tell: let the write say */
+	return (uint64_t)sv.f_bavail * sv.f_frsize >= 2ull * wp->w->cfg.write_max;
+}
+
+static void wpart_heal(struct wpart *wp, int64_t now)
+{
+	struct st_partition *p = wp->p;
+	int rc;
+
+	if (wp->w->cfg.heal_interval_ms < 0 || now - wp->failed_ms < wp->w->cfg.heal_interval_ms)
+		return;
+	wpart_reap_closing(wp);
+	if (wp->n_closing) {
+		if (!wp->heal_stuck)
+			wlog(wp->w, ST_LOG_ERR, "%s-%d: a rolled segment failed; appends stay stopped "
+			     "until a restart recovers the log", p->topic, p->partition);
+		wp->heal_stuck = true;
+		return;
+	}
+	if (wp->app && !st_appender_idle(wp->app))
+		return;                 /* its last operations still complete */
+	wp->failed_ms = now;
+	if (atomic_load_explicit(&p->err, memory_order_relaxed) == -ENOSPC && !space_for(wp))
+		return;                 /* the disk is still full: do not let producers in */
+	if (wp->app) {
+		/* Closed first: its close trims the file to its own watermark, past good_pos. */
+		wp->heal_from = st_appender_durable(wp->app);
+		if (wp->heal_from > wp->good_pos)
+			wp->heal_from = wp->good_pos;
+		st_appender_close(wp->app); /* its sticky error is the one being healed */
+		wp->app = NULL;
+		wp->heal_rewind = true;
+	}
+	if (wp->heal_rewind) {
+		rc = st_file_resync(wp->seg_fd, wp->heal_from, wp->good_pos);
+		if (rc == 0)
+			rc = st_log_rewind(p->log, wp->seg_base, wp->good_pos, wp->good_offset);
+		if (rc < 0)
+			return;         /* not yet: an interval later */
+		wp->heal_rewind = false;
+		st_ring_rewind(p->ring);
+		wp->fl_tail = wp->fl_durable = wp->fl_flushed = wp->fl_written;
+		atomic_store_explicit(&p->flushed, wp->good_offset, memory_order_release);
+		atomic_store_explicit(&p->durable, wp->good_offset, memory_order_release);
+		st_log_set_recovery_point(p->log, wp->good_offset);
+		st_log_publish(p->log, wp->seg_base, wp->good_pos, wp->good_offset);
+		wp->w->moved = true;
+	} else {
+		st_log_clear_error(p->log);  /* it failed before writing: nothing to undo */
+	}
+	wp->unsynced = 0;
+	wp->failed = wp->heal_stuck = false;
+	wp->healed_at = st_log_leo(p->log);
+	wp->w->stats.heals++;
+	atomic_store_explicit(&p->err, 0, memory_order_release);
+}
+
 static bool wpart_idle(const struct wpart *wp)
 {
 	uint8_t *ptr;
@@ -519,6 +638,8 @@ static int writer_attach_now(struct st_writer *w, struct st_partition *p)
 	wp->p = p;
 	wp->w = w;
 	wp->seg_base = -1;
+	wp->seg_fd = -1;
+	wp->healed_at = -1;
 	wp->last_sync_ms = now_ms();
 	p->writer = w;
 	p->writer_priv = wp;
@@ -576,8 +697,11 @@ static bool writer_pass(struct st_writer *w, bool force_sync)
 	int reaped;
 
 	w->moved = false;
-	for (unsigned i = 0; i < w->n_parts; i++)
+	for (unsigned i = 0; i < w->n_parts; i++) {
+		if (w->parts[i]->failed)
+			wpart_heal(w->parts[i], now);
 		bytes += wpart_pump(w->parts[i], now, force_sync);
+	}
 	st_uring_submit(w->uring);
 	reaped = st_uring_reap(w->uring);
 	if (w->moved && w->cfg.notify)
@@ -618,6 +742,9 @@ static int64_t writer_timeout_us(const struct st_writer *w)
 
 		if (__atomic_load_n(&wp->p->inbox, __ATOMIC_RELAXED))
 			return c->idle_sleep_us;
+		if (wp->failed && c->heal_interval_ms > 0 &&
+		    c->heal_interval_ms - (now - wp->failed_ms) < t)
+			t = c->heal_interval_ms - (now - wp->failed_ms);
 		/* Intervals may be INT64_MAX (Kafka's default): subtract, never add. */
 		if (wp->app && wp->unsynced && c->flush_interval_ms > 0 &&
 		    c->flush_interval_ms - (now - wp->last_sync_ms) < t)
@@ -717,6 +844,8 @@ int st_writer_create(struct st_writer **out, const struct st_writer_cfg *cfg)
 		w->cfg.write_max = ST_APPENDER_WRITE_MAX;
 	if (!w->cfg.idle_sleep_us)
 		w->cfg.idle_sleep_us = 20;
+	if (!w->cfg.heal_interval_ms)
+		w->cfg.heal_interval_ms = 1000;
 	w->last_retention_ms = now_ms();
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);

@@ -113,6 +113,7 @@ struct fwc_storage {
 	uint32_t write_max_bytes;       /* write.max.bytes, largest single write (1 MiB) */
 	enum fwc_visibility consumer_visibility; /* consumer.visibility: durable|flushed|written */
 	uint32_t producers_max;         /* producers.max idempotent producers per partition (1024) */
+	int32_t io_error_retry_ms;      /* io.error.retry.ms: retry a partition stopped by ENOSPC/EIO (1000; -1 never) */
 	struct fwc_origin writer_cpus_origin;
 };
 

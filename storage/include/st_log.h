@@ -183,6 +183,18 @@ int64_t st_log_append(struct st_log *log, const void *batches, uint32_t len, int
  * its close will not count as clean, so the next open recovers it.
  */
 void st_log_set_error(struct st_log *log, int err);
+/** The writer's failure left nothing to undo: take appends again. */
+void st_log_clear_error(struct st_log *log);
+/**
+ * Heal after the writer's I/O failed: the active segment, @segment_base,
+ * ends at @position, where the batch of offset @next_offset starts; the
+ * file is cut there, the index entries and LEO go back, and appends are
+ * taken again (the sticky error is cleared).  The writer then appends the
+ * same batches again.  @return 0; -EINVAL when @segment_base is not the
+ * active segment or the position is beyond its size; -errno of ftruncate.
+ */
+int st_log_rewind(struct st_log *log, int64_t segment_base, uint64_t position,
+		  int64_t next_offset);
 /** fdatasync the active segment and move the recovery point to LEO. */
 int st_log_sync(struct st_log *log);
 /** The writer saw data up to @offset reach the disk (e.g. an fdatasync completed). */

@@ -213,6 +213,17 @@ static inline void st_ring_release(struct st_ring *r, uint64_t len)
 	atomic_store_explicit(&r->cons_tail, t, memory_order_release);
 }
 
+/**
+ * Consumer: take back everything consumed and not released, so that the
+ * next peek starts at the released position again (a writer whose writes
+ * failed writes the same bytes again).  Pads skipped since are met again.
+ */
+static inline void st_ring_rewind(struct st_ring *r)
+{
+	r->cons_head = atomic_load_explicit(&r->cons_tail, memory_order_relaxed);
+	r->cons_npads = 0;
+}
+
 /** Consumer: committed bytes not yet released (padding included). */
 static inline uint64_t st_ring_used(const struct st_ring *r)
 {

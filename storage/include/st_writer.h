@@ -71,6 +71,12 @@ struct st_writer_cfg {
 	enum st_visibility visibility;  /* what readers may see */
 	uint32_t idle_sleep_us;         /* poll period for producers that do not kick; 0 = 20 */
 	/*
+	 * storage.io.error.retry.ms: a partition stopped by an I/O error (disk
+	 * full, EIO) is retried this often and resumes once the write goes
+	 * through; < 0 = never (stopped until a restart).  0 takes 1000.
+	 */
+	int64_t heal_interval_ms;
+	/*
 	 * Every producer of a partition without an inbox calls st_writer_kick()
 	 * after committing: those rings are not polled.  Rings of partitions
 	 * with p->inbox set (an lcore feeds them) are polled all the same.
@@ -95,6 +101,7 @@ struct st_writer_stats {
 	uint64_t segments_synced;       /* rolled segments whose data is all covered by an fdatasync */
 	uint64_t retained_segments;     /* segments deleted by retention */
 	uint64_t io_errors;             /* partitions stopped by an I/O error */
+	uint64_t heals;                 /* partitions that resumed after one */
 };
 
 /**

@@ -93,7 +93,7 @@ static void test_ctl_metrics_render_fixture(void **state)
 {
 	struct ctl_metrics_snap s = { 0 };
 	struct st_writer_stats w[1] = { { .passes = 10, .writes = 4, .bytes = 4096, .syncs = 2,
-					  .rolls = 1, .io_errors = 1 } };
+					  .rolls = 1, .io_errors = 1, .heals = 1 } };
 	struct dp_stats dp = { .rx_packets = 120, .rx_bytes = 9000, .stored = 100 };
 	struct ctl_metrics_dp_part dpp[1] = { { "telemetry", 0, 77 } };
 	struct ctl_metrics_part parts[2] = {
@@ -172,6 +172,7 @@ static void test_ctl_metrics_render_fixture(void **state)
 	assert_line(t, "sluice_storage_writes_total{writer=\"0\"} 4");
 	assert_line(t, "sluice_storage_write_bytes_total{writer=\"0\"} 4096");
 	assert_line(t, "sluice_storage_io_errors_total{writer=\"0\"} 1");
+	assert_line(t, "sluice_storage_io_error_heals_total{writer=\"0\"} 1");
 
 	assert_line(t, "sluice_dataplane_rx_packets_total 120");
 	assert_line(t, "sluice_dataplane_rx_bytes_total 9000");

@@ -90,6 +90,7 @@ static void check_storage_control(const struct fwc_config *cfg)
 	assert_int_equal(s->write_max_bytes, 262144);
 	assert_int_equal(s->consumer_visibility, FWC_VISIBILITY_FLUSHED);
 	assert_int_equal(s->producers_max, 4096);
+	assert_int_equal(s->io_error_retry_ms, 250);
 	assert_int_equal(cfg->control.cpu, 1);
 }
 
@@ -118,8 +119,8 @@ static void check_dataplane(const struct fwc_dataplane *dp)
 	assert_false(p->promiscuous);
 	assert_int_equal(p->mbufs, 65536);
 	assert_int_equal(p->rx_timestamp, FWC_RX_TS_SOFTWARE);
-	assert_int_equal(p->origin.line, 55);
-	assert_int_equal(p->lcores_origin.line, 59);
+	assert_int_equal(p->origin.line, 56);
+	assert_int_equal(p->lcores_origin.line, 60);
 }
 
 static void check_topic(const struct fwc_config *cfg)

@@ -9,6 +9,7 @@
  * early.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -468,6 +469,25 @@ static void test_writer_no_flush_interval_never_stalls(void **state)
 	assert_int_equal(st_logdir_close(f->ld), 0);
 }
 
+/* A tmpfs of @size at <dir>/mnt (skips the test when it cannot be mounted). */
+static void mount_tiny(struct fixture *f, const char *size)
+{
+	char opt[32];
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "not root: cannot mount a tiny tmpfs\n");
+		skip();
+	}
+	snprintf(f->mnt, sizeof(f->mnt), "%s/mnt", f->dir);
+	assert_int_equal(mkdir(f->mnt, 0755), 0);
+	snprintf(opt, sizeof(opt), "size=%s", size);
+	if (mount("tmpfs", f->mnt, "tmpfs", 0, opt) < 0) {
+		fprintf(stderr, "mount tmpfs: %s\n", strerror(errno));
+		f->mnt[0] = '\0';
+		skip();
+	}
+}
+
 static void test_writer_enospc_stops_partition(void **state)
 {
 	struct fixture *f = *state;
@@ -476,19 +496,12 @@ static void test_writer_enospc_stops_partition(void **state)
 	int64_t base, durable;
 	int rc = 0, len;
 
-	if (geteuid() != 0) {
-		fprintf(stderr, "not root: cannot mount a tiny tmpfs\n");
-		skip();
-	}
-	snprintf(f->mnt, sizeof(f->mnt), "%s/mnt", f->dir);
-	assert_int_equal(mkdir(f->mnt, 0755), 0);
-	if (mount("tmpfs", f->mnt, "tmpfs", 0, "size=2m") < 0) {
-		fprintf(stderr, "mount tmpfs: %s\n", strerror(errno));
-		skip();
-	}
+	mount_tiny(f, "2m");
 	f->lc.index_max_bytes = 64 << 10;
 	f->lc.preallocate = false;
-	writer_start(f, f->mnt, 0);
+	writer_start_cfg(f, f->mnt, &(struct st_writer_cfg){
+		.cpu = -1, .direct = ST_DIRECT_AUTO, .huge = ST_HUGE_OFF, .flush_interval_ms = 0,
+		.visibility = ST_VIS_DURABLE, .heal_interval_ms = -1, .log = quiet_log });
 	assert_true(st_partition_open(&p, f->ld, "nospace", 0, &f->lc, &f->pc, NULL) >= 0);
 	assert_int_equal(st_writer_attach(f->w, p), 0);
 	for (int i = 0; i < 20000 && rc != -ENOSPC; i++) { /* bound: a hang guard */
@@ -506,6 +519,74 @@ static void test_writer_enospc_stops_partition(void **state)
 	st_writer_destroy(f->w);
 	st_partition_close(p);
 	st_logdir_close(f->ld);
+}
+
+static uint64_t writer_heals(const struct st_writer *w)
+{
+	struct st_writer_stats st;
+
+	st_writer_stats_get(w, &st);
+	return st.heals;
+}
+
+/*
+ * Disk full, then space again: the partition stops with ENOSPC, stays
+ * stopped while the disk is full, and resumes by itself once a ballast file
+ * is deleted; every batch the ring took -- those whose writes failed
+ * included -- is in the log once, at its offset, and more go after it.
+ */
+static void test_writer_enospc_heals_when_space_returns(void **state)
+{
+	struct fixture *f = *state;
+	static uint8_t batch[16384];
+	char ballast[160];
+	struct st_partition *p;
+	int64_t base, taken;
+	int rc = 0, len, fd;
+
+	mount_tiny(f, "8m");
+	snprintf(ballast, sizeof(ballast), "%s/ballast", f->mnt);
+	fd = open(ballast, O_WRONLY | O_CREAT, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(posix_fallocate(fd, 0, 5 << 20), 0);
+	close(fd);
+	f->lc.index_max_bytes = 64 << 10;
+	f->lc.preallocate = false;
+	writer_start_cfg(f, f->mnt, &(struct st_writer_cfg){
+		.cpu = -1, .direct = ST_DIRECT_AUTO, .huge = ST_HUGE_OFF, .flush_interval_ms = 0,
+		.visibility = ST_VIS_DURABLE, .heal_interval_ms = 20, .log = quiet_log });
+	assert_true(st_partition_open(&p, f->ld, "heal", 0, &f->lc, &f->pc, NULL) >= 0);
+	assert_int_equal(st_writer_attach(f->w, p), 0);
+	for (int i = 0; i < 20000 && rc != -ENOSPC; i++) { /* bound: a hang guard */
+		len = make_batch(batch, sizeof(batch), p->next_offset, 100, 1);
+		rc = st_partition_append(p, batch, (uint32_t)len, &base);
+		if (rc == -ENOBUFS)
+			usleep(200);
+	}
+	assert_int_equal(rc, -ENOSPC);
+	taken = p->next_offset;
+	assert_true(st_partition_hw(p, ST_VIS_WRITTEN) < taken);  /* some writes failed */
+	usleep(200 * 1000);                     /* ten heal intervals, the disk still full */
+	assert_int_equal(atomic_load(&p->err), -ENOSPC);
+	assert_int_equal(writer_heals(f->w), 0);
+	assert_int_equal(unlink(ballast), 0);
+	for (int i = 0; i < 10000 && st_partition_hw(p, ST_VIS_DURABLE) < taken; i++)
+		usleep(1000);                   /* hang guard */
+	assert_int_equal(atomic_load(&p->err), 0);
+	assert_true(writer_heals(f->w) >= 1);
+	assert_true(st_partition_hw(p, ST_VIS_DURABLE) >= taken);
+	for (int i = 0; i < 50; i++) {
+		len = make_batch(batch, sizeof(batch), p->next_offset, 100, 2);
+		while ((rc = st_partition_append(p, batch, (uint32_t)len, &base)) == -ENOBUFS)
+			usleep(200);
+		assert_int_equal(rc, 0);
+	}
+	wait_durable(p, p->next_offset);
+	assert_int_equal(check_values(p, 0), p->next_offset);
+	st_writer_destroy(f->w);
+	assert_int_equal(st_partition_close(p), 0);
+	assert_int_equal(st_logdir_close(f->ld), 0);
+	assert_int_equal(st_verify_dir(fopen("/dev/null", "w"), f->mnt), 0);
 }
 
 /*
@@ -592,6 +673,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_writer_ring_full_never_blocks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_writer_no_flush_interval_never_stalls, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_writer_enospc_stops_partition, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_writer_enospc_heals_when_space_returns, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_writer_kick_wakes_sleeping_writer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_writer_kicked_still_polls_inbox_partitions, setup,
 						teardown),
