@@ -256,6 +256,11 @@ static bool produce_done(struct kp_data *d, struct kp_produce *pr)
 
 		if (pp->state == PP_WAIT)
 			pp_check_wait(pp);
+		if (pp->state == PP_QUEUED && atomic_load_explicit(&pp->p->err, memory_order_acquire)) {
+			/* Its partition stopped (I/O error): 56 now, as the waiting ones get. */
+			queue_remove(d, pp);
+			pp_fail(pp, KP_ERR_KAFKA_STORAGE_ERROR);
+		}
 		if (overdue && pp->state == PP_QUEUED) {
 			queue_remove(d, pp);
 			pp_fail(pp, KP_ERR_REQUEST_TIMED_OUT);

@@ -141,6 +141,7 @@ static void wpart_fail(struct wpart *wp, int err, const char *what)
 	atomic_store_explicit(&wp->p->err, err ? err : -EIO, memory_order_release);
 	st_log_set_error(wp->p->log, err); /* its close must not count as clean */
 	wp->w->stats.io_errors++;
+	wp->w->moved = true;    /* wake whoever waits on its watermarks: they get the error now */
 	if (wp->healed_at >= 0)
 		return;
 	wlog(wp->w, ST_LOG_ERR, "%s-%d: %s failed: %s; appends to this partition stopped%s",
