@@ -15,8 +15,10 @@
 #   cons  crash_clients.py consumer: kafka-python member of group cc-g on
 #         cc-tcp, committing synchronously after every poll.
 # Once every acknowledging client has been acknowledged at least once, the
-# daemon is SIGKILLed after a random delay, left down a random while (the
-# clients keep resending) and restarted; the round waits until every client
+# daemon is SIGKILLed after a random delay (one round in eight: SIGTERMed,
+# then SIGKILLed during its clean stop), left down a random while (the
+# clients keep resending) and restarted (one round in eight: SIGKILLed again
+# 0-1 s into that start, during recovery or just after, and started again); the round waits until every client
 # is acknowledged again by the restarted daemon, stops the clients and runs
 # crash_check.py (every acked record at its offset, offsets dense, no value
 # stored twice, commits kept, consumers resume).  Every other round (and the
@@ -85,7 +87,9 @@ eal="--file-prefix=sluice-crash-$$"
 [ "${free:-0}" -ge 128 ] || eal="--no-huge $eal"
 
 starts=0
-start() {
+# start_bg: launch sluiced on the data directory; start: and wait until it
+# runs, then configure its tap interface.
+start_bg() {
 	starts=$((starts + 1))
 	log=$work/sluiced.$starts.log
 	"$bld/sluiced" --override "log.dirs=$data" \
@@ -94,10 +98,13 @@ start() {
 		--override num.partitions=3 \
 		--override offsets.topic.num.partitions=3 \
 		--override group.initial.rebalance.delay.ms=0 \
-		--override log.segment.bytes=1048576 \
+		--override log.segment.bytes=262144 \
 		--override "dataplane.ports.sample0.device=net_tap0,iface=$iface" \
 		-- $eal >"$log" 2>&1 &
 	pid=$!
+}
+start() {
+	start_bg
 	wait_for 60 grep -qs "running; SIGTERM" "$log" ||
 		fail "sluiced did not come up on the data directory (start $starts)"
 	ip addr add 10.79.0.1/24 dev "$iface" && ip link set "$iface" up &&
@@ -142,6 +149,8 @@ for round in $(seq 1 "$rounds"); do
 	# The random draws come first, so the schedule depends on the seed only.
 	delay_ms=$((RANDOM % 3000))         # after every client was acked once
 	down_ms=$((RANDOM % 1500))          # dead time before the restart
+	mode=$((RANDOM % 8))                # 0: SIGTERM first, 1: killed again at start
+	extra_ms=$((RANDOM % 1000))
 	"$bld/tests/reliability/crash_producer" "127.0.0.1:$port" "$TTOPIC" "t$round" 2000 30000 \
 		>"$r/tcp.log" 2>"$r/tcp.err" &
 	cpids+=($!)
@@ -156,17 +165,32 @@ for round in $(seq 1 "$rounds"); do
 	cpids+=($!)
 	wait_for 60 acked "$r" || fail "clients not acknowledged within 60 s: $(head -c 300 "$r"/*.err)"
 	sleep "$(printf '%d.%03d' $((delay_ms / 1000)) $((delay_ms % 1000)))"
-	kill -9 "$pid"
+	how="killed ${delay_ms} ms into the load"
+	if [ $mode -eq 0 ]; then            # a crash in the middle of a clean stop
+		kill -TERM "$pid"
+		sleep "$(printf '0.%03d' $((extra_ms / 4)))"
+		how="SIGTERM ${delay_ms} ms into the load, killed $((extra_ms / 4)) ms later"
+	fi
+	kill -9 "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
 	mark "$r"
 	sleep "$(printf '0.%03d' "$down_ms")"
+	how="$how, down ${down_ms} ms"
+	if [ $mode -eq 1 ]; then            # a crash while starting: recovery, EAL, listeners
+		start_bg
+		sleep "$(printf '0.%03d' "$extra_ms")"
+		kill -9 "$pid"
+		wait "$pid" 2>/dev/null
+		mark "$r"
+		how="$how, killed again ${extra_ms} ms into its start ($(grep -cs 'running; SIGTERM' "$log") running)"
+	fi
 	start
 	wait_for 90 acked "$r" ||
 		fail "the restarted sluiced did not acknowledge every client within 90 s ($(tr '\n' ' ' <"$r/mark"))"
 	stop_clients
 	res=$($py "$here/crash_check.py" "$port" "$work" "$TTOPIC" "$UTOPIC" "$PTOPIC" "$GROUP" 2>&1)
 	rc=$?
-	echo "round $round: killed ${delay_ms} ms into the load, down ${down_ms} ms; $res" |
+	echo "round $round: $how; $res" |
 		grep -v '^PROBLEM' | head -1
 	[ $rc -eq 0 ] || { echo "$res" | grep PROBLEM; fail "check after restart"; }
 	if [ $((round % 2)) -eq 1 ] || [ "$round" -eq "$rounds" ]; then

@@ -22,7 +22,10 @@ crash_clients.py), then checks, over the whole history:
              offset a commit of it was acknowledged with, and no more than
              the log end (a commit past the end would mean lost records)
   resume     a consumer assigned at the committed offset gets that record
-             first (where the partition has one)
+             first (where the partition has one), and each round's group
+             member started reading every partition exactly at the offset
+             OffsetFetch returned after the previous round's restart (saved
+             in that round's directory as "committed"; 0 before any commit)
 
 Prints one summary line of counts; exit 1 with the first problems listed.
 """
@@ -41,14 +44,28 @@ def problem(msg):
     PROBLEMS.append(msg)
 
 
-def lines(kind):
-    """Complete lines of every round's @kind log, split into fields."""
-    for path in sorted(glob.glob(os.path.join(WORK, "r*", kind + ".log"))):
+def rounds():
+    return sorted(glob.glob(os.path.join(WORK, "r*")))
+
+
+def round_lines(path):
+    """Complete lines of one client log, split into fields."""
+    try:
         with open(path, errors="replace") as f:
             data = f.read()
-        for line in data.split("\n")[:-1]:               # a torn last line has no "\n"
-            if line and not line.startswith("#"):
-                yield path, line.split()
+    except FileNotFoundError:
+        return
+    for line in data.split("\n")[:-1]:                   # a torn last line has no "\n"
+        if line and not line.startswith("#"):
+            yield line.split()
+
+
+def lines(kind):
+    """Complete lines of every round's @kind log, split into fields."""
+    for r in rounds():
+        path = os.path.join(r, kind + ".log")
+        for f in round_lines(path):
+            yield path, f
 
 
 def read_topic(topic):
@@ -149,7 +166,9 @@ def check_commits(parts):
                     % (TTOPIC, p, got.get(p), o))
         elif got[p] > end:
             problem("commit: %s/%d committed %d beyond the log end %d" % (TTOPIC, p, got[p], end))
-    resumed = 0
+    with open(os.path.join(rounds()[-1], "committed"), "w") as f:
+        f.write("".join("%d %d\n" % po for po in sorted(got.items())))
+    resumed = check_first_reads()
     c = KafkaConsumer(bootstrap_servers=BOOT, group_id=None, enable_auto_commit=False,
                       consumer_timeout_ms=10000)
     for p, o in sorted(got.items()):
@@ -167,6 +186,22 @@ def check_commits(parts):
     return n, len(acked), resumed
 
 
+def check_first_reads():
+    """Each round's member resumed where the previous round's check found the commits."""
+    n = 0
+    prev = {}
+    for r in rounds():
+        for f in round_lines(os.path.join(r, "cons.log")):
+            if f[0] == "F" and len(f) == 3:
+                n += 1
+                p, o = int(f[1]), int(f[2])
+                if o != prev.get(p, 0):
+                    problem("resume: %s: the member's first record of %s/%d is %d, committed was %d"
+                            % (r, TTOPIC, p, o, prev.get(p, 0)))
+        prev = {int(f[0]): int(f[1]) for f in round_lines(os.path.join(r, "committed"))}
+    return n
+
+
 def main():
     tparts, uparts, pparts = read_topic(TTOPIC), read_topic(UTOPIC), read_topic(PTOPIC)
     tat, tdup = check_offsets(TTOPIC, tparts)
@@ -178,7 +213,7 @@ def main():
     commits, cparts, resumed = check_commits(tparts)
     tap_sent = sum(int(f[1]) for _, f in lines("tap") if f[0] == "S" and len(f) == 2)
     print("stored tcp %d udp %d tap %d; acked tcp %d, udp %d batches (%d records); "
-          "tap sent %d; consumer reads %d; commits %d over %d partitions, %d resumed; "
+          "tap sent %d; consumer reads %d; commits %d over %d partitions; resumes checked %d; "
           "duplicates %d; problems %d"
           % (sum(map(len, tparts.values())), sum(map(len, uparts.values())),
              sum(map(len, pparts.values())), tcp, ub, ur, tap_sent, reads, commits, cparts,

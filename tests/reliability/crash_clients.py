@@ -14,7 +14,9 @@
   crash_clients.py consumer BOOT GROUP TOPIC
       kafka-python group member: polls, prints "R <p> <offset> <value>" for
       the last record of each partition it got, commits the next offset
-      synchronously and prints "C <p> <offset>" once the commit returned.
+      synchronously and prints "C <p> <offset>" once the commit returned;
+      "F <p> <offset>" for the first record it gets from each partition
+      (where it resumed).
 
 SIGTERM stops each at its next step (nothing unacknowledged is printed).
 Output is line-buffered: the campaign SIGKILLs a client that does not stop
@@ -128,6 +130,7 @@ def consumer(boot, group, topic):
                       request_timeout_ms=11000, max_poll_records=500,
                       reconnect_backoff_max_ms=500, retry_backoff_ms=50)
     c.subscribe([topic])
+    first = set()
     while not STOP:
         try:
             polled = c.poll(timeout_ms=200)
@@ -136,6 +139,9 @@ def consumer(boot, group, topic):
             time.sleep(0.1)
             continue
         for tp, recs in polled.items():
+            if tp.partition not in first:
+                first.add(tp.partition)
+                out("F %d %d" % (tp.partition, recs[0].offset))
             last = recs[-1]
             out("R %d %d %s" % (tp.partition, last.offset, last.value.decode()))
             try:
