@@ -27,6 +27,21 @@ eal_test_args() {
 		echo "--no-huge --file-prefix=sluice-test-$$"; fi
 }
 
+# free_port [tcp|udp]: a port nothing listens on now, on 127.0.0.1.
+free_port() {
+	local t=SOCK_STREAM
+	[ "${1:-tcp}" = udp ] && t=SOCK_DGRAM
+	/usr/bin/python3 -c 'import socket, sys; s = socket.socket(socket.AF_INET, getattr(socket, sys.argv[1])); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' "$t"
+}
+
+# tap_up IFACE NET: the Linux side of a sluiced net_tap port: NET.1/24 on
+# IFACE, and NET.2 (the appliance's address) reachable through it.
+tap_up() {
+	ip addr add "$2.1/24" dev "$1" && ip link set "$1" up &&
+		ip neigh replace "$2.2" lladdr 02:00:00:00:00:02 dev "$1" nud permanent ||
+		fail "configuring $1"
+}
+
 # wait_for FILE PATTERN SECONDS: wait until PATTERN appears in FILE.
 wait_for() {
 	local deadline=$((SECONDS + $3))

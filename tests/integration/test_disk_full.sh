@@ -28,9 +28,6 @@ if [ "$mode" = eio ]; then
 	/usr/bin/python3 -c "import fusepy" 2>/dev/null || skip "python3-fusepy not installed"
 fi
 
-free_port() {
-	/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 port=$(free_port)
 mport=$(free_port)
 mnt=$work/mnt
@@ -62,9 +59,7 @@ log=$work/sluiced.log
 pid=$!
 pids+=("$pid")
 wait_for "$log" "running; SIGTERM" 30 || { cat "$log"; fail "sluiced did not come up"; }
-ip addr add 10.78.0.1/24 dev sltap1 && ip link set sltap1 up &&
-	ip neigh replace 10.78.0.2 lladdr 02:00:00:00:00:02 dev sltap1 nud permanent ||
-	fail "configuring sltap1"
+tap_up sltap1 10.78.0
 produce() { /usr/bin/python3 "$src/tests/integration/disk_full_produce.py" "$port" orders "$@"; }
 metric() { curl -sf "http://127.0.0.1:$mport/metrics" | awk -v m="$1" '$1 ~ "^"m {s += $2} END {print s + 0}'; }
 

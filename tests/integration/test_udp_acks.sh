@@ -15,10 +15,7 @@ command -v ip >/dev/null || skip "iproute2 not installed"
 ip link show sltap0 >/dev/null 2>&1 && skip "interface sltap0 already exists"
 n=${SLUICE_UDP_RECORDS:-100000}
 
-free_port() {
-	/usr/bin/python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.'"$1"'); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-port=$(free_port SOCK_STREAM)
+port=$(free_port)
 cd "$src"
 start() {
 	log=$work/sluiced.$1.log
@@ -30,9 +27,7 @@ start() {
 	pid=$!
 	pids+=("$pid")
 	wait_for "$log" "running; SIGTERM" 30 || { cat "$log"; fail "sluiced did not come up"; }
-	ip addr add 10.77.0.1/24 dev sltap0 && ip link set sltap0 up &&
-		ip neigh replace 10.77.0.2 lladdr 02:00:00:00:00:02 dev sltap0 nud permanent ||
-		fail "configuring sltap0"
+	tap_up sltap0 10.77.0
 }
 stop() {
 	kill -TERM "$pid"; wait "$pid" || { tail -20 "$log"; fail "sluiced exit code"; }
@@ -44,7 +39,7 @@ stop() {
 produce() {
 	local sem=$1 seed=$2 fport fpid rc=0
 	shift 2
-	fport=$(free_port SOCK_DGRAM)
+	fport=$(free_port udp)
 	/usr/bin/python3 "$src/tests/integration/udp_fault_fwd.py" "$fport" 10.77.0.1 10.77.0.2 5001 \
 		"$seed" >"$work/fwd.$sem" 2>&1 &
 	fpid=$!

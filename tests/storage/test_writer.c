@@ -488,13 +488,27 @@ static void mount_tiny(struct fixture *f, const char *size)
 	}
 }
 
+/* Append batches of 100 records until the partition refuses them with ENOSPC. */
+static void fill_until_enospc(struct st_partition *p)
+{
+	static uint8_t batch[16384];
+	int64_t base;
+	int rc = 0, len;
+
+	for (int i = 0; i < 20000 && rc != -ENOSPC; i++) { /* bound: a hang guard */
+		len = make_batch(batch, sizeof(batch), p->next_offset, 100, 1);
+		rc = st_partition_append(p, batch, (uint32_t)len, &base);
+		if (rc == -ENOBUFS)
+			usleep(200);
+	}
+	assert_int_equal(rc, -ENOSPC);
+}
+
 static void test_writer_enospc_stops_partition(void **state)
 {
 	struct fixture *f = *state;
-	static uint8_t batch[16384];
 	struct st_partition *p;
-	int64_t base, durable;
-	int rc = 0, len;
+	int64_t durable;
 
 	mount_tiny(f, "2m");
 	f->lc.index_max_bytes = 64 << 10;
@@ -504,13 +518,7 @@ static void test_writer_enospc_stops_partition(void **state)
 		.visibility = ST_VIS_DURABLE, .heal_interval_ms = -1, .log = quiet_log });
 	assert_true(st_partition_open(&p, f->ld, "nospace", 0, &f->lc, &f->pc, NULL) >= 0);
 	assert_int_equal(st_writer_attach(f->w, p), 0);
-	for (int i = 0; i < 20000 && rc != -ENOSPC; i++) { /* bound: a hang guard */
-		len = make_batch(batch, sizeof(batch), p->next_offset, 100, 1);
-		rc = st_partition_append(p, batch, (uint32_t)len, &base);
-		if (rc == -ENOBUFS)
-			usleep(200);
-	}
-	assert_int_equal(rc, -ENOSPC);
+	fill_until_enospc(p);
 	assert_int_equal(atomic_load(&p->err), -ENOSPC);
 	durable = st_partition_hw(p, ST_VIS_DURABLE);
 	assert_true(durable > 0);
@@ -542,7 +550,7 @@ static void test_writer_enospc_heals_when_space_returns(void **state)
 	char ballast[160];
 	struct st_partition *p;
 	int64_t base, taken;
-	int rc = 0, len, fd;
+	int rc, len, fd;
 
 	mount_tiny(f, "8m");
 	snprintf(ballast, sizeof(ballast), "%s/ballast", f->mnt);
@@ -557,13 +565,7 @@ static void test_writer_enospc_heals_when_space_returns(void **state)
 		.visibility = ST_VIS_DURABLE, .heal_interval_ms = 20, .log = quiet_log });
 	assert_true(st_partition_open(&p, f->ld, "heal", 0, &f->lc, &f->pc, NULL) >= 0);
 	assert_int_equal(st_writer_attach(f->w, p), 0);
-	for (int i = 0; i < 20000 && rc != -ENOSPC; i++) { /* bound: a hang guard */
-		len = make_batch(batch, sizeof(batch), p->next_offset, 100, 1);
-		rc = st_partition_append(p, batch, (uint32_t)len, &base);
-		if (rc == -ENOBUFS)
-			usleep(200);
-	}
-	assert_int_equal(rc, -ENOSPC);
+	fill_until_enospc(p);
 	taken = p->next_offset;
 	assert_true(st_partition_hw(p, ST_VIS_WRITTEN) < taken);  /* some writes failed */
 	usleep(200 * 1000);                     /* ten heal intervals, the disk still full */
