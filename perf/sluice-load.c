@@ -56,6 +56,7 @@ struct sl_opts {
 	struct sockaddr_in addr;
 	int consumers, producers, tap_consumers, partitions;
 	int duration_s, max_wait_ms, margin_ms, connect_timeout_s;
+	bool progress;                  /* a line a second on stderr */
 	int partition_max_bytes, records, value_size, acks;
 	const char *topic, *tap_topic;
 };
@@ -90,6 +91,7 @@ struct sl_run {
 	struct sl_conn *c;
 	int nconn;
 	bool stopping;
+	uint64_t t0, next_progress, last_fetch, last_produce;
 	uint64_t established, connect_failed, closed, never_served;
 	uint64_t n_fetch, n_produce, n_list, rec_produced, rec_fetched, bytes_fetched;
 	int64_t worst_wait_ms;          /* longest Fetch wait seen */
@@ -606,6 +608,25 @@ static int connecting(const struct sl_run *r)
 	return n;
 }
 
+/* --progress: answers in the last second and the oldest request in flight. */
+static void progress(struct sl_run *r, uint64_t t)
+{
+	uint64_t oldest = 0;
+	int who = -1;
+
+	for (int i = 0; i < r->nconn; i++) {
+		const struct sl_conn *c = &r->c[i];
+
+		if (!c->dead && c->connected && c->req != SL_REQ_NONE && t - c->sent_ns > oldest)
+			oldest = t - c->sent_ns, who = i;
+	}
+	fprintf(stderr, "progress: %5.1f s fetch %" PRIu64 "/s produce %" PRIu64 "/s,"
+		" oldest in flight %" PRIu64 " ms (connection %d)\n", (double)(t - r->t0) / 1e9,
+		r->n_fetch - r->last_fetch, r->n_produce - r->last_produce, oldest / 1000000, who);
+	r->last_fetch = r->n_fetch, r->last_produce = r->n_produce;
+	r->next_progress += 1000000000u;
+}
+
 /* Serve events until @until; with @done_fn, also stop once it says so. */
 static void loop_until(struct sl_run *r, uint64_t until, bool (*done_fn)(const struct sl_run *))
 {
@@ -616,6 +637,8 @@ static void loop_until(struct sl_run *r, uint64_t until, bool (*done_fn)(const s
 
 		for (int i = 0; i < n; i++)
 			on_event(r, &evs[i]);
+		if (r->o.progress && now_ns() >= r->next_progress)
+			progress(r, now_ns());
 		if (done_fn && done_fn(r))
 			return;
 	}
@@ -836,7 +859,8 @@ static void usage(FILE *f)
 		"Usage: sluice-load [-b HOST:PORT] [-c CONSUMERS] [-p PRODUCERS] [-d SECONDS]\n"
 		"         [--tap-consumers N] [--tap-topic T] [--topic T] [--partitions N]\n"
 		"         [--max-wait-ms MS] [--margin-ms MS] [--partition-max-bytes B]\n"
-		"         [--records N] [--value-size B] [--acks 1|-1|0] [--connect-timeout S]\n"
+		"         [--records N] [--value-size B] [--acks 1|-1] [--connect-timeout S]\n"
+		"         [--progress]\n"
 		"defaults: 127.0.0.1:9092, 1000 consumers (tap: a tenth), 100 producers, 30 s,\n"
 		"  topic load (16 partitions), tap topic telemetry, max_wait 500 ms, margin\n"
 		"  1000 ms, 65536 bytes per fetch, 10 records of 100 bytes, acks 1\n");
@@ -865,7 +889,8 @@ static int parse_opts(int argc, char **argv, struct sl_opts *o)
 		{ "max-wait-ms", 1, 0, 'w' }, { "margin-ms", 1, 0, 'm' },
 		{ "partition-max-bytes", 1, 0, 'B' }, { "records", 1, 0, 'r' },
 		{ "value-size", 1, 0, 's' }, { "acks", 1, 0, 'a' },
-		{ "connect-timeout", 1, 0, 'C' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 },
+		{ "connect-timeout", 1, 0, 'C' }, { "progress", 0, 0, 'G' },
+		{ "help", 0, 0, 'h' }, { 0, 0, 0, 0 },
 	};
 	const char *brokers = "127.0.0.1:9092";
 	int c;
@@ -887,6 +912,7 @@ static int parse_opts(int argc, char **argv, struct sl_opts *o)
 		case 's': o->value_size = atoi(optarg); break;
 		case 'a': o->acks = atoi(optarg); break;
 		case 'C': o->connect_timeout_s = atoi(optarg); break;
+		case 'G': o->progress = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: return -EINVAL;
 		}
@@ -956,7 +982,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	r->ep = epoll_create1(EPOLL_CLOEXEC);
-	t0 = now_ns();
+	t0 = r->t0 = now_ns();
+	r->next_progress = t0 + 1000000000u;
 	if (r->ep < 0 || conns_create(r) < 0) {
 		fprintf(stderr, "sluice-load: setup: %s\n", strerror(errno));
 		return 2;

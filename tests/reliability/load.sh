@@ -23,13 +23,15 @@
 #
 # Usage: tests/reliability/load.sh [--consumers N] [--producers M]
 #   [--duration S] [--margin-ms MS] [--max-wait-ms MS] [--tap-consumers N]
-#   [--rss-cap-mb MB] [--no-baseline] [--no-pin] [--build DIR]
+#   [--rss-cap-mb MB] [--no-baseline] [--no-pin] [--no-dataplane] [--build DIR]
+# --no-dataplane replays the pcap once instead of forever (the Kafka load
+# alone, to tell its own latencies from the dataplane's share).
 # Data goes under ${SLUICE_LOAD_DIR:-/dev/shm} (telemetry keeps 256 MiB).
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
 bld=${SLUICE_BUILD_ROOT:-$root/build}
 consumers=1000 producers=100 duration=30 margin=1000 max_wait=500 tap=-1
-rss_cap=0 baseline=1 pin=1
+rss_cap=0 baseline=1 pin=1 replay=1
 while [ $# -gt 0 ]; do
 	case $1 in
 	--consumers) consumers=$2; shift ;;
@@ -41,6 +43,7 @@ while [ $# -gt 0 ]; do
 	--rss-cap-mb) rss_cap=$2; shift ;;
 	--no-baseline) baseline=0 ;;
 	--no-pin) pin=0 ;;
+	--no-dataplane) replay=0 baseline=0 ;;
 	--build) bld=$2; shift ;;
 	*) echo "usage: see the head of $0" >&2; exit 2 ;;
 	esac
@@ -86,7 +89,7 @@ start_sluiced() {
 	(cd "$root" && exec "$bld/sluiced" --override "log.dirs=$work/data" \
 		--override "listeners=PLAINTEXT://127.0.0.1:$kport" \
 		--override "metrics.listener=127.0.0.1:$mport" \
-		--override "dataplane.ports.sample0.device=net_pcap0,rx_pcap=$work/tap.pcap,infinite_rx=1" \
+		--override "dataplane.ports.sample0.device=net_pcap0,rx_pcap=$work/tap.pcap,infinite_rx=$replay" \
 		--override "topics.telemetry.rules.0.headers=[]" \
 		--override topics.telemetry.configs.retention.bytes=268435456 \
 		--override topics.telemetry.configs.segment.bytes=67108864 \
@@ -118,12 +121,13 @@ phase() {
 	if [ "$load" = 1 ]; then
 		local cmd=("$bld/perf/sluice-load" -b "127.0.0.1:$kport" -c "$consumers"
 			   -p "$producers" -d "$duration" --tap-consumers "$tap"
-			   --max-wait-ms "$max_wait" --margin-ms "$margin")
+			   --max-wait-ms "$max_wait" --margin-ms "$margin" --progress)
 		[ "$pin" = 1 ] && command -v taskset >/dev/null && cmd=(taskset -c 0 "${cmd[@]}")
 		echo "load: ${cmd[*]}"
 		"${cmd[@]}" >"$work/load.out" 2>"$work/load.err" || lrc=$?
 		cat "$work/load.out"
-		sort "$work/load.err" | uniq -c | sort -rn | head -10 >&2
+		grep "^progress:" "$work/load.err"
+		grep -v "^progress:" "$work/load.err" | sort | uniq -c | sort -rn | head -10 >&2
 	else
 		sleep "$duration"
 	fi
