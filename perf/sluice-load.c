@@ -707,7 +707,8 @@ static int setup_topic(const struct sl_opts *o)
 {
 	uint8_t buf[512], ans[512];
 	struct sl_wr w = { buf, 0 };
-	struct timeval tv = { 10, 0 };
+	struct timeval tv = { 60, 0 };
+	uint64_t t0 = now_ns();
 	struct sl_rd d;
 	uint32_t sz;
 	int fd, rc = -EIO;
@@ -740,10 +741,13 @@ static int setup_topic(const struct sl_opts *o)
 	rd_i32(&d);                             /* topics */
 	rd_str(&d);                             /* name */
 	err = rd_i16(&d);                       /* error_code */
-	if (!d.err && (err == 0 || err == SL_ERR_TOPIC_EXISTS))
+	if (!d.err && (err == 0 || err == SL_ERR_TOPIC_EXISTS)) {
+		printf("setup: CreateTopics %s (%d partitions): error %d in %" PRIu64 " ms\n",
+		       o->topic, o->partitions, err, (now_ns() - t0) / 1000000);
 		rc = 0;
-	else
+	} else {
 		fprintf(stderr, "sluice-load: CreateTopics %s: error %d\n", o->topic, err);
+	}
 out:
 	close(fd);
 	return rc;

@@ -23,7 +23,15 @@
 #
 # Usage: tests/reliability/load.sh [--consumers N] [--producers M]
 #   [--duration S] [--margin-ms MS] [--max-wait-ms MS] [--tap-consumers N]
-#   [--rss-cap-mb MB] [--no-baseline] [--no-pin] [--no-dataplane] [--build DIR]
+#   [--rss-cap-mb MB] [--no-baseline] [--no-pin] [--no-dataplane] [--nice N]
+#   [--build DIR]
+# sluiced and sluice-load each run in a session of their own (setsid), as a
+# daemon and its clients would; --nice N gives those sessions' autogroups
+# that niceness (e.g. -10 on a host shared with other work, to approach an
+# appliance's dedicated cores).  With the kernel's autogroup scheduling
+# (sched_autogroup_enabled=1, as on the project's VMs) CPU time is shared
+# between sessions first, so a plain nice would only weigh sluiced's threads
+# against each other.
 # --no-dataplane replays the pcap once instead of forever (the Kafka load
 # alone, to tell its own latencies from the dataplane's share).
 # Data goes under ${SLUICE_LOAD_DIR:-/dev/shm} (telemetry keeps 256 MiB).
@@ -31,7 +39,7 @@ set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
 bld=${SLUICE_BUILD_ROOT:-$root/build}
 consumers=1000 producers=100 duration=30 margin=1000 max_wait=500 tap=-1
-rss_cap=0 baseline=1 pin=1 replay=1
+rss_cap=0 baseline=1 pin=1 replay=1 nice=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--consumers) consumers=$2; shift ;;
@@ -43,6 +51,7 @@ while [ $# -gt 0 ]; do
 	--rss-cap-mb) rss_cap=$2; shift ;;
 	--no-baseline) baseline=0 ;;
 	--no-pin) pin=0 ;;
+	--nice) nice=$2; shift ;;
 	--no-dataplane) replay=0 baseline=0 ;;
 	--build) bld=$2; shift ;;
 	*) echo "usage: see the head of $0" >&2; exit 2 ;;
@@ -82,11 +91,25 @@ status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 free=$(awk '/^HugePages_Free/ {print $2}' /proc/meminfo)
 eal="--file-prefix=sluice-load-$$"; [ "${free:-0}" -ge 64 ] || eal+=" --no-huge"
 
+# sluiced and the client each run in a session of their own, as a daemon and
+# its clients would (with autogroup scheduling each session is one
+# scheduling group); --nice also renices those groups once they exist
+sess=setsid
+renice_group() {
+	[ "$nice" = 0 ] && return 0
+	for _ in $(seq 50); do
+		[ "$(cat "/proc/$1/autogroup" 2>/dev/null)" != "$(cat /proc/$$/autogroup)" ] && break
+		sleep 0.02
+	done
+	echo "$nice" >"/proc/$1/autogroup" 2>/dev/null ||
+		echo "note: cannot set the autogroup niceness of $1" >&2
+}
+
 # start_sluiced NAME: a fresh sluiced on its own data directory and ports.
 start_sluiced() {
 	kport=$(free_port) mport=$(free_port) log=$work/$1.log
 	rm -rf "$work/data"
-	(cd "$root" && exec "$bld/sluiced" --override "log.dirs=$work/data" \
+	(cd "$root" && exec $sess "$bld/sluiced" --override "log.dirs=$work/data" \
 		--override "listeners=PLAINTEXT://127.0.0.1:$kport" \
 		--override "metrics.listener=127.0.0.1:$mport" \
 		--override "dataplane.ports.sample0.device=net_pcap0,rx_pcap=$work/tap.pcap,infinite_rx=$replay" \
@@ -96,6 +119,7 @@ start_sluiced() {
 		--override log.retention.check.interval.ms=1000 \
 		-- $eal >"$log" 2>&1) &
 	pid=$!
+	renice_group "$pid"
 	for _ in $(seq 300); do
 		grep -q "running; SIGTERM" "$log" 2>/dev/null && return 0
 		kill -0 "$pid" 2>/dev/null || break
@@ -123,8 +147,10 @@ phase() {
 			   -p "$producers" -d "$duration" --tap-consumers "$tap"
 			   --max-wait-ms "$max_wait" --margin-ms "$margin" --progress)
 		[ "$pin" = 1 ] && command -v taskset >/dev/null && cmd=(taskset -c 0 "${cmd[@]}")
-		echo "load: ${cmd[*]}"
-		"${cmd[@]}" >"$work/load.out" 2>"$work/load.err" || lrc=$?
+		echo "load: $sess ${cmd[*]}"
+		$sess "${cmd[@]}" >"$work/load.out" 2>"$work/load.err" &
+		renice_group $!
+		wait $! || lrc=$?
 		cat "$work/load.out"
 		grep "^progress:" "$work/load.err"
 		grep -v "^progress:" "$work/load.err" | sort | uniq -c | sort -rn | head -10 >&2
@@ -136,6 +162,7 @@ phase() {
 	kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null; sampler=
 	local hwm huge
 	hwm=$(status_kb "$pid" VmHWM) huge=$(status_kb "$pid" HugetlbPages)
+	threads_cpu "$pid"
 	kill -TERM "$pid"
 	wait "$pid"; rc=$?
 	pid=
@@ -156,6 +183,15 @@ phase() {
 	printf -v "${name}_dp" '%s' "$dp"
 	echo "$name: window $(echo "$t1 - $t0" | bc) s, sluiced exit $rc, $dp"
 	echo "$name: VmRSS every 2 s (MiB): $(awk '{printf "%d ", $2 / 1024}' "$work/$name.rss")"
+}
+
+# threads_cpu PID: CPU seconds of sluiced's threads so far (control = main thread)
+threads_cpu() {
+	local t out=
+	for t in /proc/$1/task/*; do
+		out+=" $(cat "$t/comm")=$(awk '{printf "%.1f", ($14 + $15) / 100}' "$t/stat")s"
+	done
+	echo "threads CPU:$out"
 }
 
 # delta M0 M1 NAME: how much a counter grew between two scrapes
