@@ -60,26 +60,32 @@ void ctl_timer_cancel(struct ctl_server *srv, struct ctl_timer *t)
 		srv->timers = t->next;
 	if (t->next)
 		t->next->prev = t->prev;
+	else
+		srv->timers_tail = t->prev;
 	t->prev = t->next = NULL;
 	t->armed = false;
 }
 
 void ctl_timer_arm(struct ctl_server *srv, struct ctl_timer *t, uint64_t delay_ms)
 {
-	struct ctl_timer *at, *prev = NULL;
+	struct ctl_timer *prev, *next;
 
 	ctl_timer_cancel(srv, t);
 	t->deadline_ns = ctl_now_ns() + delay_ms * 1000000u;
-	for (at = srv->timers; at && at->deadline_ns <= t->deadline_ns; at = at->next)
-		prev = at;
+	/* After every timer due no later (equal deadlines keep arming order). */
+	for (prev = srv->timers_tail; prev && prev->deadline_ns > t->deadline_ns; prev = prev->prev)
+		;
+	next = prev ? prev->next : srv->timers;
 	t->prev = prev;
-	t->next = at;
+	t->next = next;
 	if (prev)
 		prev->next = t;
 	else
 		srv->timers = t;
-	if (at)
-		at->prev = t;
+	if (next)
+		next->prev = t;
+	else
+		srv->timers_tail = t;
 	t->armed = true;
 }
 

@@ -97,6 +97,7 @@ struct ctl_server {
 	struct ctl_conn *dead;
 	struct ctl_resp *orphans;
 	struct ctl_timer *timers;       /* sorted by deadline */
+	struct ctl_timer *timers_tail;  /* the latest deadline: arm searches from here */
 	struct ctl_timer idle_timer, accept_timer;
 	atomic_bool stop_req, notify_req;
 	bool stopping;

@@ -188,7 +188,9 @@ void ctl_resp_complete(struct ctl_resp *resp, bool send);
 
 /*
  * Intrusive one-shot timers owned by the caller (no allocation); a sorted
- * list, which is cheap for the tens to hundreds of long-polls expected.
+ * list searched from its latest deadline, so a timer armed with the same
+ * delay as those before it (long-polls with one max_wait_ms) goes in at
+ * once, however many wait (thousands under load, tests/reliability/load.sh).
  * Callbacks run on the loop thread; a callback may re-arm its timer.
  */
 struct ctl_timer {

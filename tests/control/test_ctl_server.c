@@ -3,7 +3,7 @@
  * The control loop over real loopback sockets: pipelined requests answered
  * in order behind a deferred one, oversized and invalid frames close only
  * their connection, max.connections, connections.max.idle.ms, cross-thread
- * notify and stop.  The dispatch here is a stub (the Kafka codec has its own
+ * notify and stop, timer order.  The dispatch here is a stub (the Kafka codec has its own
  * golden tests): a frame "KK c IIII" (api key, command, id) is answered with
  * the id, at once for 'I', from a 20 ms timer for 'D', never for 'N'.
  */
@@ -309,6 +309,51 @@ static void test_ctl_server_notify_from_another_thread(void **state)
 	fx_free(f);
 }
 
+struct order_fx {
+	struct ctl_server *srv;
+	struct ctl_timer t[8];
+	int order[8], n, want;
+};
+
+static void order_fire(void *arg, struct ctl_timer *t)
+{
+	struct order_fx *o = arg;
+
+	o->order[o->n++] = (int)(t - o->t);
+	if (o->n == o->want)
+		ctl_server_stop(o->srv);
+}
+
+/*
+ * Timers fire by deadline, equal delays in arming order, whatever the
+ * arming order; cancelling the latest one (the list's tail, where arming
+ * starts its search) and one in the middle leaves the list consistent.
+ */
+static void test_ctl_server_timers_fire_in_deadline_order(void **state)
+{
+	static const uint64_t delay[] = { 30, 10, 20, 10, 30, 5 };
+	static const int want[] = { 2, 5, 1, 3, 0, 6 };
+	struct order_fx o = { .want = 6 };
+	struct fwc_config cfg;
+	struct ctl_server_params p = { .dispatch = stub_dispatch, .broker = &cfg.broker };
+
+	(void)state;
+	fwc_config_defaults(&cfg);
+	cfg.broker.n_listeners = 0;
+	assert_int_equal(ctl_server_create(&p, &o.srv), 0);
+	for (int i = 0; i < 7; i++)
+		ctl_timer_init(&o.t[i], order_fire, &o);
+	for (int i = 0; i < 6; i++)
+		ctl_timer_arm(o.srv, &o.t[i], delay[i]);
+	ctl_timer_cancel(o.srv, &o.t[2]);               /* a middle one */
+	ctl_timer_cancel(o.srv, &o.t[4]);               /* the latest: the tail */
+	ctl_timer_arm(o.srv, &o.t[2], 1);               /* now the earliest */
+	ctl_timer_arm(o.srv, &o.t[6], 40);              /* the new tail */
+	assert_int_equal(ctl_server_run(o.srv), 0);
+	assert_memory_equal(o.order, want, sizeof(want));
+	ctl_server_destroy(o.srv);
+}
+
 struct hammer {
 	struct ctl_notifier *n;
 	atomic_bool stop;
@@ -384,6 +429,7 @@ int main(void)
 		cmocka_unit_test(test_ctl_server_max_connections_rejects_extra),
 		cmocka_unit_test(test_ctl_server_idle_connection_closed),
 		cmocka_unit_test(test_ctl_server_notify_from_another_thread),
+		cmocka_unit_test(test_ctl_server_timers_fire_in_deadline_order),
 		cmocka_unit_test(test_ctl_server_notifier_outlives_server),
 	};
 
