@@ -386,6 +386,28 @@ static struct ctl_resp *resp_new(struct ctl_conn *c, const uint8_t *frame, size_
 	return r;
 }
 
+/*
+ * A request for an API key or version the broker does not serve: one line
+ * the first time each API key is seen (keys past CTL_API_KEYS share one).
+ */
+static void log_unsupported(struct ctl_conn *c, const uint8_t *frame, size_t len)
+{
+	struct ctl_server *s = c->srv;
+	struct kp_reader rd;
+	int16_t key, version;
+	unsigned int bit;
+
+	kp_reader_init(&rd, frame, len);
+	key = kp_read_i16(&rd);
+	version = kp_read_i16(&rd);
+	bit = key >= 0 && key < CTL_API_KEYS ? (unsigned int)key : CTL_API_KEYS;
+	if (s->unsupported_logged[bit / 64] & (1ull << (bit % 64)))
+		return;
+	s->unsupported_logged[bit / 64] |= 1ull << (bit % 64);
+	CTL_LOG(WARNING, "%s asked for api_key %d version %d, which this broker does not serve: "
+		"connection closed (logged once per API key)", c->peer, key, version);
+}
+
 /* @return false when the connection was closed. */
 static bool conn_dispatch(struct ctl_conn *c, const uint8_t *frame, size_t len)
 {
@@ -406,10 +428,15 @@ static bool conn_dispatch(struct ctl_conn *c, const uint8_t *frame, size_t len)
 	case CTL_DISP_PENDING:
 		r->pending = true; /* completing before returning is not allowed: RESPOND then */
 		break;
+	case CTL_DISP_UNSUPPORTED:
+		s->st.requests_refused++;
+		log_unsupported(c, frame, len);
+		ctl_conn_close(c, NULL);
+		return false;
 	case CTL_DISP_CLOSE:
 	default:
 		s->st.requests_refused++;
-		CTL_LOG(INFO, "connection %s closed: unsupported or malformed request (api_key %d)",
+		CTL_LOG(INFO, "connection %s closed: malformed request (api_key %d)",
 			c->peer, r->api_key);
 		ctl_conn_close(c, NULL);
 		return false;

@@ -106,6 +106,7 @@ struct ctl_server {
 	unsigned int n_notify;
 	struct ctl_notifier *notifiers[CTL_MAX_NOTIFIERS]; /* watched; not owned */
 	uint64_t reject_log_ns, reject_unlogged;
+	uint64_t unsupported_logged[CTL_API_KEYS / 64 + 1]; /* API keys logged (last bit: others) */
 	struct ctl_server_stats st;
 };
 

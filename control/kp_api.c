@@ -121,7 +121,7 @@ enum ctl_disp kp_api_dispatch(const struct kp_api_ctx *ctx, const uint8_t *frame
 		goto out;
 	}
 	if (!e || req.api_version < e->min_version || req.api_version > e->max_version)
-		return CTL_DISP_CLOSE;
+		return CTL_DISP_UNSUPPORTED;
 	req.flexible = req.api_version >= e->first_flexible;
 	req.client_id = kp_read_nstr(&r);                /* client_id (header v1+) */
 	if (req.flexible)

@@ -42,7 +42,13 @@ enum ctl_disp {
 	CTL_DISP_RESPOND = 0,   /* the response frame is complete in the slot */
 	CTL_DISP_NO_RESPONSE,   /* no response (Produce acks=0) */
 	CTL_DISP_PENDING,       /* the handler kept the slot; it completes it later */
-	CTL_DISP_CLOSE,         /* unsupported or malformed: close the connection */
+	CTL_DISP_CLOSE,         /* malformed: close the connection */
+	/*
+	 * An API key or version the broker does not serve: close the
+	 * connection, as Kafka does.  Logged once per API key, not per
+	 * connection: a client that cannot do without it retries for ever.
+	 */
+	CTL_DISP_UNSUPPORTED,
 };
 
 /*

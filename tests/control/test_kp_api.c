@@ -161,21 +161,21 @@ static void test_kp_api_unsupported_closes(void **state)
 
 	g_req(&req, 0, 8, 1);                           /* Produce v8: not advertised */
 	g_end(&req);
-	assert_int_equal(dispatch_raw(f, req.b + 4, req.n - 4), CTL_DISP_CLOSE);
+	assert_int_equal(dispatch_raw(f, req.b + 4, req.n - 4), CTL_DISP_UNSUPPORTED);
 	g_req(&req, 3, 6, 1);                           /* Metadata v6 */
 	g_i32(&req, -1);
 	g_i8(&req, 0);
 	g_end(&req);
-	assert_int_equal(dispatch_raw(f, req.b + 4, req.n - 4), CTL_DISP_CLOSE);
+	assert_int_equal(dispatch_raw(f, req.b + 4, req.n - 4), CTL_DISP_UNSUPPORTED);
 	g_req(&req, 32, 2, 1);                          /* DescribeConfigs v2 */
 	g_end(&req);
-	assert_int_equal(dispatch_raw(f, req.b + 4, req.n - 4), CTL_DISP_CLOSE);
+	assert_int_equal(dispatch_raw(f, req.b + 4, req.n - 4), CTL_DISP_UNSUPPORTED);
 	g_req_init_producer_id(&req, 2, 1, NULL, -1);   /* InitProducerId v2: flexible */
-	assert_int_equal(dispatch_raw(f, req.b + 4, req.n - 4), CTL_DISP_CLOSE);
+	assert_int_equal(dispatch_raw(f, req.b + 4, req.n - 4), CTL_DISP_UNSUPPORTED);
 	g_req(&req, 1000, 0, 1);                        /* no such key */
 	g_end(&req);
-	assert_int_equal(dispatch_raw(f, req.b + 4, req.n - 4), CTL_DISP_CLOSE);
-	/* Truncated header, then a Metadata body that claims more than it has. */
+	assert_int_equal(dispatch_raw(f, req.b + 4, req.n - 4), CTL_DISP_UNSUPPORTED);
+	/* Malformed, not unsupported: a truncated header, a body claiming more than it has. */
 	assert_int_equal(dispatch_raw(f, (const uint8_t *)"\x00\x03\x00", 3), CTL_DISP_CLOSE);
 	g_req(&req, 3, 1, 1);
 	g_i32(&req, 1000);
