@@ -8,7 +8,11 @@
  * writer moves to segment files under DIR (tmpfs).  Ceiling: a loop on the
  * same lcore that only rx_bursts the same port and frees the mbufs.
  * Produce mode: SLC1 datagrams of one 1 KiB record each; ceiling: memcpy of
- * 1 KiB blocks.  Prints rates, cycles per packet and the ratios.
+ * 1 KiB blocks.  Prints rates, cycles per packet and the ratios, and last
+ * one "RESULT key=value ..." line for perf/run.
+ *
+ *   -f BYTES  tap frames of BYTES on the wire, FCS included (64 ... 1518)
+ *   -C        no ceiling phase (for callgrind: only the dataplane runs)
  */
 #include <errno.h>
 #include <getopt.h>
@@ -77,7 +81,8 @@ static uint32_t frame(uint8_t *f, uint16_t dport, const uint8_t *pl, uint32_t pl
 	return 42 + plen;
 }
 
-static int write_pcap(const char *path, int produce)
+/* @wire: tap frame size on the wire with the 4-byte FCS (the pcap holds wire - 4). */
+static int write_pcap(const char *path, int produce, uint32_t wire)
 {
 	static uint8_t f[2048], pl[1536], val[1024];
 	pcap_t *p = pcap_open_dead(DLT_EN10MB, 65535);
@@ -88,7 +93,7 @@ static int write_pcap(const char *path, int produce)
 	if (!d)
 		return -1;
 	for (unsigned int i = 0; i < n; i++) {
-		uint32_t plen = 18;
+		uint32_t plen = wire - 4 - 42;
 
 		memset(pl, 'a' + i % 26, sizeof(pl));
 		if (produce) {
@@ -174,31 +179,46 @@ static int open_storage(const char *dir, uint64_t ring, struct st_logdir **ld,
 	return st_writer_attach(*w, g_parts[0]) < 0 || st_writer_attach(*w, g_parts[1]) < 0 ? -1 : 0;
 }
 
-static void report(int produce, double secs, const struct ceiling *cl, const struct dp_stats *a,
-		   const struct dp_stats *b)
+struct window {
+	double secs;
+	struct dp_stats a, b;
+	int64_t durable_a, durable_b;   /* the partition's durable watermark at a and b */
+};
+
+static void report(int produce, uint32_t wire, const struct ceiling *cl, const struct window *w)
 {
-	double hz = (double)rte_get_tsc_hz();
-	double cl_pps = (double)cl->pkts / ((double)cl->tsc / hz);
-	double pps = (double)(b->rx_packets - a->rx_packets) / secs;
-	double rps = (double)(b->records - a->records) / secs;
-	uint64_t drops = 0;
+	double hz = (double)rte_get_tsc_hz(), secs = w->secs;
+	double cl_pps = cl->pkts ? (double)cl->pkts / ((double)cl->tsc / hz) : 0;
+	double pps = (double)(w->b.rx_packets - w->a.rx_packets) / secs;
+	double rps = (double)(w->b.records - w->a.records) / secs;
+	double dps = (double)(w->durable_b - w->durable_a) / secs;
+	uint64_t drops = 0, ring_full = w->b.drops[DP_DROP_ring_full] - w->a.drops[DP_DROP_ring_full];
+	double mbs = 0, mc = 0;
 
 	for (unsigned int r = 1; r < DP_DROP__COUNT; r++)
-		drops += b->drops[r];
+		drops += w->b.drops[r] - w->a.drops[r];
 	printf("mode %s, %.1f s per phase, 1 lcore\n", produce ? "produce (1 KiB records)" :
-	       "tap (60 B frames)", secs);
-	printf("ceiling_rx_burst_mpps %.2f  cycles_per_packet %.1f\n", cl_pps / 1e6,
-	       (double)cl->tsc / (double)cl->pkts);
-	printf("dataplane_rx_mpps %.2f  records_mps %.2f  cycles_per_packet %.1f\n", pps / 1e6,
-	       rps / 1e6, hz / pps);
+	       "tap", secs);
+	if (cl->pkts)
+		printf("ceiling_rx_burst_mpps %.2f  cycles_per_packet %.1f\n", cl_pps / 1e6,
+		       (double)cl->tsc / (double)cl->pkts);
+	printf("dataplane_rx_mpps %.2f  records_mps %.2f  durable_records_mps %.2f  "
+	       "cycles_per_packet %.1f\n", pps / 1e6, rps / 1e6, dps / 1e6, hz / pps);
 	printf("ratio_to_ceiling %.2f  ratio_to_14.88Mpps %.2f  drops %llu  ring_full %llu\n",
-	       pps / cl_pps, rps / 14.88e6, (unsigned long long)drops,
-	       (unsigned long long)b->drops[DP_DROP_ring_full]);
+	       cl_pps ? pps / cl_pps : 0, rps / 14.88e6, (unsigned long long)drops,
+	       (unsigned long long)ring_full);
 	if (produce) {
-		double mbs = rps * 1024 / 1e6, mc = memcpy_mbs();
-
+		mbs = rps * 1024 / 1e6, mc = memcpy_mbs();
 		printf("produce_record_mbs %.1f  memcpy_1k_mbs %.1f  ratio %.2f\n", mbs, mc, mbs / mc);
 	}
+	/* one line for perf/run; drops in the window only, all reasons but ring_full apart */
+	printf("RESULT mode=%s wire_bytes=%u secs=%.2f ceiling_mpps=%.4f ceiling_cpp=%.1f "
+	       "rx_mpps=%.4f records_mps=%.4f durable_records_mps=%.4f cpp=%.1f drops=%llu "
+	       "ring_full=%llu record_mbs=%.1f durable_mbs=%.1f memcpy_1k_mbs=%.1f\n",
+	       produce ? "produce" : "tap", wire, secs, cl_pps / 1e6,
+	       cl->pkts ? (double)cl->tsc / (double)cl->pkts : 0, pps / 1e6, rps / 1e6, dps / 1e6,
+	       hz / pps, (unsigned long long)(drops - ring_full), (unsigned long long)ring_full,
+	       mbs, produce ? dps * 1024 / 1e6 : 0, mc);
 }
 
 int main(int argc, char **argv)
@@ -206,7 +226,8 @@ int main(int argc, char **argv)
 	static struct fwc_config cfg;
 	struct dp_lcores_params prm = { .cfg = &cfg, .topic_parts = parts_cb };
 	struct ceiling cl = { 0 };
-	struct dp_stats a, b;
+	struct window win = { 0 };
+	struct dp_stats b;
 	struct dp_eal_args eal;
 	struct dp_ports ports;
 	struct dp_rules *rules;
@@ -215,27 +236,37 @@ int main(int argc, char **argv)
 	struct st_writer *w;
 	char pcap[512], data[512];
 	uint64_t ring = 64u << 20;
-	int burst = BURST;
+	int burst = BURST, no_ceiling = 0;
+	uint32_t wire = 64;
+	uint64_t t0;
 	double secs = 3;
 	int produce, c;
 
-	while ((c = getopt(argc, argv, "+s:r:b:")) != -1) {
+	while ((c = getopt(argc, argv, "+s:r:b:f:C")) != -1) {
 		if (c == 's')
 			secs = atof(optarg);
+		else if (c == 'f')
+			wire = (uint32_t)strtoul(optarg, NULL, 0);
+		else if (c == 'C')
+			no_ceiling = 1;
 		else if (c == 'r')
 			ring = strtoull(optarg, NULL, 0);
 		else if (c == 'b')
 			burst = atoi(optarg);
 	}
 	if (argc - optind < 2 || (strcmp(argv[optind + 1], "tap") && strcmp(argv[optind + 1], "produce"))) {
-		fprintf(stderr, "Usage: bench_dataplane [-s SECONDS] [-r RING_BYTES] [-b BURST] DIR "
-			"tap|produce [EAL-ARGS...]\n");
+		fprintf(stderr, "Usage: bench_dataplane [-s SECONDS] [-r RING_BYTES] [-b BURST] "
+			"[-f WIRE_BYTES] [-C] DIR tap|produce [EAL-ARGS...]\n");
 		return 2;
 	}
 	produce = strcmp(argv[optind + 1], "produce") == 0;
+	if (wire < 64 || wire > 1518) {
+		fprintf(stderr, "bench_dataplane: -f: 64 ... 1518 (2 KiB mbufs, no scatter)\n");
+		return 2;
+	}
 	snprintf(pcap, sizeof(pcap), "%s/bench.pcap", argv[optind]);
 	snprintf(data, sizeof(data), "%s/data", argv[optind]);
-	if (write_pcap(pcap, produce) < 0 || load_cfg(&cfg, pcap, burst) < 0 ||
+	if (write_pcap(pcap, produce, wire) < 0 || load_cfg(&cfg, pcap, burst) < 0 ||
 	    dp_eal_args_build(&cfg, argc - optind - 2, argv + optind + 2, &eal) < 0 ||
 	    dp_eal_init(&eal) < 0 || dp_ports_start(&cfg, &ports) < 0 ||
 	    open_storage(data, ring, &ld, &w) < 0) {
@@ -244,10 +275,12 @@ int main(int argc, char **argv)
 	}
 	/* ceiling: the same port and lcore, rx_burst and free only */
 	cl.port = ports.port[0].port_id;
-	rte_eal_remote_launch(ceiling_loop, &cl, LCORE);
-	usleep((useconds_t)(secs * 1e6));
-	atomic_store(&cl.stop, 1);
-	rte_eal_wait_lcore(LCORE);
+	if (!no_ceiling) {
+		rte_eal_remote_launch(ceiling_loop, &cl, LCORE);
+		usleep((useconds_t)(secs * 1e6));
+		atomic_store(&cl.stop, 1);
+		rte_eal_wait_lcore(LCORE);
+	}
 
 	prm.ports = &ports;
 	if (dp_rules_create(&cfg, SOCKET_ID_ANY, &rules) < 0 || (prm.rules = rules, 0) ||
@@ -256,11 +289,15 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	usleep(500000);                  /* warm up: rings, writer, caches */
-	dp_stats_read(l, &a);
+	win.durable_a = st_partition_hw(g_parts[produce], ST_VIS_DURABLE);
+	dp_stats_read(l, &win.a);
+	t0 = rte_rdtsc();
 	usleep((useconds_t)(secs * 1e6));
-	dp_stats_read(l, &b);
+	dp_stats_read(l, &win.b);
+	win.secs = (double)(rte_rdtsc() - t0) / (double)rte_get_tsc_hz();
+	win.durable_b = st_partition_hw(g_parts[produce], ST_VIS_DURABLE);
 	dp_lcores_stop(l);
-	report(produce, secs, &cl, &a, &b);
+	report(produce, wire, &cl, &win);
 	/* every packet the lcore took, warm-up included: the divisor for instruction counts */
 	dp_stats_read(l, &b);
 	printf("lcore_rx_packets_total %llu\n", (unsigned long long)b.rx_packets);

@@ -29,6 +29,11 @@
  * broker first in even ones), prints every round, and then the median
  * rate of each target and the ratio of those medians.
  *
+ * --idempotence-compare adds, per round, two more produce phases against
+ * the broker with acks=all: enable.idempotence=false and =true (alternating
+ * order), and prints the ratio idempotent/plain of their medians.
+ * The last line, "RESULT key=value ...", is for perf/run.
+ *
  * Exit codes: 0 done (ratios printed, no target asserted), 1 a phase
  * failed (delivery error, timeout), 2 usage.
  */
@@ -57,6 +62,9 @@ struct opts {
 	int passes;                     /* fetch passes over that window */
 	int size;
 	int rounds;                     /* interleaved runs of each target */
+	const char *acks;               /* producer acks (default 1) */
+	bool idempotence;               /* producer enable.idempotence */
+	bool idem_compare;              /* also plain vs idempotent, acks=all, broker only */
 };
 
 struct result {
@@ -89,7 +97,7 @@ static int conf_set(rd_kafka_conf_t *c, const char *k, const char *v)
 }
 
 /* The client settings, the same for both targets. */
-static rd_kafka_conf_t *client_conf(const char *brokers, bool producer)
+static rd_kafka_conf_t *client_conf(const char *brokers, bool producer, const struct opts *o)
 {
 	static const char *const common[][2] = {
 		{ "client.id", "bench_kafka" },
@@ -123,6 +131,10 @@ static rd_kafka_conf_t *client_conf(const char *brokers, bool producer)
 		rc |= conf_set(c, prod[i][0], prod[i][1]);
 	for (size_t i = 0; !producer && i < sizeof(cons) / sizeof(cons[0]); i++)
 		rc |= conf_set(c, cons[i][0], cons[i][1]);
+	if (producer) {
+		rc |= conf_set(c, "acks", o->acks);
+		rc |= conf_set(c, "enable.idempotence", o->idempotence ? "true" : "false");
+	}
 	if (rc) {
 		rd_kafka_conf_destroy(c);
 		return NULL;
@@ -143,9 +155,10 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 	}
 }
 
-static rd_kafka_t *client_new(const char *brokers, bool producer, void *opaque)
+static rd_kafka_t *client_new(const char *brokers, bool producer, const struct opts *o,
+			      void *opaque)
 {
-	rd_kafka_conf_t *c = client_conf(brokers, producer);
+	rd_kafka_conf_t *c = client_conf(brokers, producer, o);
 	char err[256];
 	rd_kafka_t *rk;
 
@@ -193,7 +206,7 @@ static int topic_create(rd_kafka_t *rk, const char *topic, int partitions)
 static int produce(const char *brokers, const struct opts *o, bool create, struct result *r)
 {
 	struct dr_state d = { 0 };
-	rd_kafka_t *rk = client_new(brokers, true, &d);
+	rd_kafka_t *rk = client_new(brokers, true, o, &d);
 	char *payload = malloc((size_t)o->size);
 	rd_kafka_topic_t *t = NULL;
 	double t0;
@@ -255,7 +268,7 @@ static long fetch_window(rd_kafka_t *rk, const struct opts *o, int64_t *from)
 
 static int fetch(const char *brokers, const struct opts *o, struct result *r)
 {
-	rd_kafka_t *rk = client_new(brokers, false, NULL);
+	rd_kafka_t *rk = client_new(brokers, false, o, NULL);
 	rd_kafka_message_t **msgs = calloc(BENCH_BATCH, sizeof(*msgs));
 	int64_t *from = calloc((size_t)o->partitions, sizeof(*from));
 	rd_kafka_topic_t *t = NULL;
@@ -357,7 +370,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"Usage: bench_kafka [--brokers HOST:PORT] [--smoke] [-n MESSAGES] [-p PARTITIONS]\n"
 		"                   [-k FETCH-PER-PARTITION] [-r FETCH-PASSES] [-s SIZE] [-t TOPIC]\n"
-		"                   [-R ROUNDS]\n"
+		"                   [-R ROUNDS] [--acks A] [--idempotence-compare]\n"
 		"Produce and fetch throughput against librdkafka's mock cluster and, with\n"
 		"--brokers, against that broker, ROUNDS times interleaved; prints msgs/s,\n"
 		"MB/s, the medians and the ratios of the medians.\n"
@@ -369,12 +382,13 @@ static int parse(int argc, char **argv, struct opts *o)
 {
 	static const struct option lo[] = {
 		{ "brokers", required_argument, NULL, 'b' }, { "smoke", no_argument, NULL, 'S' },
-		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+		{ "help", no_argument, NULL, 'h' }, { "acks", required_argument, NULL, 'a' },
+		{ "idempotence-compare", no_argument, NULL, 'I' }, { NULL, 0, NULL, 0 },
 	};
 	int c;
 
 	*o = (struct opts){ .topic = "bench", .messages = 2000000, .partitions = 32,
-			    .fetch = 30000, .passes = 3, .size = 100, .rounds = 3 };
+			    .fetch = 30000, .passes = 3, .size = 100, .rounds = 3, .acks = "1" };
 	while ((c = getopt_long(argc, argv, "b:n:p:k:r:s:t:R:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'b': o->brokers = optarg; break;
@@ -392,6 +406,8 @@ static int parse(int argc, char **argv, struct opts *o)
 		case 's': o->size = atoi(optarg); break;
 		case 't': o->topic = optarg; break;
 		case 'R': o->rounds = atoi(optarg); break;
+		case 'a': o->acks = optarg; break;
+		case 'I': o->idem_compare = true; break;
 		case 'h': usage(stdout); return 1;
 		default: usage(stderr); return -1;
 		}
@@ -457,18 +473,44 @@ static void report_median(const char *name, const struct opts *o, double prod, d
 	       o->rounds, fetch_r, fetch_r * o->size / 1e6, o->rounds);
 }
 
+/* Round @round of plain vs idempotent produce (acks=all) against the broker. */
+static int run_idem(const struct opts *o, int round, double *plain, double *idem)
+{
+	for (int k = 0; k < 2; k++) {
+		bool on = (round % 2 == 0) == (k == 1);   /* alternate who goes first */
+		struct opts io = *o;
+		struct result r = { 0 };
+		char topic[256];
+
+		snprintf(topic, sizeof(topic), "%s-%s-%d", o->topic, on ? "idem" : "plain", round + 1);
+		io.topic = topic;
+		io.acks = "all";
+		io.idempotence = on;
+		if (produce(o->brokers, &io, true, &r) < 0) {
+			fprintf(stderr, "bench_kafka: %s produce failed\n", on ? "idempotent" : "plain");
+			return -EIO;
+		}
+		*(on ? idem : plain) = produce_rate(&r);
+		printf("%-8s produce %10.0f msgs/s (acks=all, enable.idempotence=%s, round %d)\n",
+		       on ? "idem" : "plain", produce_rate(&r), on ? "true" : "false", round + 1);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	double rate[2][2][BENCH_ROUNDS_MAX];    /* [mock, broker][produce, fetch][round] */
+	double idem[2][BENCH_ROUNDS_MAX];       /* [plain, idempotent][round] */
+	double med[2][2], med_idem[2] = { 0, 0 };
 	struct opts o;
 	int rc = parse(argc, argv, &o);
 	int targets;
 
 	if (rc)
 		return rc > 0 ? 0 : 2;
-	printf("bench_kafka: %ld messages of %d bytes, %d partitions, acks=1; fetch %d x %ld per "
+	printf("bench_kafka: %ld messages of %d bytes, %d partitions, acks=%s; fetch %d x %ld per "
 	       "partition; %d round(s) (librdkafka %s)\n", o.messages, o.size, o.partitions,
-	       o.passes, o.fetch, o.rounds, rd_kafka_version_str());
+	       o.acks, o.passes, o.fetch, o.rounds, rd_kafka_version_str());
 	targets = o.brokers ? 2 : 1;
 	for (int i = 0; i < o.rounds; i++) {
 		for (int k = 0; k < targets; k++) {
@@ -481,15 +523,26 @@ int main(int argc, char **argv)
 			rate[mock ? 0 : 1][0][i] = produce_rate(&r);
 			rate[mock ? 0 : 1][1][i] = fetch_rate(&r);
 		}
+		if (o.brokers && o.idem_compare && run_idem(&o, i, &idem[0][i], &idem[1][i]) < 0)
+			return 1;
 	}
+	for (int t = 0; t < targets; t++)
+		for (int d = 0; d < 2; d++)
+			med[t][d] = median(rate[t][d], o.rounds);
 	if (o.rounds > 1)
 		for (int t = 0; t < targets; t++)
-			report_median(t ? "sluiced" : "mock", &o, median(rate[t][0], o.rounds),
-				      median(rate[t][1], o.rounds));
+			report_median(t ? "sluiced" : "mock", &o, med[t][0], med[t][1]);
 	if (!o.brokers)
 		return 0;
-	printf("ratio sluiced/mock: produce %.2f  fetch %.2f\n",
-	       median(rate[1][0], o.rounds) / median(rate[0][0], o.rounds),
-	       median(rate[1][1], o.rounds) / median(rate[0][1], o.rounds));
+	printf("ratio sluiced/mock: produce %.2f  fetch %.2f\n", med[1][0] / med[0][0],
+	       med[1][1] / med[0][1]);
+	if (o.idem_compare) {
+		med_idem[0] = median(idem[0], o.rounds);
+		med_idem[1] = median(idem[1], o.rounds);
+		printf("ratio idempotent/plain (acks=all): %.2f\n", med_idem[1] / med_idem[0]);
+	}
+	printf("RESULT size=%d rounds=%d mock_produce_mps=%.0f mock_fetch_mps=%.0f "
+	       "sluiced_produce_mps=%.0f sluiced_fetch_mps=%.0f plain_all_mps=%.0f idem_mps=%.0f\n",
+	       o.size, o.rounds, med[0][0], med[0][1], med[1][0], med[1][1], med_idem[0], med_idem[1]);
 	return 0;
 }
