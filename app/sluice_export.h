@@ -90,8 +90,9 @@ static inline int64_t sluice_xrec_time_ns(const struct sluice_xrec *x)
  * Rebuild the Ethernet/IPv4 or IPv6/UDP frame of a datagram carrying
  * @payload: IPv4 with DF set, TTL 64, id 0 and its header checksum; IPv6
  * with hop limit 64; the UDP checksum over the pseudo-header (0 becomes
- * 0xffff, as RFC 768 says).  Source MAC 02:00:00:00:00:01, destination
- * 02:00:00:00:00:02, or the multicast MAC of a multicast destination.
+ * 0xffff, as RFC 768 says).  Source MAC 02:00:00:00:00:02, destination
+ * 02:00:00:00:00:01 (as sluice-trafgen writes them), or the multicast MAC
+ * of a multicast destination.
  * @return the frame length, -EMSGSIZE when the payload does not fit one IP
  *   datagram or @cap, -EINVAL for an unknown family.
  */

@@ -124,7 +124,8 @@ static uint16_t csum_fin(uint32_t sum)
 /* Destination MAC: the group's for multicast (RFC 1112 s6.4, RFC 2464 s7), else fixed. */
 static void frame_eth(uint8_t *f, const struct sluice_addrs *a)
 {
-	static const uint8_t dst_mac[6] = { 2, 0, 0, 0, 0, 2 }, src_mac[6] = { 2, 0, 0, 0, 0, 1 };
+	/* Those sluice-trafgen writes: its frames come back byte for byte. */
+	static const uint8_t dst_mac[6] = { 2, 0, 0, 0, 0, 1 }, src_mac[6] = { 2, 0, 0, 0, 0, 2 };
 
 	memcpy(f, dst_mac, 6);
 	if (a->family == 4 && (a->dst[0] & 0xf0) == 0xe0) {
