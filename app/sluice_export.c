@@ -60,7 +60,6 @@ struct xctx {
 	uint8_t *frame;
 	/* counts for the summary */
 	uint64_t read, written, no_addrs, too_large;
-	int err;
 };
 
 /* ---- the data directory: one cursor per partition ------------------------------ */
