@@ -8,7 +8,9 @@
  * consumer groups over the Kafka protocol with librdkafka, as any client
  * would (ListGroups, DescribeGroups, OffsetFetch, ListOffsets), like
  * kafka-consumer-groups.sh --describe; and `produce-udp`, a producer for
- * the dataplane's UDP produce mode (sluice_produce_udp.c).
+ * the dataplane's UDP produce mode (sluice_produce_udp.c).  `export`
+ * (sluice_export.c) rebuilds captures from tap records, offline from the
+ * data directory or, with -b, from a running broker.
  * Each subcommand is one row of the table below: name, one-line summary,
  * handler.  Handlers return the process exit code.
  */
@@ -42,6 +44,9 @@ static const struct sluice_cmd sluice_cmds[] = {
 	  cmd_check_config },
 	{ "dump-log", "[--records] PATH...", "print the batches of segment files (.log/.index/.timeindex)",
 	  cmd_dump_log },
+	{ "export", "-t TOPIC --pcap OUT [DIR]",
+	  "rebuild a capture (pcap, pcapng) or print a tap topic's records",
+	  sluice_cmd_export },
 	{ "groups", "[-b HOST:PORT] [GROUP...]", "describe a running broker's consumer groups and lag",
 	  cmd_groups },
 	{ "produce-udp", "[OPTIONS] HOST:PORT", "send stdin's lines to a produce-mode rule (UDP, acks)",

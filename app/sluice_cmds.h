@@ -10,4 +10,7 @@
 /** sluice produce-udp: standard input into UDP produce mode (sluice_produce_udp.c). */
 int sluice_cmd_produce_udp(int argc, char **argv);
 
+/** sluice export: tap records back out as pcap, pcapng, raw or JSON (sluice_export.c). */
+int sluice_cmd_export(int argc, char **argv);
+
 #endif /* SLUICE_CMDS_H */
