@@ -10,6 +10,7 @@
  * stop, 1 runtime failure, 2 bad configuration or usage.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -49,6 +50,7 @@ struct sluiced_opts {
 	int check_only;                 /* --check-config */
 	int print_config;               /* --print-config */
 	int dry_run;                    /* --dry-run: print the EAL line, do not start */
+	const char *log_file;           /* --log-file: stdout and stderr go there; SIGHUP reopens */
 	unsigned int n_overrides;
 	const char *overrides[SLUICED_MAX_OVERRIDES];
 	int eal_argc;                   /* arguments after "--" */
@@ -67,6 +69,8 @@ static void usage(FILE *out)
 		"      --check-config [FILE] validate the configuration and exit (0 ok, 2 bad)\n"
 		"      --print-config        print the effective configuration as YAML and exit\n"
 		"      --dry-run             validate, print the EAL command line and exit\n"
+		"      --log-file FILE       write the log to FILE (appending); SIGHUP reopens it\n"
+		"                            (log rotation); default: standard error\n"
 		"  -h, --help                this text\n"
 		"  -V, --version             print the version\n\n"
 		"Arguments after \"--\" are passed to DPDK's EAL after those of the\n"
@@ -84,6 +88,7 @@ static int parse_args(int argc, char **argv, struct sluiced_opts *o)
 		{ "check-config", optional_argument, NULL, 'k' },
 		{ "print-config", no_argument, NULL, 'p' },
 		{ "dry-run", no_argument, NULL, 'n' },
+		{ "log-file", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -116,6 +121,9 @@ static int parse_args(int argc, char **argv, struct sluiced_opts *o)
 			break;
 		case 'n':
 			o->dry_run = 1;
+			break;
+		case 'l':
+			o->log_file = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -301,11 +309,50 @@ static struct ctl_metrics *metrics_start(const struct fwc_config *cfg, struct ct
 	return m;
 }
 
+/*
+ * --log-file: point standard output and standard error (where rte_log and
+ * every other line of the daemon go) at @path, opened for appending.  Called
+ * at start and on SIGHUP, so that a rotated file (renamed away) is replaced
+ * by a new one at @path.  @return 0 or -errno (the old file stays in use).
+ */
+static int log_reopen(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	int rc = 0;
+
+	if (fd < 0)
+		return -errno;
+	fflush(stdout);
+	fflush(stderr);
+	if (dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+/* SIGHUP on the control loop: reopen the log file. */
+static void on_hup(void *arg)
+{
+	const char *path = arg;
+	int rc;
+
+	if (!path) {
+		LOG(INFO, "SIGHUP: no --log-file to reopen");
+		return;
+	}
+	rc = log_reopen(path);
+	if (rc < 0)
+		LOG(ERR, "SIGHUP: reopening %s: %s; still writing to the old file", path, strerror(-rc));
+	else
+		LOG(INFO, "SIGHUP: log file %s reopened", path);
+}
+
 /* Runs the appliance until SIGTERM/SIGINT. */
 static int run(const struct sluiced_opts *o, const struct fwc_config *cfg)
 {
 	struct ctl_server_params sp = { .broker = &cfg->broker, .dispatch = kp_api_serve,
-					.handle_signals = true };
+					.handle_signals = true, .on_hup = on_hup,
+					.hup_arg = (void *)o->log_file };
 	struct ctl_catalog *cat = NULL;
 	struct ctl_server *srv = NULL;
 	struct ctl_store *store = NULL;
@@ -325,6 +372,7 @@ static int run(const struct sluiced_opts *o, const struct fwc_config *cfg)
 	sigemptyset(&stop);
 	sigaddset(&stop, SIGTERM);
 	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	/*
 	 * A peer that went away makes a write to its socket fail with EPIPE; as a
@@ -441,6 +489,10 @@ int main(int argc, char **argv)
 			return 1;
 		dp_eal_args_print(&eal, stdout);
 		return 0;
+	}
+	if (o.log_file && (rc = log_reopen(o.log_file)) < 0) {
+		fprintf(stderr, "sluiced: --log-file %s: %s\n", o.log_file, strerror(-rc));
+		return 1;
 	}
 	return run(&o, &cfg);
 }

@@ -364,6 +364,7 @@ static int server_fds(struct ctl_server *s, bool signals)
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
 	s->sig_src.kind = CTL_SRC_SIGNAL;
 	s->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (s->sigfd < 0)
@@ -383,6 +384,8 @@ int ctl_server_create(const struct ctl_server_params *p, struct ctl_server **out
 	s->b = p->broker;
 	s->dispatch = p->dispatch;
 	s->dispatch_arg = p->dispatch_arg;
+	s->on_hup = p->on_hup;
+	s->hup_arg = p->hup_arg;
 	s->evfd = s->sigfd = s->epfd = -1;
 	atomic_init(&s->stop_req, false);
 	atomic_init(&s->notify_req, false);
@@ -428,6 +431,11 @@ static void signalfd_drain(struct ctl_server *s)
 	struct signalfd_siginfo si;
 
 	while (read(s->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			if (s->on_hup)
+				s->on_hup(s->hup_arg);
+			continue;
+		}
 		s->stop_sig = (int)si.ssi_signo;
 		s->stopping = true;
 	}

@@ -102,6 +102,8 @@ struct ctl_server {
 	atomic_bool stop_req, notify_req;
 	bool stopping;
 	int stop_sig;
+	void (*on_hup)(void *arg);
+	void *hup_arg;
 	struct { void (*fn)(void *arg); void *arg; } notify[CTL_MAX_NOTIFY];
 	unsigned int n_notify;
 	struct ctl_notifier *notifiers[CTL_MAX_NOTIFIERS]; /* watched; not owned */

@@ -86,7 +86,9 @@ struct ctl_server_params {
 	const struct fwc_broker *broker;        /* listeners and limits; must outlive the server */
 	ctl_dispatch_fn dispatch;
 	void *dispatch_arg;
-	bool handle_signals;    /* own a signalfd for SIGTERM/SIGINT (caller blocked them) */
+	bool handle_signals;    /* own a signalfd for SIGTERM/SIGINT/SIGHUP (caller blocked them) */
+	void (*on_hup)(void *arg);  /* SIGHUP, on the loop thread (e.g. reopen the log); may be NULL */
+	void *hup_arg;
 };
 
 /**

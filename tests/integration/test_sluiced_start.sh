@@ -65,3 +65,20 @@ ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 [ $ms -le 2000 ] || fail "took ${ms} ms to stop (limit 2000)"
 grep -q "stopped cleanly" "$log" || { cat "$log"; fail "no clean stop line"; }
 ok "SIGTERM: exit 0 in ${ms} ms"
+
+# --log-file and SIGHUP: logrotate renames the file, then SIGHUP; the daemon
+# goes on in a new file at the same path and stops cleanly.
+flog=$work/sluiced.file.log
+"$bld/sluiced" --override "log.dirs=$work/data2" --override "listeners=PLAINTEXT://127.0.0.1:0" \
+	--override metrics.listener= --log-file "$flog" -- $mem >"$work/stdio.log" 2>&1 &
+pid=$!
+pids+=("$pid")
+wait_for "$flog" "running; SIGTERM" 30 || { cat "$flog" "$work/stdio.log"; fail "sluiced --log-file did not come up"; }
+[ -s "$work/stdio.log" ] && { cat "$work/stdio.log"; fail "output went to stderr despite --log-file"; }
+mv "$flog" "$flog.1"
+kill -HUP "$pid"
+wait_for "$flog" "log file $flog reopened" 10 || fail "SIGHUP did not reopen the log file"
+kill -TERM "$pid"; wait "$pid" || fail "exit code after SIGHUP and SIGTERM"
+grep -q "stopped cleanly" "$flog" || fail "the stop was not logged in the new file"
+grep -q "stopped cleanly" "$flog.1" && fail "the old file kept being written after SIGHUP"
+ok "--log-file: SIGHUP reopens it (log rotation); the daemon runs on"
