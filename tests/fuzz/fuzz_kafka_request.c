@@ -137,8 +137,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	strcpy(fx.cfg.broker.listeners[0], "PLAINTEXT://127.0.0.1:0");
 	fx.cfg.broker.auto_create_topics_enable = false;
 	fx.cfg.broker.log_flush_interval_ms = 5;
-	fx.cfg.broker.log_segment_bytes = 1 << 20;      /* what fuzzing stores stays small */
-	fx.cfg.broker.log_retention_bytes = 4 << 20;
+	/* What fuzzing stores stays small, and so does what a fetch copies (no server: no sendfile). */
+	fx.cfg.broker.log_segment_bytes = 256 << 10;
+	fx.cfg.broker.log_retention_bytes = 512 << 10;
+	fx.cfg.broker.fetch_max_bytes = 64 << 10;
 	fx.cfg.broker.log_retention_check_interval_ms = 1000;
 	fx.cfg.broker.offsets_topic_num_partitions = 1;
 	fx.cfg.broker.group_initial_rebalance_delay_ms = 0;
