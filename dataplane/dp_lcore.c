@@ -183,21 +183,23 @@ static inline int dp_produce(struct dp_lcore *c, const struct dp_lcore_queue *q,
 	uint32_t slot = q->slot[ru->topic];
 	const uint8_t *d = dp_payload(c, m, pk);
 	struct st_batch_info bi;
+	struct dp_slc_hdr h;
 	int64_t base = -1;
 	int32_t part;
 	uint16_t flags;
 	bool ack;
 	int r;
 
-	if (unlikely(d == NULL || pk->payload_len < DP_SLC_HDR_SIZE))
+	if (unlikely(d == NULL))
 		return DP_DROP_bad_length;
-	if (unlikely(rte_be_to_cpu_32(*(const unaligned_uint32_t *)d) != DP_SLC_MAGIC))
-		return DP_DROP_bad_magic;
-	flags = rte_be_to_cpu_16(*(const unaligned_uint16_t *)(d + 4));
+	r = dp_slc_decode(d, pk->payload_len, &h);
+	if (unlikely(r))
+		return r;
+	flags = h.flags;
 	ack = flags & DP_SLC_FLAG_ACK;
 	if (unlikely(ack && dp_acks_full(c->acks)))
 		return DP_DROP_ack_queue_full;
-	part = (int32_t)rte_be_to_cpu_32(*(const unaligned_uint32_t *)(d + 8));
+	part = h.partition;
 	r = dp_produce_batch(c, t, &p, &slot, part, d + DP_SLC_HDR_SIZE,
 			     pk->payload_len - DP_SLC_HDR_SIZE,
 			     flags & DP_SLC_FLAG_GAPS_OK ? ST_APPEND_F_GAPS_OK : 0, &bi, &base);

@@ -153,8 +153,14 @@ static struct st_producer *get_slot(struct st_producers *t, int64_t pid)
 
 static int32_t seq_add(int32_t seq, int32_t n)
 {
-	/* Sequences wrap from INT32_MAX to 0 (Kafka's DefaultRecordBatch.incrementSequence). */
-	return seq > INT32_MAX - n ? n - (INT32_MAX - seq) - 1 : seq + n;
+	/*
+	 * Sequences wrap from INT32_MAX to 0 (Kafka's DefaultRecordBatch.incrementSequence).
+	 * In 64 bits: a header replayed from a damaged log may carry any values
+	 * (a negative lastOffsetDelta overflowed INT32_MAX - n; fuzz_recovery).
+	 */
+	int64_t s = (int64_t)seq + n;
+
+	return (int32_t)(s > INT32_MAX ? s - INT32_MAX - 1 : s);
 }
 
 static const struct st_producer_batch *batch_at(const struct st_producer *e, unsigned int k)

@@ -554,13 +554,54 @@ static inline int dp_parse_vlan_offload(const struct rte_mbuf *m, struct dp_pkt 
 	return 0;
 }
 
+/*
+ * The raw sum (folded, not complemented) of @len bytes from @off of the
+ * chain @m, as rte_raw_cksum_mbuf() means to compute it.  DPDK 22.11's
+ * truncates the 32-bit partial sum of a segment that starts an odd number
+ * of bytes into the range to 16 bits before byte-swapping it, instead of
+ * folding it, so a datagram whose chain is split at an odd byte was summed
+ * wrong (found by tests/fuzz/fuzz_parse).  @return 0, or -1 when the range
+ * is not inside @m.
+ */
+static inline int dp_raw_cksum_mbuf(const struct rte_mbuf *m, uint32_t off, uint32_t len,
+				    uint16_t *cksum)
+{
+	const struct rte_mbuf *seg = m;
+	uint32_t sum = 0, done = 0;
+
+	if ((uint64_t)off + len > m->pkt_len)
+		return -1;
+	while (seg->next && off >= seg->data_len) {
+		off -= seg->data_len;
+		seg = seg->next;
+	}
+	while (done < len) {
+		uint32_t n, part;
+
+		if (seg == NULL || off > seg->data_len)
+			return -1;
+		n = seg->data_len - off;
+		if (n > len - done)
+			n = len - done;
+		part = rte_raw_cksum(rte_pktmbuf_mtod_offset(seg, const uint8_t *, off), n);
+		if (done & 1)           /* this segment's bytes sit in the other half of each word */
+			part = rte_bswap16((uint16_t)part);
+		sum += part;
+		done += n;
+		off = 0;
+		seg = seg->next;
+	}
+	*cksum = dp_cksum_fold(sum);
+	return 0;
+}
+
 /* The UDP checksum of a parsed datagram in @m, over a chain too. */
 static inline int dp_parse_mbuf_l4(const struct rte_mbuf *m, const struct dp_pkt *pk)
 {
 	uint16_t sum;
 
-	if (unlikely(rte_raw_cksum_mbuf(m, pk->payload_off - DP_UDP_HLEN,
-					pk->payload_len + DP_UDP_HLEN, &sum) != 0 ||
+	if (unlikely(dp_raw_cksum_mbuf(m, pk->payload_off - DP_UDP_HLEN,
+				       pk->payload_len + DP_UDP_HLEN, &sum) != 0 ||
 		     !dp_udp_cksum_ok(pk, sum)))
 		return DP_DROP_bad_udp_checksum;
 	return 0;

@@ -15,6 +15,8 @@
 
 #include <stdint.h>
 
+#include "dp_drop.h"
+
 #define DP_SLC_MAGIC          0x534C4331u
 #define DP_SLC_FLAG_ACK       0x0001u
 #define DP_SLC_FLAG_GAPS_OK   0x0002u  /* at most once: sequence gaps allowed */
@@ -29,6 +31,26 @@ struct dp_slc_hdr {
 } __attribute__((packed));
 
 _Static_assert(sizeof(struct dp_slc_hdr) == DP_SLC_HDR_SIZE, "SLC1 header is 12 bytes");
+
+/*
+ * Decode the SLC1 header of a produce-mode datagram of @len bytes at @d
+ * (any alignment) into @h, host order.  The lcore calls it per datagram.
+ * @return 0, DP_DROP_bad_length (shorter than the header) or
+ *   DP_DROP_bad_magic.
+ */
+static inline int dp_slc_decode(const uint8_t *d, uint32_t len, struct dp_slc_hdr *h)
+{
+	if (len < DP_SLC_HDR_SIZE)
+		return DP_DROP_bad_length;
+	h->magic = (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3];
+	if (h->magic != DP_SLC_MAGIC)
+		return DP_DROP_bad_magic;
+	h->flags = (uint16_t)(d[4] << 8 | d[5]);
+	h->reserved = (uint16_t)(d[6] << 8 | d[7]);
+	h->partition = (int32_t)((uint32_t)d[8] << 24 | (uint32_t)d[9] << 16 |
+				 (uint32_t)d[10] << 8 | d[11]);
+	return 0;
+}
 
 /*
  * The acknowledgement ("SLA1"), sent back to the sender's address and port

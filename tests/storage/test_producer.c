@@ -150,6 +150,29 @@ static void test_producer_sequence_wraps(void **state)
 	st_producers_free(&t);
 }
 
+/*
+ * Headers replayed from a damaged log (st_producers_rebuild reads them
+ * without validating) may hold any sequence and lastOffsetDelta: the last
+ * sequence is computed without overflow (fuzz_recovery found INT32_MAX - n
+ * overflowing for a negative delta; the sanitizer build fails on it).
+ */
+static void test_producer_update_any_header(void **state)
+{
+	struct st_producers t;
+	struct st_batch_info bi = info(PID, 0, -754974716, 0, 1);
+
+	(void)state;
+	assert_int_equal(st_producers_init(&t, 4, 0), 0);
+	bi.last_offset_delta = -754974716;
+	st_producers_update(&t, &bi, 0);
+	assert_int_equal(st_producers_find(&t, PID)->b[0].last_seq, -1509949432);
+	bi = info(PID + 1, 0, INT32_MAX, 0, 1);
+	bi.last_offset_delta = INT32_MAX;
+	st_producers_update(&t, &bi, 0);
+	assert_int_equal(st_producers_find(&t, PID + 1)->b[0].last_seq, INT32_MAX - 1);
+	st_producers_free(&t);
+}
+
 static void test_producer_expiry_and_eviction(void **state)
 {
 	struct st_producers t;
@@ -297,6 +320,7 @@ int main(void)
 		cmocka_unit_test(test_producer_keeps_five_batches),
 		cmocka_unit_test(test_producer_gaps_allowed),
 		cmocka_unit_test(test_producer_sequence_wraps),
+		cmocka_unit_test(test_producer_update_any_header),
 		cmocka_unit_test(test_producer_expiry_and_eviction),
 		cmocka_unit_test_setup_teardown(test_producer_rebuild_from_log_and_snapshot, lf_setup,
 						lf_teardown),
