@@ -275,6 +275,16 @@ static int catalog_append(struct ctl_catalog *cat, struct ctl_topic *t)
 }
 
 /* Validation in Kafka's order; @return the error and fill @c. */
+/* Partitions of every topic, internal ones included. */
+static long long total_partitions(const struct ctl_catalog *cat)
+{
+	long long n = 0;
+
+	for (size_t i = 0; i < cat->n_topics; i++)
+		n += cat->topics[i]->n_partitions;
+	return n;
+}
+
 static enum kp_err spec_check(const struct ctl_catalog *cat, const struct ctl_topic_spec *spec,
 			      struct ctl_topic_configs *c, char *msg, size_t msg_len)
 {
@@ -295,6 +305,13 @@ static enum kp_err spec_check(const struct ctl_catalog *cat, const struct ctl_to
 	if (spec->n_partitions > CTL_MAX_PARTITIONS) {
 		snprintf(msg, msg_len, "Number of partitions must be at most %d.",
 			 CTL_MAX_PARTITIONS);
+		return KP_ERR_INVALID_PARTITIONS;
+	}
+	/* Each partition costs a ring (storage.ring.bytes) and three open files. */
+	if (total_partitions(cat) + spec->n_partitions > cat->cfg->broker.max_broker_partitions) {
+		snprintf(msg, msg_len, "The broker would hold %lld partitions, more than "
+			 "max.broker.partitions (%d).", total_partitions(cat) + spec->n_partitions,
+			 cat->cfg->broker.max_broker_partitions);
 		return KP_ERR_INVALID_PARTITIONS;
 	}
 	return configs_parse(cat, spec, c, msg, msg_len);

@@ -149,6 +149,11 @@ static ssize_t grp_index(const struct ctl_groups *gs, struct kp_str id)
 	return -(ssize_t)lo - 1;
 }
 
+bool grp_count_full(const struct ctl_groups *gs)
+{
+	return gs->n_groups >= (size_t)gs->cfg->broker.group_max_count;
+}
+
 struct ctl_group *grp_get(struct ctl_groups *gs, struct kp_str id, bool create)
 {
 	ssize_t i = grp_index(gs, id);
@@ -387,6 +392,8 @@ int16_t grp_commit_begin(struct ctl_groups *gs, struct kp_str group_id, int32_t 
 		/* Not managed by us (a simple consumer): allowed, the group is made for it. */
 		if (generation >= 0)
 			return KP_ERR_ILLEGAL_GENERATION;
+		if (grp_count_full(gs))
+			return KP_ERR_GROUP_MAX_SIZE_REACHED;
 		if (!(g = grp_get(gs, group_id, true)))
 			return KP_ERR_UNKNOWN_SERVER_ERROR;
 		*out = g;

@@ -44,6 +44,11 @@ char *grp_strdup(struct kp_str s);
 bool grp_str_is(const char *c, struct kp_str s);
 /** Find or (with @create) add a group; NULL: absent, or no memory. */
 struct ctl_group *grp_get(struct ctl_groups *gs, struct kp_str id, bool create);
+/*
+ * group.max.count reached: a request may not create another group (groups
+ * replayed from __consumer_offsets are not refused: they exist already).
+ */
+bool grp_count_full(const struct ctl_groups *gs);
 /** Remove a Dead group with nothing in flight and free it. */
 void grp_remove(struct ctl_group *g);
 struct ctl_member *grp_member(const struct ctl_group *g, struct kp_str id);

@@ -471,6 +471,16 @@ static int16_t add_member_and_rebalance(struct ctl_group *g, const char *id,
 	return KP_ERR_NONE;
 }
 
+/* group.max.size: members and pending members (KIP-394) count, as a new one would take a place. */
+static bool group_full(const struct ctl_group *g)
+{
+	size_t n = g->n_members;
+
+	for (const struct ctl_member *m = g->pendings; m; m = m->next)
+		n++;
+	return n >= (size_t)g->gs->cfg->broker.group_max_size;
+}
+
 static int16_t join_unknown(struct ctl_group *g, const struct grp_join *j, struct ctl_resp *resp,
 			    const char **new_id)
 {
@@ -480,6 +490,10 @@ static int16_t join_unknown(struct ctl_group *g, const struct grp_join *j, struc
 
 	if (!id)
 		return KP_ERR_UNKNOWN_SERVER_ERROR;
+	if (group_full(g)) {
+		free(id);
+		return KP_ERR_GROUP_MAX_SIZE_REACHED;
+	}
 	if (j->version < 4) {
 		err = add_member_and_rebalance(g, id, j, resp);
 		free(id);
@@ -566,6 +580,8 @@ int16_t grp_join(struct ctl_groups *gs, const struct grp_join *j, struct ctl_res
 		return KP_ERR_INVALID_SESSION_TIMEOUT;
 	if ((err = grp_log_ready(gs)))
 		return err;
+	if (j->member_id.len == 0 && !grp_get(gs, j->group_id, false) && grp_count_full(gs))
+		return KP_ERR_GROUP_MAX_SIZE_REACHED;
 	g = grp_get(gs, j->group_id, j->member_id.len == 0);
 	if (!g)
 		return j->member_id.len == 0 ? KP_ERR_UNKNOWN_SERVER_ERROR : KP_ERR_UNKNOWN_MEMBER_ID;

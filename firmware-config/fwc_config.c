@@ -108,6 +108,9 @@ static const struct fwc_key keys[] = {
 	K_INT(B, SB, group_initial_rebalance_delay_ms, "group.initial.rebalance.delay.ms", 0, INT32_MAX, 0),
 	K_INT(B, SB, group_min_session_timeout_ms, "group.min.session.timeout.ms", 0, INT32_MAX, 0),
 	K_INT(B, SB, group_max_session_timeout_ms, "group.max.session.timeout.ms", 0, INT32_MAX, 0),
+	K_INT(B, SB, group_max_size, "group.max.size", 1, INT32_MAX, 0),
+	K_INT(B, SB, group_max_count, "group.max.count", 1, INT32_MAX, 0),
+	K_INT(B, SB, max_broker_partitions, "max.broker.partitions", 1, INT32_MAX, 0),
 	K_INT(B, SB, producer_id_expiration_ms, "producer.id.expiration.ms", 1, INT32_MAX, 0),
 	K_STR(B, SB, metrics_listener, "metrics.listener", FWC_F_HOSTPORT),
 
@@ -299,6 +302,9 @@ static void broker_defaults(struct fwc_broker *b)
 	b->group_initial_rebalance_delay_ms = 3000;
 	b->group_min_session_timeout_ms = 6000;
 	b->group_max_session_timeout_ms = 1800000;
+	b->group_max_size = 1000;
+	b->group_max_count = 10000;
+	b->max_broker_partitions = 1000;
 	b->producer_id_expiration_ms = 86400000;
 	fwc_copy_str(b->metrics_listener, FWC_STR_MAX, "127.0.0.1:9644");
 }

@@ -53,6 +53,7 @@
 	X(UNKNOWN_PRODUCER_ID, 59)                    \
 	X(TOPIC_DELETION_DISABLED, 73)                \
 	X(MEMBER_ID_REQUIRED, 79)                     \
+	X(GROUP_MAX_SIZE_REACHED, 81)                 \
 	X(INVALID_RECORD, 87)                         \
 	X(PRODUCER_FENCED, 90)
 

@@ -89,6 +89,9 @@ struct fwc_broker {
 	int32_t group_initial_rebalance_delay_ms; /* group.initial.rebalance.delay.ms (3000) */
 	int32_t group_min_session_timeout_ms;   /* group.min.session.timeout.ms (6000) */
 	int32_t group_max_session_timeout_ms;   /* group.max.session.timeout.ms (1800000) */
+	int32_t group_max_size;                 /* group.max.size: members (and pending) per group (1000) */
+	int32_t group_max_count;                /* group.max.count: consumer groups in all (10000) */
+	int32_t max_broker_partitions;          /* max.broker.partitions: partitions in all (1000) */
 	int64_t producer_id_expiration_ms;      /* producer.id.expiration.ms (86400000) */
 	char metrics_listener[FWC_STR_MAX];     /* metrics.listener ("127.0.0.1:9644"; "" = off) */
 };

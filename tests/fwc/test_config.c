@@ -72,6 +72,9 @@ static void check_broker(const struct fwc_broker *b)
 	assert_int_equal(b->group_initial_rebalance_delay_ms, 0);
 	assert_int_equal(b->group_min_session_timeout_ms, 1000);
 	assert_int_equal(b->group_max_session_timeout_ms, 600000);
+	assert_int_equal(b->group_max_size, 500);
+	assert_int_equal(b->group_max_count, 2000);
+	assert_int_equal(b->max_broker_partitions, 900);
 	assert_int_equal(b->producer_id_expiration_ms, 3600000);
 	assert_string_equal(b->metrics_listener, "0.0.0.0:9700");
 }
@@ -119,8 +122,8 @@ static void check_dataplane(const struct fwc_dataplane *dp)
 	assert_false(p->promiscuous);
 	assert_int_equal(p->mbufs, 65536);
 	assert_int_equal(p->rx_timestamp, FWC_RX_TS_SOFTWARE);
-	assert_int_equal(p->origin.line, 56);
-	assert_int_equal(p->lcores_origin.line, 60);
+	assert_int_equal(p->origin.line, 59);
+	assert_int_equal(p->lcores_origin.line, 63);
 }
 
 static void check_topic(const struct fwc_config *cfg)
