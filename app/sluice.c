@@ -8,7 +8,8 @@
  * consumer groups over the Kafka protocol with librdkafka, as any client
  * would (ListGroups, DescribeGroups, OffsetFetch, ListOffsets), like
  * kafka-consumer-groups.sh --describe; and `produce-udp`, a producer for
- * the dataplane's UDP produce mode (sluice_produce_udp.c).
+ * the dataplane's UDP produce mode (sluice_produce_udp.c); and `top`, a
+ * live view from the daemon's metrics endpoint (sluice_top.c).
  * Each subcommand is one row of the table below: name, one-line summary,
  * handler.  Handlers return the process exit code.
  */
@@ -46,6 +47,8 @@ static const struct sluice_cmd sluice_cmds[] = {
 	  cmd_groups },
 	{ "produce-udp", "[OPTIONS] HOST:PORT", "send stdin's lines to a produce-mode rule (UDP, acks)",
 	  sluice_cmd_produce_udp },
+	{ "top", "[--metrics H:P] [--once|--json]", "live view of a running sluiced (its metrics endpoint)",
+	  sluice_cmd_top },
 	{ "verify", "DIR", "check a data directory: CRCs, offsets, indexes",
 	  cmd_verify },
 };

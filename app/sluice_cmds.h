@@ -10,4 +10,7 @@
 /** sluice produce-udp: standard input into UDP produce mode (sluice_produce_udp.c). */
 int sluice_cmd_produce_udp(int argc, char **argv);
 
+/** sluice top: a live view of a running sluiced from its metrics endpoint (sluice_top.c). */
+int sluice_cmd_top(int argc, char **argv);
+
 #endif /* SLUICE_CMDS_H */
