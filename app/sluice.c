@@ -8,9 +8,10 @@
  * consumer groups over the Kafka protocol with librdkafka, as any client
  * would (ListGroups, DescribeGroups, OffsetFetch, ListOffsets), like
  * kafka-consumer-groups.sh --describe; and `produce-udp`, a producer for
- * the dataplane's UDP produce mode (sluice_produce_udp.c).  `export`
+ * the dataplane's UDP produce mode (sluice_produce_udp.c); `export`
  * (sluice_export.c) rebuilds captures from tap records, offline from the
- * data directory or, with -b, from a running broker.
+ * data directory or, with -b, from a running broker; and `top`, a live
+ * view from the daemon's metrics endpoint (sluice_top.c).
  * Each subcommand is one row of the table below: name, one-line summary,
  * handler.  Handlers return the process exit code.
  */
@@ -51,6 +52,8 @@ static const struct sluice_cmd sluice_cmds[] = {
 	  cmd_groups },
 	{ "produce-udp", "[OPTIONS] HOST:PORT", "send stdin's lines to a produce-mode rule (UDP, acks)",
 	  sluice_cmd_produce_udp },
+	{ "top", "[--metrics H:P] [--once|--json]", "live view of a running sluiced (its metrics endpoint)",
+	  sluice_cmd_top },
 	{ "verify", "DIR", "check a data directory: CRCs, offsets, indexes",
 	  cmd_verify },
 };

@@ -13,4 +13,7 @@ int sluice_cmd_produce_udp(int argc, char **argv);
 /** sluice export: tap records back out as pcap, pcapng, raw or JSON (sluice_export.c). */
 int sluice_cmd_export(int argc, char **argv);
 
+/** sluice top: a live view of a running sluiced from its metrics endpoint (sluice_top.c). */
+int sluice_cmd_top(int argc, char **argv);
+
 #endif /* SLUICE_CMDS_H */

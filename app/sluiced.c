@@ -30,6 +30,7 @@
 #include "ctl_pid.h"
 #include "ctl_server.h"
 #include "ctl_store.h"
+#include "ctl_telemetry.h"
 #include "kp_api.h"
 #include "dp_eal.h"
 #include "dp_lcore.h"
@@ -347,6 +348,26 @@ static void on_hup(void *arg)
 		LOG(INFO, "SIGHUP: log file %s reopened", path);
 }
 
+/*
+ * The /sluice/... commands on DPDK's telemetry socket.  Like the metrics
+ * endpoint, a failure is logged and the appliance runs on without them.
+ */
+static struct ctl_telemetry *telemetry_start(const struct fwc_config *cfg, struct ctl_server *srv,
+					     const struct ctl_catalog *cat,
+					     const struct ctl_store *store,
+					     const struct dp_lcores *lcores,
+					     const struct ctl_groups *groups)
+{
+	struct ctl_metrics_params mp = { .srv = srv, .cat = cat, .store = store, .lcores = lcores,
+					 .groups = groups };
+	struct ctl_telemetry *t = NULL;
+	int rc = ctl_telemetry_start(cfg, &mp, &t);
+
+	if (rc < 0)
+		LOG(ERR, "telemetry commands: %s: no /sluice commands", strerror(-rc));
+	return t;
+}
+
 /* Runs the appliance until SIGTERM/SIGINT. */
 static int run(const struct sluiced_opts *o, const struct fwc_config *cfg)
 {
@@ -357,6 +378,7 @@ static int run(const struct sluiced_opts *o, const struct fwc_config *cfg)
 	struct ctl_server *srv = NULL;
 	struct ctl_store *store = NULL;
 	struct ctl_metrics *metrics = NULL;
+	struct ctl_telemetry *telemetry = NULL;
 	struct dp_lcores *lcores = NULL;
 	struct dp_rules *rules = NULL;
 	struct kp_api_ctx api = { .data = NULL };
@@ -430,6 +452,7 @@ static int run(const struct sluiced_opts *o, const struct fwc_config *cfg)
 	sig = ctl_store_set_server(store, srv);
 	if (sig == 0) {
 		metrics = metrics_start(cfg, srv, cat, store, lcores, api.groups);
+		telemetry = telemetry_start(cfg, srv, cat, store, lcores, api.groups);
 		LOG(INFO, "running; SIGTERM or SIGINT stops");
 		sig = ctl_server_run(srv);
 	}
@@ -437,7 +460,8 @@ static int run(const struct sluiced_opts *o, const struct fwc_config *cfg)
 		LOG(ERR, "control loop: %s", strerror(-sig));
 	else
 		LOG(INFO, "%s received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
-	ctl_metrics_destroy(metrics);  /* before anything it reads goes away */
+	ctl_telemetry_stop(telemetry); /* before anything it reads goes away */
+	ctl_metrics_destroy(metrics);
 	dataplane_stop(lcores);    /* lcores joined: tap batches sealed into the rings */
 	/*
 	 * Writers still run (ctl_store_destroy stops them) and still signal

@@ -36,10 +36,8 @@
  * scrape still answers, without the per-group series, and the control
  * thread logs it once.
  *
- * The handshake: state IDLE -> WANTED (HTTP thread, then notify) ->
- * GATHERING (control thread) -> READY (snapshot handed over) -> IDLE.  A
- * scrape that times out while the control thread gathers leaves ABANDONED,
- * so the late snapshot is freed (or taken by the next scrape).
+ * The handshake itself (wake the control thread, wait for the copy) is
+ * ctl_snapq.c, shared with the DPDK telemetry commands (ctl_telemetry.c).
  */
 #include <errno.h>
 #include <netdb.h>
@@ -55,10 +53,13 @@
 #include "ctl_group.h"
 #include "ctl_log.h"
 #include "ctl_metrics.h"
+#include "ctl_snapq.h"
 #include "ctl_store.h"
+#include "dp_lcore.h"
 #include "dp_stats.h"
 #include "kp_api.h"
 #include "st_partition.h"
+#include "st_ring.h"
 #include "st_writer.h"
 
 #define METRICS_WAIT_S 5                /* a scrape waits this long for the control thread */
@@ -68,25 +69,19 @@
 #define METRICS_MAX_GROUP_OFFSETS ((size_t)65536) /* per scrape, unless the params say */
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
-enum snap_state { SNAP_IDLE, SNAP_WANTED, SNAP_GATHERING, SNAP_READY, SNAP_ABANDONED };
-
 struct ctl_metrics {
 	struct ctl_metrics_params p;
 	struct MHD_Daemon *mhd;
 	uint16_t port;
-	_Atomic bool wanted;            /* cheap test for the notify callback */
-	pthread_mutex_t lock;           /* guards state, snap, closing */
-	pthread_cond_t cond;            /* CLOCK_MONOTONIC */
-	enum snap_state state;
-	struct ctl_metrics_snap *snap;
-	bool closing;
-	bool logged_nomem, logged_cap;  /* control thread: group copy problems, logged once */
+	struct ctl_snapq *q;            /* snapshots from the control thread */
 };
 
 /* A snapshot and the memory behind its pointers. */
 struct snap_owned {
 	struct ctl_metrics_snap pub;
 	struct dp_stats dp;
+	struct dp_lcore_stats lcores[DP_LCORE_MAX];
+	struct dp_port_stats ports[FWC_MAX_PORTS];
 	struct st_writer_stats writers[METRICS_MAX_WRITERS];
 	struct ctl_metrics_part *parts;
 	size_t parts_cap;
@@ -174,6 +169,10 @@ static void part_copy(struct ctl_metrics_part *d, const char *topic, const struc
 	d->records_in = RELAXED(p->pstats.records);
 	d->bytes_in = RELAXED(p->pstats.bytes);
 	d->ring_full = RELAXED(p->pstats.ring_full);
+	if (p->ring) {                  /* producer and writer positions: a moment's fill */
+		d->ring_used = st_ring_used(p->ring);
+		d->ring_size = p->ring->size;
+	}
 }
 
 static void snap_partitions(struct snap_owned *o, const struct ctl_catalog *cat)
@@ -311,6 +310,14 @@ struct ctl_metrics_snap *ctl_metrics_snap_take(const struct ctl_metrics_params *
 	s->writers = o->writers;
 	dp_stats_read(p->lcores, &o->dp);
 	s->dp = &o->dp;
+	s->n_lcores = dp_stats_lcores(p->lcores, o->lcores, DP_LCORE_MAX);
+	s->n_ports = dp_stats_ports(p->lcores, o->ports, FWC_MAX_PORTS);
+	if (s->n_lcores > DP_LCORE_MAX)
+		s->n_lcores = DP_LCORE_MAX;
+	if (s->n_ports > FWC_MAX_PORTS)
+		s->n_ports = FWC_MAX_PORTS;
+	s->lcores = o->lcores;
+	s->ports = o->ports;
 	if (p->lcores)
 		dp_stats_foreach_partition(p->lcores, dp_part_add, o);
 	if (p->cat)
@@ -342,95 +349,6 @@ void ctl_metrics_snap_free(struct ctl_metrics_snap *s)
 	free(o);
 }
 
-/* ---- the handshake ------------------------------------------------------- */
-
-/* Control thread: a group copy left incomplete is worth one line, not one per scrape. */
-static void snap_log_once(struct ctl_metrics *m, const struct ctl_metrics_snap *s)
-{
-	if (!s)
-		return;
-	if (s->groups_nomem && !m->logged_nomem) {
-		CTL_LOG(WARNING, "metrics: no memory to copy the consumer groups: scrapes show no "
-			"per-group series while this lasts (logged once)");
-		m->logged_nomem = true;
-	} else if (!s->groups_nomem && s->group_offsets_omitted && !m->logged_cap) {
-		size_t cap = m->p.max_group_offsets ? m->p.max_group_offsets
-						    : METRICS_MAX_GROUP_OFFSETS;
-
-		CTL_LOG(WARNING, "metrics: %zu committed offsets over the per-scrape cap of %zu "
-			"left out (sluice_group_offsets_omitted; logged once)",
-			s->group_offsets_omitted, cap);
-		m->logged_cap = true;
-	}
-}
-
-/* Notify callback, control thread: take the snapshot a scrape asked for. */
-static void metrics_on_notify(void *arg)
-{
-	struct ctl_metrics *m = arg;
-	struct ctl_metrics_snap *s;
-
-	if (!atomic_exchange_explicit(&m->wanted, false, memory_order_acq_rel))
-		return;
-	pthread_mutex_lock(&m->lock);
-	if (m->state != SNAP_WANTED) {
-		pthread_mutex_unlock(&m->lock);
-		return;
-	}
-	m->state = SNAP_GATHERING;
-	pthread_mutex_unlock(&m->lock);
-
-	s = ctl_metrics_snap_take(&m->p);   /* NULL (no memory) is answered with 503 */
-	snap_log_once(m, s);
-
-	pthread_mutex_lock(&m->lock);
-	if (m->state == SNAP_GATHERING) {
-		m->snap = s;
-		m->state = SNAP_READY;
-		pthread_cond_broadcast(&m->cond);
-	} else {                            /* ABANDONED: the scrape gave up */
-		ctl_metrics_snap_free(s);
-		m->state = SNAP_IDLE;
-	}
-	pthread_mutex_unlock(&m->lock);
-}
-
-/* HTTP thread: a snapshot from the control thread, or NULL after METRICS_WAIT_S. */
-static struct ctl_metrics_snap *snap_request(struct ctl_metrics *m)
-{
-	struct ctl_metrics_snap *s = NULL;
-	struct timespec deadline;
-	bool ask = false;
-
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += METRICS_WAIT_S;
-	pthread_mutex_lock(&m->lock);
-	if (m->state == SNAP_IDLE) {
-		m->state = SNAP_WANTED;
-		ask = true;
-	} else if (m->state == SNAP_ABANDONED) {
-		m->state = SNAP_GATHERING;  /* the late snapshot is ours */
-	}
-	if (ask) {
-		atomic_store_explicit(&m->wanted, true, memory_order_release);
-		ctl_server_notify(m->p.srv);
-	}
-	while (m->state != SNAP_READY && !m->closing)
-		if (pthread_cond_timedwait(&m->cond, &m->lock, &deadline) == ETIMEDOUT)
-			break;
-	if (m->state == SNAP_READY) {
-		s = m->snap;
-		m->snap = NULL;
-		m->state = SNAP_IDLE;
-	} else if (m->state == SNAP_WANTED) {
-		m->state = SNAP_IDLE;
-	} else if (m->state == SNAP_GATHERING) {
-		m->state = SNAP_ABANDONED;
-	}
-	pthread_mutex_unlock(&m->lock);
-	return s;
-}
-
 /* ---- HTTP ------------------------------------------------------------------ */
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status, char *body,
@@ -458,7 +376,7 @@ static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned int status,
 
 static enum MHD_Result serve_metrics(struct ctl_metrics *m, struct MHD_Connection *c)
 {
-	struct ctl_metrics_snap *s = snap_request(m);
+	struct ctl_metrics_snap *s = ctl_snapq_get(m->q, METRICS_WAIT_S);
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *out;
@@ -528,24 +446,6 @@ static int listener_addr(const char *s, struct sockaddr_storage *ss, socklen_t *
 	return 0;
 }
 
-static int mutex_init(struct ctl_metrics *m)
-{
-	pthread_condattr_t ca;
-	int rc;
-
-	if ((rc = pthread_mutex_init(&m->lock, NULL)) != 0)
-		return -rc;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	rc = pthread_cond_init(&m->cond, &ca);
-	pthread_condattr_destroy(&ca);
-	if (rc != 0) {
-		pthread_mutex_destroy(&m->lock);
-		return -rc;
-	}
-	return 0;
-}
-
 int ctl_metrics_create(const struct ctl_metrics_params *p, struct ctl_metrics **out)
 {
 	struct sockaddr_storage ss;
@@ -562,7 +462,7 @@ int ctl_metrics_create(const struct ctl_metrics_params *p, struct ctl_metrics **
 	if (!(m = calloc(1, sizeof(*m))))
 		return -ENOMEM;
 	m->p = *p;
-	if ((rc = mutex_init(m)) < 0) {
+	if ((rc = ctl_snapq_create(p, &m->q)) < 0) {
 		free(m);
 		return rc;
 	}
@@ -581,7 +481,7 @@ int ctl_metrics_create(const struct ctl_metrics_params *p, struct ctl_metrics **
 	 * Registered last, as there is no way to unregister: the loop is not
 	 * running yet, so a scrape arriving before this line just waits.
 	 */
-	if ((rc = ctl_server_on_notify(p->srv, metrics_on_notify, m)) < 0) {
+	if ((rc = ctl_snapq_attach(m->q)) < 0) {
 		MHD_stop_daemon(m->mhd);
 		goto out;
 	}
@@ -591,8 +491,7 @@ int ctl_metrics_create(const struct ctl_metrics_params *p, struct ctl_metrics **
 	*out = m;
 	return 0;
 out:
-	pthread_cond_destroy(&m->cond);
-	pthread_mutex_destroy(&m->lock);
+	ctl_snapq_free(m->q);
 	free(m);
 	return rc;
 }
@@ -606,13 +505,8 @@ void ctl_metrics_destroy(struct ctl_metrics *m)
 {
 	if (!m)
 		return;
-	pthread_mutex_lock(&m->lock);
-	m->closing = true;
-	pthread_cond_broadcast(&m->cond);
-	pthread_mutex_unlock(&m->lock);
+	ctl_snapq_close(m->q);
 	MHD_stop_daemon(m->mhd);
-	ctl_metrics_snap_free(m->snap);
-	pthread_cond_destroy(&m->cond);
-	pthread_mutex_destroy(&m->lock);
+	ctl_snapq_free(m->q);
 	free(m);
 }

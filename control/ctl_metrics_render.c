@@ -128,7 +128,7 @@ static void render_kafka(FILE *out, const struct ctl_metrics_snap *s)
 
 /* Fields of struct ctl_metrics_part, rendered one family at a time. */
 enum part_field { PF_START, PF_END, PF_WRITTEN, PF_FLUSHED, PF_DURABLE, PF_REC_IN, PF_BYTES_IN,
-		  PF_RING_FULL, PF_REC_OUT, PF_BYTES_OUT, PF_ERR };
+		  PF_RING_FULL, PF_RING_USED, PF_RING_SIZE, PF_REC_OUT, PF_BYTES_OUT, PF_ERR };
 
 static const struct {
 	const char *name, *type, *help;
@@ -149,6 +149,10 @@ static const struct {
 			  "RecordBatch bytes committed into the partition." },
 	[PF_RING_FULL] = { "sluice_partition_ring_full_total", "counter",
 			   "Appends refused because the partition ring was full." },
+	[PF_RING_USED] = { "sluice_partition_ring_used_bytes", "gauge",
+			   "Ring bytes committed and not yet released by the writer." },
+	[PF_RING_SIZE] = { "sluice_partition_ring_size_bytes", "gauge",
+			   "Ring capacity in bytes (storage.ring.bytes)." },
 	[PF_REC_OUT] = { "sluice_partition_records_out_total", "counter",
 			 "Records sent to consumers by Fetch." },
 	[PF_BYTES_OUT] = { "sluice_partition_bytes_out_total", "counter",
@@ -168,6 +172,8 @@ static int64_t part_value(const struct ctl_metrics_part *p, enum part_field f)
 	case PF_REC_IN: return (int64_t)p->records_in;
 	case PF_BYTES_IN: return (int64_t)p->bytes_in;
 	case PF_RING_FULL: return (int64_t)p->ring_full;
+	case PF_RING_USED: return (int64_t)p->ring_used;
+	case PF_RING_SIZE: return (int64_t)p->ring_size;
 	case PF_REC_OUT: return (int64_t)p->records_out;
 	case PF_BYTES_OUT: return (int64_t)p->bytes_out;
 	default: return p->err != 0;
@@ -257,6 +263,64 @@ static void render_dataplane(FILE *out, const struct ctl_metrics_snap *s)
 	for (unsigned int r = 1; r < DP_DROP__COUNT; r++)
 		fprintf(out, "sluice_dataplane_drops_total{reason=\"%s\"} %llu\n", dp_drop_name(r),
 			(unsigned long long)dp->drops[r]);
+}
+
+/* Per lcore: what each one received, stored and dropped (the totals above are their sums). */
+static void render_lcores(FILE *out, const struct ctl_metrics_snap *s)
+{
+	static const struct {
+		const char *name, *help;
+		size_t off;
+	} fams[] = {
+#define L(n, f, h) { "sluice_dataplane_lcore_" n, h, offsetof(struct dp_stats, f) }
+		L("rx_packets_total", rx_packets, "Frames received by the lcore."),
+		L("rx_bytes_total", rx_bytes, "Bytes of the frames received by the lcore."),
+		L("stored_packets_total", stored, "Frames the lcore stored."),
+		L("records_total", records, "Kafka records the lcore stored."),
+#undef L
+	};
+
+	for (size_t f = 0; f < sizeof(fams) / sizeof(fams[0]); f++) {
+		family(out, fams[f].name, "counter", fams[f].help);
+		for (size_t i = 0; i < s->n_lcores; i++)
+			fprintf(out, "%s{lcore=\"%u\"} %llu\n", fams[f].name, s->lcores[i].lcore_id,
+				(unsigned long long)*(const uint64_t *)((const char *)&s->lcores[i].s +
+									fams[f].off));
+	}
+	family(out, "sluice_dataplane_lcore_drops_total", "counter",
+	       "Frames the lcore dropped, by reason (imissed and rx_nombuf are the ports').");
+	for (size_t i = 0; i < s->n_lcores; i++)
+		for (unsigned int r = 1; r < DP_DROP__COUNT; r++)
+			fprintf(out, "sluice_dataplane_lcore_drops_total{lcore=\"%u\",reason=\"%s\"} "
+				"%llu\n", s->lcores[i].lcore_id, dp_drop_name(r),
+				(unsigned long long)s->lcores[i].s.drops[r]);
+}
+
+/* Per port: the PMD's own counters (rte_eth_stats). */
+static void render_ports(FILE *out, const struct ctl_metrics_snap *s)
+{
+	static const struct {
+		const char *name, *help;
+		size_t off;
+	} fams[] = {
+#define P(n, f, h) { "sluice_port_" n, h, offsetof(struct dp_port_stats, f) }
+		P("rx_packets_total", ipackets, "Frames the port received (rte_eth_stats ipackets)."),
+		P("rx_bytes_total", ibytes, "Bytes the port received (ibytes)."),
+		P("rx_missed_total", imissed, "Frames the NIC dropped: RX queue full (imissed)."),
+		P("rx_errors_total", ierrors, "Erroneous frames (ierrors)."),
+		P("rx_nombuf_total", rx_nombuf, "RX mbuf allocation failures (rx_nombuf)."),
+#undef P
+	};
+
+	for (size_t f = 0; f < sizeof(fams) / sizeof(fams[0]); f++) {
+		family(out, fams[f].name, "counter", fams[f].help);
+		for (size_t i = 0; i < s->n_ports; i++) {
+			fprintf(out, "%s{port=\"", fams[f].name);
+			label_value(out, s->ports[i].name);
+			fprintf(out, "\"} %llu\n", (unsigned long long)*(const uint64_t *)(
+				(const char *)&s->ports[i] + fams[f].off));
+		}
+	}
 }
 
 /* name{group="..." -- the caller closes the braces. */
@@ -404,6 +468,8 @@ int ctl_metrics_render(const struct ctl_metrics_snap *s, FILE *out)
 	render_partitions(out, s);
 	render_storage(out, s);
 	render_dataplane(out, s);
+	render_lcores(out, s);
+	render_ports(out, s);
 	render_group_counters(out, s);
 	render_group_summaries(out, s);
 	render_group_offsets(out, s);

@@ -10,9 +10,17 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <mntent.h>
+#include <unistd.h>
+
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_log.h>
+#include <rte_memory.h>
+#include <rte_pdump.h>
 
 #include "dp_eal.h"
 #include "dp_port.h"
@@ -127,6 +135,38 @@ static int args_push_no_huge(const char *const *eal, int n_eal, int extra_argc,
 	return rc;
 }
 
+int dp_eal_hugetlbfs_mounted(void)
+{
+	FILE *f = setmntent("/proc/mounts", "r");
+	struct mntent *e;
+	int found = 0;
+
+	if (f == NULL)
+		return 0;
+	while (!found && (e = getmntent(f)) != NULL)
+		found = strcmp(e->mnt_type, "hugetlbfs") == 0;
+	endmntent(f);
+	return found;
+}
+
+/*
+ * No memory mode given (neither --in-memory, --no-shconf, --no-huge nor
+ * --huge-dir): shared hugepage files when a hugetlbfs is mounted, so that
+ * secondary processes (dpdk-dumpcap, dpdk-proc-info) can attach; else
+ * --in-memory, which needs no mount.
+ */
+static int args_memory_mode(const char *const *eal, int n_eal, const char *const *extra,
+			    int extra_argc)
+{
+	static const char *const modes[] = { "--in-memory", "--no-shconf", "--no-huge",
+					     "--huge-dir" };
+
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		if (args_find(eal, n_eal, modes[i]) || args_find(extra, extra_argc, modes[i]))
+			return 0;
+	return dp_eal_hugetlbfs_mounted() ? 0 : 1;
+}
+
 int dp_eal_args_build(const struct fwc_config *cfg, int extra_argc, char *const extra_argv[],
 		      struct dp_eal_args *out)
 {
@@ -148,6 +188,9 @@ int dp_eal_args_build(const struct fwc_config *cfg, int extra_argc, char *const 
 			return rc;
 	}
 	if (no_huge && (rc = args_push_no_huge(eal, n_eal, extra_argc, extra_argv, out)) < 0)
+		return rc;
+	if (args_memory_mode(eal, n_eal, (const char *const *)extra_argv, extra_argc) &&
+	    (rc = args_push(out, "--in-memory")) < 0)
 		return rc;
 	if (!args_has_lcores(eal, n_eal) &&
 	    !args_has_lcores((const char *const *)extra_argv, extra_argc) &&
@@ -186,10 +229,95 @@ int dp_eal_init(struct dp_eal_args *args)
 			rte_strerror(-rc));
 		return rc;
 	}
+	/*
+	 * Packet capture by dpdk-dumpcap / dpdk-pdump: they ask us, as secondary
+	 * processes, to copy what a port receives into their ring.  Without
+	 * shared files (--in-memory, --no-shconf, --no-huge) there is no IPC
+	 * and no secondary process: say so once and run on.
+	 */
+	if (rte_pdump_init() < 0)
+		rte_log(RTE_LOG_NOTICE, dp_logtype, "DP: packet capture (dpdk-dumpcap) unavailable: "
+			"%s (EAL runs without shared files: --in-memory, --no-shconf or --no-huge)\n",
+			rte_strerror(rte_errno));
+	else
+		rte_log(RTE_LOG_INFO, dp_logtype, "DP: packet capture ready: dpdk-dumpcap "
+			"--file-prefix=%s -i PORT\n", dp_eal_file_prefix(args));
 	return 0;
+}
+
+const char *dp_eal_file_prefix(const struct dp_eal_args *args)
+{
+	const char *p = "rte";
+
+	for (int i = 1; i < args->argc; i++) {
+		const char *a = args->argv[i];
+
+		if (!strncmp(a, "--file-prefix=", 14))
+			p = a + 14;
+		else if (!strcmp(a, "--file-prefix") && i + 1 < args->argc)
+			p = args->argv[i + 1];
+	}
+	return p;
+}
+
+/* Where our hugepage files are: the directory and the "<prefix>map_" name start. */
+struct huge_files {
+	char dir[PATH_MAX];
+	char start[NAME_MAX];
+};
+
+/* rte_memseg_walk: the first segment backed by a hugetlbfs file of ours names the directory. */
+static int huge_files_find(const struct rte_memseg_list *msl, const struct rte_memseg *ms,
+			   void *arg)
+{
+	struct huge_files *h = arg;
+	char link[64], path[PATH_MAX];
+	int fd = rte_memseg_get_fd_thread_unsafe(ms);
+	const char *base;
+	ssize_t n;
+
+	(void)msl;
+	if (fd < 0)
+		return 0;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, path, sizeof(path) - 1);
+	if (n <= 0)
+		return 0;
+	path[n] = '\0';
+	base = strrchr(path, '/');
+	/* memfd segments (--in-memory) read "/memfd:..." and have no file to remove */
+	if (!base || base == path || strncmp(base + 1, h->start, strlen(h->start)) != 0)
+		return 0;
+	snprintf(h->dir, sizeof(h->dir), "%.*s", (int)(base - path), path);
+	return 1;
+}
+
+/* Unlink <dir>/<prefix>map_*: EAL keeps them (and their pages) after rte_eal_cleanup. */
+static void huge_files_remove(const struct huge_files *h)
+{
+	DIR *d = opendir(h->dir);
+	struct dirent *e;
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL)
+		if (!strncmp(e->d_name, h->start, strlen(h->start)))
+			unlinkat(dirfd(d), e->d_name, 0);
+	closedir(d);
 }
 
 void dp_eal_fini(void)
 {
+	struct huge_files h = { .dir = "" };
+	const char *rt = rte_eal_get_runtime_dir();
+	const char *prefix = rt ? strrchr(rt, '/') : NULL;
+
+	rte_pdump_uninit();
+	if (prefix && rte_eal_process_type() == RTE_PROC_PRIMARY) {
+		snprintf(h.start, sizeof(h.start), "%smap_", prefix + 1);
+		rte_memseg_walk(huge_files_find, &h);
+	}
 	rte_eal_cleanup();
+	if (h.dir[0])
+		huge_files_remove(&h);
 }

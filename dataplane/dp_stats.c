@@ -58,6 +58,45 @@ void dp_stats_read(const struct dp_lcores *l, struct dp_stats *out)
 	}
 }
 
+unsigned int dp_stats_lcores(const struct dp_lcores *l, struct dp_lcore_stats *out,
+			     unsigned int max)
+{
+	if (l == NULL)
+		return 0;
+	for (unsigned int i = 0; i < l->n && i < max; i++) {
+		memset(&out[i], 0, sizeof(out[i]));
+		out[i].lcore_id = l->lc[i]->lcore_id;
+		out[i].n_queues = l->lc[i]->n_queues;
+		lcore_add(l->lc[i], &out[i].s);
+	}
+	return l->n;
+}
+
+unsigned int dp_stats_ports(const struct dp_lcores *l, struct dp_port_stats *out,
+			    unsigned int max)
+{
+	struct rte_eth_stats es;
+
+	if (l == NULL || l->ports == NULL)
+		return 0;
+	for (unsigned int i = 0; i < l->ports->n && i < max; i++) {
+		const struct dp_port *p = &l->ports->port[i];
+
+		memset(&out[i], 0, sizeof(out[i]));
+		out[i].name = p->conf ? p->conf->name : "";
+		out[i].port_id = p->port_id;
+		if (!p->started || rte_eth_stats_get(p->port_id, &es) != 0)
+			continue;
+		out[i].started = true;
+		out[i].ipackets = es.ipackets;
+		out[i].ibytes = es.ibytes;
+		out[i].imissed = es.imissed;
+		out[i].ierrors = es.ierrors;
+		out[i].rx_nombuf = es.rx_nombuf;
+	}
+	return l->ports->n;
+}
+
 void dp_stats_foreach_partition(const struct dp_lcores *l,
 				void (*fn)(void *arg, const char *topic, int32_t partition,
 					   uint64_t records),

@@ -45,6 +45,8 @@ struct ctl_metrics;
 struct ctl_store;
 struct dp_lcores;
 struct dp_stats;
+struct dp_lcore_stats;
+struct dp_port_stats;
 struct kp_api_entry;
 struct st_writer_stats;
 
@@ -67,6 +69,7 @@ struct ctl_metrics_part {
 	int64_t written, flushed, durable;
 	uint64_t records_in, bytes_in;  /* committed into the ring (producer stats) */
 	uint64_t ring_full;             /* refused: ring full */
+	uint64_t ring_used, ring_size;  /* ring bytes not yet released by the writer; capacity */
 	uint64_t records_out, bytes_out;/* struct ctl_partition_stats */
 	int err;                        /* sticky -errno of the log (0: appending) */
 };
@@ -106,6 +109,10 @@ struct ctl_metrics_snap {
 	const struct dp_stats *dp;              /* NULL: all dataplane counters are 0 */
 	const struct ctl_metrics_dp_part *dp_parts;
 	size_t n_dp_parts;
+	const struct dp_lcore_stats *lcores;    /* per dataplane lcore */
+	size_t n_lcores;
+	const struct dp_port_stats *ports;      /* per configured port */
+	size_t n_ports;
 	const struct ctl_metrics_part *parts;
 	size_t n_parts;
 	struct ctl_groups_stats group_stats;    /* zeros without a coordinator */

@@ -18,6 +18,15 @@
  * `dpdk-telemetry.py -f sluice` and the other secondary tools simple;
  * several sluiced on one host give each its own prefix after "--".
  *
+ * Memory: when neither the configuration nor "--" gives a memory mode
+ * (--in-memory, --no-shconf, --no-huge, --huge-dir), EAL keeps its hugepages
+ * in files of a hugetlbfs mount (<mount>/<prefix>map_*) and its runtime
+ * state in /var/run/dpdk/<prefix>/, so secondary processes -- dpdk-dumpcap
+ * for packet capture, dpdk-proc-info -- can attach; with no hugetlbfs
+ * mounted, "--in-memory" is added instead (hugepages without files, nothing
+ * to attach to).  dp_eal_init() calls rte_pdump_init() for dpdk-dumpcap.
+ * docs/operations.md has the costs of each mode.
+ *
  * "--no-huge" given anywhere drops a configured --in-memory (EAL refuses the
  * pair) and adds --no-shconf and "-m 512" unless a memory size is given, so
  * any configuration runs on a machine without hugepages by appending
@@ -54,13 +63,25 @@ int dp_eal_args_build(const struct fwc_config *cfg, int extra_argc, char *const 
 void dp_eal_args_print(const struct dp_eal_args *args, FILE *out);
 
 /**
- * rte_eal_init() with @args (the vector is consumed by EAL, so pass a copy).
+ * rte_eal_init() with @args (the vector is consumed by EAL, so pass a copy),
+ * then rte_pdump_init() (packet capture; unavailable without shared files:
+ * logged, not an error).
  *
  * @return 0, or -errno (rte_errno) with an error logged.
  */
 int dp_eal_init(struct dp_eal_args *args);
 
-/** rte_eal_cleanup(). */
+/** The EAL file prefix @args name (the last --file-prefix), "rte" without one. */
+const char *dp_eal_file_prefix(const struct dp_eal_args *args);
+
+/** 1 if a hugetlbfs is mounted (/proc/mounts), else 0. */
+int dp_eal_hugetlbfs_mounted(void);
+
+/**
+ * rte_pdump_uninit(), rte_eal_cleanup(), then remove the primary's
+ * hugepage files (<hugetlbfs dir>/<prefix>map_*), which EAL leaves behind
+ * holding their pages until the next start on that prefix.
+ */
 void dp_eal_fini(void);
 
 #endif /* DP_EAL_H */

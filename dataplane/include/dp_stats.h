@@ -20,6 +20,7 @@
 #ifndef DP_STATS_H
 #define DP_STATS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -44,6 +45,39 @@ struct dp_stats {
  * @l may be NULL (no dataplane): @out is zeroed.
  */
 void dp_stats_read(const struct dp_lcores *l, struct dp_stats *out);
+
+/* One lcore's own counters (dp_stats_lcores). */
+struct dp_lcore_stats {
+	unsigned int lcore_id;
+	unsigned int n_queues;          /* RX queues it polls */
+	struct dp_stats s;              /* its counters; imissed and rx_nombuf stay 0 (ports') */
+};
+
+/* One port's counters as its PMD reports them (rte_eth_stats_get). */
+struct dp_port_stats {
+	const char *name;               /* the configuration's port name; valid while @l lives */
+	uint16_t port_id;
+	bool started;                   /* false: not running, counters 0 */
+	uint64_t ipackets, ibytes;      /* received by the NIC (before the lcores' burst) */
+	uint64_t imissed;               /* dropped by the NIC: RX queue full */
+	uint64_t ierrors;               /* erroneous frames */
+	uint64_t rx_nombuf;             /* RX mbuf allocation failures */
+};
+
+/**
+ * Each lcore's counters into @out[0..max) (relaxed reads, as dp_stats_read).
+ * Any thread while @l lives.  @return the number of lcores (may exceed @max).
+ */
+unsigned int dp_stats_lcores(const struct dp_lcores *l, struct dp_lcore_stats *out,
+			     unsigned int max);
+
+/**
+ * Each configured port's counters into @out[0..max), in configuration
+ * order.  Any thread while @l lives (rte_eth_stats_get reads the PMD's
+ * counters).  @return the number of ports (may exceed @max).
+ */
+unsigned int dp_stats_ports(const struct dp_lcores *l, struct dp_port_stats *out,
+			    unsigned int max);
 
 /**
  * Call @fn once per (topic, partition) that any lcore may store into, with

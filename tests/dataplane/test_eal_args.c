@@ -109,6 +109,29 @@ static void test_eal_args_operator_file_prefix_wins(void **state)
 	assert_non_null(strstr(line, "--file-prefix=one"));
 }
 
+/* No memory mode given: shared files with a hugetlbfs mounted, else --in-memory. */
+static void test_eal_args_memory_mode_follows_hugetlbfs(void **state)
+{
+	static struct fwc_config cfg;
+	char *huge_dir[] = { "--huge-dir=/mnt/huge" };
+	struct dp_eal_args a;
+	char line[1024];
+
+	(void)state;
+	base_config(&cfg);
+	cfg.dataplane.n_eal_args = 1;           /* --no-pci only */
+	assert_int_equal(dp_eal_args_build(&cfg, 0, NULL, &a), 0);
+	join(&a, line, sizeof(line));
+	if (dp_eal_hugetlbfs_mounted())
+		assert_null(strstr(line, "--in-memory"));
+	else
+		assert_non_null(strstr(line, " --in-memory "));
+	/* a memory option of the operator's (here --huge-dir) is left alone */
+	assert_int_equal(dp_eal_args_build(&cfg, 1, huge_dir, &a), 0);
+	join(&a, line, sizeof(line));
+	assert_null(strstr(line, "--in-memory"));
+}
+
 static void test_eal_args_too_many(void **state)
 {
 	static struct fwc_config cfg;
@@ -145,6 +168,7 @@ int main(void)
 		cmocka_unit_test(test_eal_args_extra_and_no_huge),
 		cmocka_unit_test(test_eal_args_operator_lcores_win),
 		cmocka_unit_test(test_eal_args_operator_file_prefix_wins),
+		cmocka_unit_test(test_eal_args_memory_mode_follows_hugetlbfs),
 		cmocka_unit_test(test_eal_args_too_many),
 		cmocka_unit_test(test_port_dev_name),
 	};
