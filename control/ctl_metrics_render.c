@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sluice_build.h"
 #include "ctl_group.h"
 #include "ctl_metrics.h"
 #include "dp_stats.h"
@@ -199,6 +200,32 @@ static void render_partitions(FILE *out, const struct ctl_metrics_snap *s)
 	}
 }
 
+/* fdatasync latency per writer, a Prometheus histogram in seconds (cumulative buckets). */
+static void render_sync_histogram(FILE *out, const struct ctl_metrics_snap *s)
+{
+	static const char name[] = "sluice_storage_fsync_seconds";
+
+	family(out, name, "histogram",
+	       "Group commit latency: a sync request until the durable watermark moves.");
+	for (size_t w = 0; w < s->n_writers; w++) {
+		const struct st_writer_stats *ws = &s->writers[w];
+		unsigned long long cum = 0;
+
+		for (unsigned int b = 0; b <= ST_SYNC_BUCKETS; b++) {
+			cum += ws->sync_bucket[b];
+			if (b < ST_SYNC_BUCKETS)
+				fprintf(out, "%s_bucket{writer=\"%zu\",le=\"%g\"} %llu\n", name, w,
+					st_sync_bucket_us[b] / 1e6, cum);
+			else
+				fprintf(out, "%s_bucket{writer=\"%zu\",le=\"+Inf\"} %llu\n", name, w,
+					cum);
+		}
+		fprintf(out, "%s_sum{writer=\"%zu\"} %.9f\n", name, w, ws->sync_sum_ns / 1e9);
+		fprintf(out, "%s_count{writer=\"%zu\"} %llu\n", name, w,
+			(unsigned long long)ws->sync_count);
+	}
+}
+
 static void render_storage(FILE *out, const struct ctl_metrics_snap *s)
 {
 	static const struct {
@@ -226,6 +253,7 @@ static void render_storage(FILE *out, const struct ctl_metrics_snap *s)
 				(unsigned long long)*(const uint64_t *)((const char *)&s->writers[w] +
 									fams[f].off));
 	}
+	render_sync_histogram(out, s);
 }
 
 static void render_dataplane(FILE *out, const struct ctl_metrics_snap *s)
@@ -464,6 +492,8 @@ static void render_group_offsets(FILE *out, const struct ctl_metrics_snap *s)
 
 int ctl_metrics_render(const struct ctl_metrics_snap *s, FILE *out)
 {
+	family(out, "sluice_build_info", "gauge", "The running sluiced's version (always 1).");
+	fprintf(out, "sluice_build_info{version=\"%s\"} 1\n", SLUICE_VERSION);
 	render_kafka(out, s);
 	render_partitions(out, s);
 	render_storage(out, s);

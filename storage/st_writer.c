@@ -65,6 +65,7 @@ struct wpart {
 	uint64_t heal_from;     /* its durable watermark: resync from there */
 	int64_t failed_ms;      /* when it failed, or the last heal attempt */
 	int64_t healed_at;      /* LEO at the last heal until a write goes through; -1 none */
+	uint64_t sync_t0_ns;    /* the oldest sync request the durable watermark has not answered */
 	/*
 	 * Appenders of rolled segments, oldest first: their last writes and
 	 * final fdatasync complete through the ring while the new segment is
@@ -117,6 +118,25 @@ static void wlog(struct st_writer *w, int level, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	w->cfg.log(w->cfg.log_arg, level, msg);
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void sync_observe(struct st_writer_stats *st, uint64_t ns)
+{
+	unsigned int b = 0;
+
+	while (b < ST_SYNC_BUCKETS && ns > (uint64_t)st_sync_bucket_us[b] * 1000u)
+		b++;
+	st->sync_bucket[b]++;
+	st->sync_sum_ns += ns;
+	st->sync_count++;
 }
 
 static int64_t now_ms(void)
@@ -249,6 +269,10 @@ static void wpart_on_event(void *arg, struct st_appender *a, const struct st_app
 		wpart_fail(wp, ev->err, "write");
 	if (ev->moved & ST_WM_FINISHED)
 		wp->w->stats.segments_synced++; /* a rolled segment trimmed and synced */
+	if ((ev->moved & ST_WM_DURABLE) && wp->sync_t0_ns) {
+		sync_observe(&wp->w->stats, mono_ns() - wp->sync_t0_ns);
+		wp->sync_t0_ns = 0;
+	}
 	wpart_advance(wp);
 }
 
@@ -484,6 +508,8 @@ static void wpart_maybe_sync(struct wpart *wp, int64_t now, bool force)
 		return;
 	if (st_appender_sync(wp->app) < 0)
 		return; /* the sticky error reaches us through the callback */
+	if (!wp->sync_t0_ns)
+		wp->sync_t0_ns = mono_ns();
 	wp->unsynced = 0;
 	wp->last_sync_ms = now;
 	wp->w->stats.syncs++;

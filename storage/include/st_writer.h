@@ -90,6 +90,16 @@ struct st_writer_cfg {
 	void *log_arg;
 };
 
+/*
+ * fdatasync latency histogram: from the first sync request not yet covered
+ * to the durable watermark moving (the writes it waits for included), in
+ * buckets with these upper bounds (microseconds), plus one for larger.
+ */
+#define ST_SYNC_BUCKETS 13
+static const uint32_t st_sync_bucket_us[ST_SYNC_BUCKETS] = {
+	250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000,
+};
+
 struct st_writer_stats {
 	uint64_t passes;                /* loop iterations */
 	uint64_t sleeps;                /* times it slept with nothing to do */
@@ -102,6 +112,9 @@ struct st_writer_stats {
 	uint64_t retained_segments;     /* segments deleted by retention */
 	uint64_t io_errors;             /* partitions stopped by an I/O error */
 	uint64_t heals;                 /* partitions that resumed after one */
+	uint64_t sync_bucket[ST_SYNC_BUCKETS + 1]; /* fdatasync latency, not cumulative */
+	uint64_t sync_sum_ns;
+	uint64_t sync_count;
 };
 
 /**

@@ -25,6 +25,8 @@
 #include <sys/socket.h>
 #include <cmocka.h>
 
+#include "sluice_build.h"
+
 #include "ctl_catalog.h"
 #include "ctl_group.h"
 #include "ctl_metrics.h"
@@ -93,7 +95,9 @@ static void test_ctl_metrics_render_fixture(void **state)
 {
 	struct ctl_metrics_snap s = { 0 };
 	struct st_writer_stats w[1] = { { .passes = 10, .writes = 4, .bytes = 4096, .syncs = 2,
-					  .rolls = 1, .io_errors = 1, .heals = 1 } };
+					  .rolls = 1, .io_errors = 1, .heals = 1,
+					  .sync_bucket = { [2] = 3, [ST_SYNC_BUCKETS] = 1 },
+					  .sync_sum_ns = 2500000000u, .sync_count = 4 } };
 	struct dp_stats dp = { .rx_packets = 120, .rx_bytes = 9000, .stored = 100 };
 	struct ctl_metrics_dp_part dpp[1] = { { "telemetry", 0, 77 } };
 	struct ctl_metrics_part parts[2] = {
@@ -173,6 +177,13 @@ static void test_ctl_metrics_render_fixture(void **state)
 	assert_line(t, "sluice_storage_write_bytes_total{writer=\"0\"} 4096");
 	assert_line(t, "sluice_storage_io_errors_total{writer=\"0\"} 1");
 	assert_line(t, "sluice_storage_io_error_heals_total{writer=\"0\"} 1");
+	assert_line(t, "sluice_storage_fsync_seconds_bucket{writer=\"0\",le=\"0.0005\"} 0");
+	assert_line(t, "sluice_storage_fsync_seconds_bucket{writer=\"0\",le=\"0.001\"} 3");
+	assert_line(t, "sluice_storage_fsync_seconds_bucket{writer=\"0\",le=\"2.5\"} 3");
+	assert_line(t, "sluice_storage_fsync_seconds_bucket{writer=\"0\",le=\"+Inf\"} 4");
+	assert_line(t, "sluice_storage_fsync_seconds_sum{writer=\"0\"} 2.500000000");
+	assert_line(t, "sluice_storage_fsync_seconds_count{writer=\"0\"} 4");
+	assert_line(t, "sluice_build_info{version=\"" SLUICE_VERSION "\"} 1");
 
 	assert_line(t, "sluice_dataplane_rx_packets_total 120");
 	assert_line(t, "sluice_dataplane_rx_bytes_total 9000");

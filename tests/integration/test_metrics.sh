@@ -39,7 +39,8 @@ for fam in sluice_kafka_requests_total:counter sluice_kafka_request_errors_total
 	sluice_dataplane_rx_bytes_total:counter sluice_dataplane_drops_total:counter \
 	sluice_groups:gauge sluice_group_members:gauge sluice_group_state:gauge \
 	sluice_group_committed_offset:gauge sluice_group_lag:gauge \
-	sluice_group_rebalances_total:counter sluice_group_commits_total:counter; do
+	sluice_group_rebalances_total:counter sluice_group_commits_total:counter \
+	sluice_storage_fsync_seconds:histogram sluice_build_info:gauge; do
 	name=${fam%%:*}
 	grep -q "^# HELP $name " "$work/m1" || fail "no HELP for $name"
 	grep -qx "# TYPE $name ${fam##*:}" "$work/m1" || fail "no TYPE ${fam##*:} for $name"

@@ -212,6 +212,17 @@ static void test_writer_append_durable_and_reopen(void **state)
 	}
 	wait_durable(p, 5000);
 	assert_true(st_partition_hw(p, ST_VIS_WRITTEN) >= 5000);
+	{
+		struct st_writer_stats ws;
+		uint64_t in_buckets = 0;
+
+		st_writer_stats_get(f->w, &ws);
+		for (unsigned int b = 0; b <= ST_SYNC_BUCKETS; b++)
+			in_buckets += ws.sync_bucket[b];
+		assert_true(ws.sync_count >= 1);          /* the fdatasyncs that made it durable */
+		assert_int_equal(in_buckets, ws.sync_count);
+		assert_true(ws.sync_sum_ns > 0);
+	}
 	assert_int_equal(check_values(p, 0), 5000);
 	assert_int_equal(check_values(p, 4321), 5000);
 	assert_int_equal(st_writer_detach(f->w, p), 0);
