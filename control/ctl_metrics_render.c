@@ -39,6 +39,51 @@ static void label_value(FILE *out, const char *v)
 	}
 }
 
+/* A counter family: name, help, and where its u64 sits in each item. */
+struct counter_fam {
+	const char *name, *help;
+	size_t off;
+};
+
+/*
+ * Each family of @fams, one sample per item: @n items of @stride bytes from
+ * @items, labelled @label="<what @label_of writes for the item>".
+ */
+static void render_counter_fams(FILE *out, const struct counter_fam *fams, size_t n_fams,
+				const char *label, const void *items, size_t stride, size_t n,
+				void (*label_of)(FILE *out, const void *item, size_t i))
+{
+	for (size_t f = 0; f < n_fams; f++) {
+		family(out, fams[f].name, "counter", fams[f].help);
+		for (size_t i = 0; i < n; i++) {
+			const char *it = (const char *)items + i * stride;
+
+			fprintf(out, "%s{%s=\"", fams[f].name, label);
+			label_of(out, it, i);
+			fprintf(out, "\"} %llu\n",
+				(unsigned long long)*(const uint64_t *)(it + fams[f].off));
+		}
+	}
+}
+
+static void label_writer(FILE *out, const void *item, size_t i)
+{
+	(void)item;
+	fprintf(out, "%zu", i);
+}
+
+static void label_lcore(FILE *out, const void *item, size_t i)
+{
+	(void)i;
+	fprintf(out, "%u", ((const struct dp_lcore_stats *)item)->lcore_id);
+}
+
+static void label_port(FILE *out, const void *item, size_t i)
+{
+	(void)i;
+	label_value(out, ((const struct dp_port_stats *)item)->name);
+}
+
 static void sample_u64(FILE *out, const char *name, uint64_t v)
 {
 	fprintf(out, "%s %llu\n", name, (unsigned long long)v);
@@ -228,10 +273,7 @@ static void render_sync_histogram(FILE *out, const struct ctl_metrics_snap *s)
 
 static void render_storage(FILE *out, const struct ctl_metrics_snap *s)
 {
-	static const struct {
-		const char *name, *help;
-		size_t off;
-	} fams[] = {
+	static const struct counter_fam fams[] = {
 #define W(n, f, h) { "sluice_storage_" n, h, offsetof(struct st_writer_stats, f) }
 		W("writer_passes_total", passes, "Storage writer loop passes."),
 		W("writes_total", writes, "Segment file writes issued."),
@@ -246,13 +288,8 @@ static void render_storage(FILE *out, const struct ctl_metrics_snap *s)
 #undef W
 	};
 
-	for (size_t f = 0; f < sizeof(fams) / sizeof(fams[0]); f++) {
-		family(out, fams[f].name, "counter", fams[f].help);
-		for (size_t w = 0; w < s->n_writers; w++)
-			fprintf(out, "%s{writer=\"%zu\"} %llu\n", fams[f].name, w,
-				(unsigned long long)*(const uint64_t *)((const char *)&s->writers[w] +
-									fams[f].off));
-	}
+	render_counter_fams(out, fams, sizeof(fams) / sizeof(fams[0]), "writer", s->writers,
+			    sizeof(s->writers[0]), s->n_writers, label_writer);
 	render_sync_histogram(out, s);
 }
 
@@ -296,11 +333,8 @@ static void render_dataplane(FILE *out, const struct ctl_metrics_snap *s)
 /* Per lcore: what each one received, stored and dropped (the totals above are their sums). */
 static void render_lcores(FILE *out, const struct ctl_metrics_snap *s)
 {
-	static const struct {
-		const char *name, *help;
-		size_t off;
-	} fams[] = {
-#define L(n, f, h) { "sluice_dataplane_lcore_" n, h, offsetof(struct dp_stats, f) }
+	static const struct counter_fam fams[] = {
+#define L(n, f, h) { "sluice_dataplane_lcore_" n, h, offsetof(struct dp_lcore_stats, s.f) }
 		L("rx_packets_total", rx_packets, "Frames received by the lcore."),
 		L("rx_bytes_total", rx_bytes, "Bytes of the frames received by the lcore."),
 		L("stored_packets_total", stored, "Frames the lcore stored."),
@@ -308,13 +342,8 @@ static void render_lcores(FILE *out, const struct ctl_metrics_snap *s)
 #undef L
 	};
 
-	for (size_t f = 0; f < sizeof(fams) / sizeof(fams[0]); f++) {
-		family(out, fams[f].name, "counter", fams[f].help);
-		for (size_t i = 0; i < s->n_lcores; i++)
-			fprintf(out, "%s{lcore=\"%u\"} %llu\n", fams[f].name, s->lcores[i].lcore_id,
-				(unsigned long long)*(const uint64_t *)((const char *)&s->lcores[i].s +
-									fams[f].off));
-	}
+	render_counter_fams(out, fams, sizeof(fams) / sizeof(fams[0]), "lcore", s->lcores,
+			    sizeof(s->lcores[0]), s->n_lcores, label_lcore);
 	family(out, "sluice_dataplane_lcore_drops_total", "counter",
 	       "Frames the lcore dropped, by reason (imissed and rx_nombuf are the ports').");
 	for (size_t i = 0; i < s->n_lcores; i++)
@@ -327,10 +356,7 @@ static void render_lcores(FILE *out, const struct ctl_metrics_snap *s)
 /* Per port: the PMD's own counters (rte_eth_stats). */
 static void render_ports(FILE *out, const struct ctl_metrics_snap *s)
 {
-	static const struct {
-		const char *name, *help;
-		size_t off;
-	} fams[] = {
+	static const struct counter_fam fams[] = {
 #define P(n, f, h) { "sluice_port_" n, h, offsetof(struct dp_port_stats, f) }
 		P("rx_packets_total", ipackets, "Frames the port received (rte_eth_stats ipackets)."),
 		P("rx_bytes_total", ibytes, "Bytes the port received (ibytes)."),
@@ -340,15 +366,8 @@ static void render_ports(FILE *out, const struct ctl_metrics_snap *s)
 #undef P
 	};
 
-	for (size_t f = 0; f < sizeof(fams) / sizeof(fams[0]); f++) {
-		family(out, fams[f].name, "counter", fams[f].help);
-		for (size_t i = 0; i < s->n_ports; i++) {
-			fprintf(out, "%s{port=\"", fams[f].name);
-			label_value(out, s->ports[i].name);
-			fprintf(out, "\"} %llu\n", (unsigned long long)*(const uint64_t *)(
-				(const char *)&s->ports[i] + fams[f].off));
-		}
-	}
+	render_counter_fams(out, fams, sizeof(fams) / sizeof(fams[0]), "port", s->ports,
+			    sizeof(s->ports[0]), s->n_ports, label_port);
 }
 
 /* name{group="..." -- the caller closes the braces. */
