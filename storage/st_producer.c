@@ -479,6 +479,11 @@ static int64_t replay_log(struct st_producers *t, struct st_log *log, int64_t fr
 			pos += st_batch_size(&bi);
 			n++;
 		}
+		/* A damaged log whose batches do not move past @off: stop, never spin. */
+		if (rg.next_offset <= off) {
+			st_log_range_put(&rg);
+			return -EIO;
+		}
 		off = rg.next_offset;
 		st_log_range_put(&rg);
 	}
