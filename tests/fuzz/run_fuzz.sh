@@ -3,7 +3,10 @@
 #
 #   run_fuzz.sh replay FUZZER CORPUS OUT   run every file of CORPUS once
 #   run_fuzz.sh run    FUZZER CORPUS OUT   fuzz for $SLUICE_FUZZ_SECONDS (default 20) from
-#                                          CORPUS (read only); new inputs go to OUT/work/NAME
+#                                          CORPUS (read only); new inputs go to OUT/work/NAME;
+#                                          seed $SLUICE_FUZZ_SEED (default 1): the CI tries the
+#                                          same inputs on every run (the time only decides how
+#                                          far it gets), so a failure replays with that seed
 #
 # Crash, leak and timeout inputs are written to OUT/artifacts/NAME-*.  Exit 1 on any
 # finding (libFuzzer's own default, 77, would read as "skipped" to meson).
@@ -18,7 +21,8 @@ replay)
 	"$exe" "$@" -runs=0 "$corpus"/*
 	;;
 run)
-	"$exe" "$@" -max_total_time="${SLUICE_FUZZ_SECONDS:-20}" -print_final_stats=1 \
+	"$exe" "$@" -max_total_time="${SLUICE_FUZZ_SECONDS:-20}" -seed="${SLUICE_FUZZ_SEED:-1}" \
+		-print_final_stats=1 \
 		${SLUICE_FUZZ_ARGS:-} "$out/work/$name" "$corpus"
 	;;
 *)
