@@ -58,19 +58,6 @@ void fz_put_be(uint8_t *p, uint64_t v, int bytes)
 		p[i] = (uint8_t)v;
 }
 
-/* Bitwise CRC-32C, independent of st_crc32c: what an accepted batch must carry. */
-uint32_t fz_crc32c_ref(const uint8_t *p, size_t n)
-{
-	uint32_t c = 0xffffffffu;
-
-	for (size_t i = 0; i < n; i++) {
-		c ^= p[i];
-		for (int k = 0; k < 8; k++)
-			c = (c >> 1) ^ (0x82f63b78u & (0u - (c & 1)));
-	}
-	return ~c;
-}
-
 /* ---- batches --------------------------------------------------------------- */
 
 /*
@@ -127,7 +114,7 @@ void fz_crc_fix(uint8_t *batch, size_t len)
 	if (l >= ST_BATCH_HEADER_SIZE - ST_BATCH_LOG_OVERHEAD &&
 	    (size_t)l + ST_BATCH_LOG_OVERHEAD <= len)
 		fz_put_be(batch + ST_BATCH_OFF_CRC,
-		       fz_crc32c_ref(batch + ST_BATCH_OFF_ATTRIBUTES,
+		       crc_bitwise(batch + ST_BATCH_OFF_ATTRIBUTES,
 				  (size_t)l + ST_BATCH_LOG_OVERHEAD - ST_BATCH_OFF_ATTRIBUTES), 4);
 }
 

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../storage/st_test_oracle.h"
 #include "kp_golden.h"
 
 #define FZ_SEED 0x5eed2026f00dULL
@@ -36,8 +37,6 @@ uint64_t fz_seed(uint64_t salt);
 long fz_iters(void);
 uint32_t fz_be32(const uint8_t *p);
 void fz_put_be(uint8_t *p, uint64_t v, int bytes);
-/** Bitwise CRC-32C, independent of st_crc32c. */
-uint32_t fz_crc32c_ref(const uint8_t *p, size_t n);
 /**
  * A valid producer batch of 1..@max_records records from the storage
  * builder, or with @codec (1-4) a header over random "compressed" bytes.

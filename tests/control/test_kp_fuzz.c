@@ -373,7 +373,7 @@ static unsigned long scan_partition(struct fx *f, int fd, const char *topic, int
 				fail_msg("%s-%d offset %lld: a served batch is invalid: %s", topic, part,
 					 (long long)bi.base_offset, st_batch_err_str(e));
 			assert_true(bi.base_offset == next || (n == 0 && bi.base_offset <= next));
-			assert_int_equal(fz_crc32c_ref(p + ST_BATCH_OFF_ATTRIBUTES,
+			assert_int_equal(crc_bitwise(p + ST_BATCH_OFF_ATTRIBUTES,
 						    st_batch_size(&bi) - ST_BATCH_OFF_ATTRIBUTES), bi.crc);
 			next = st_batch_last_offset(&bi) + 1;
 			p += st_batch_size(&bi);
@@ -688,7 +688,7 @@ static void accepted_check(const uint8_t *p, size_t len, uint32_t flags, uint32_
 	assert_true(!max || size <= max);
 	assert_int_equal(p[ST_BATCH_OFF_MAGIC], ST_BATCH_MAGIC);
 	assert_int_equal(fz_be32(p + ST_BATCH_OFF_CRC), bi->crc);
-	assert_int_equal(fz_crc32c_ref(p + ST_BATCH_OFF_ATTRIBUTES, size - ST_BATCH_OFF_ATTRIBUTES),
+	assert_int_equal(crc_bitwise(p + ST_BATCH_OFF_ATTRIBUTES, size - ST_BATCH_OFF_ATTRIBUTES),
 			 bi->crc);
 	if (flags & ST_BATCH_V_PRODUCE) {
 		assert_true(bi->base_offset == 0);

@@ -22,21 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../storage/st_test_oracle.h"
 #include "fuzz_util.h"
 #include "st_batch.h"
-
-/* Bitwise CRC-32C, independent of st_crc32c. */
-static uint32_t crc32c_ref(const uint8_t *p, size_t n)
-{
-	uint32_t c = 0xffffffffu;
-
-	for (size_t i = 0; i < n; i++) {
-		c ^= p[i];
-		for (int k = 0; k < 8; k++)
-			c = (c >> 1) ^ (0x82f63b78u & (0u - (c & 1)));
-	}
-	return ~c;
-}
 
 /* Every record and header of an uncompressed batch stays inside it. @return iterator error. */
 static int walk_records(const uint8_t *p, const struct st_batch_info *bi, int32_t *count)
@@ -86,7 +74,7 @@ static void check_accepted(const uint8_t *p, size_t len, uint32_t flags, const s
 	FZ_CHECK(!(flags & ST_BATCH_V_EXACT) || size == len);
 	FZ_CHECK(p[ST_BATCH_OFF_MAGIC] == ST_BATCH_MAGIC);
 	FZ_CHECK(fz_get_be32(p + ST_BATCH_OFF_CRC) == bi->crc);
-	FZ_CHECK(crc32c_ref(p + ST_BATCH_OFF_ATTRIBUTES, size - ST_BATCH_OFF_ATTRIBUTES) == bi->crc);
+	FZ_CHECK(crc_bitwise(p + ST_BATCH_OFF_ATTRIBUTES, size - ST_BATCH_OFF_ATTRIBUTES) == bi->crc);
 	if (flags & ST_BATCH_V_PRODUCE) {
 		FZ_CHECK(bi->base_offset == 0);
 		FZ_CHECK(bi->records_count > 0 &&
@@ -153,7 +141,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		l = (int32_t)fz_get_be32(p + ST_BATCH_OFF_LENGTH);
 		if (l >= ST_BATCH_HEADER_SIZE - ST_BATCH_LOG_OVERHEAD &&
 		    (size_t)l + ST_BATCH_LOG_OVERHEAD <= size) {
-			uint32_t c = crc32c_ref(p + ST_BATCH_OFF_ATTRIBUTES,
+			uint32_t c = crc_bitwise(p + ST_BATCH_OFF_ATTRIBUTES,
 						(size_t)l + ST_BATCH_LOG_OVERHEAD - ST_BATCH_OFF_ATTRIBUTES);
 
 			p[ST_BATCH_OFF_CRC] = (uint8_t)(c >> 24);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Test oracles shared by the storage codec tests: a bitwise CRC-32C written
- * straight from the definition (independent of the code under test) and a
- * deterministic xorshift, so a failure reproduces.
+ * Test oracles shared by the storage codec tests, test_kp_fuzz and
+ * fuzz_batch: a bitwise CRC-32C written straight from the definition
+ * (independent of the code under test) and a deterministic xorshift, so a
+ * failure reproduces.
  */
 #ifndef ST_TEST_ORACLE_H
 #define ST_TEST_ORACLE_H
