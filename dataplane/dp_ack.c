@@ -64,12 +64,26 @@ static inline void put_be64(uint8_t *p, uint64_t v)
 	memcpy(p, &v, 8);
 }
 
+/*
+ * Whether an entry of @p ending at @last_offset waits behind one the pass
+ * found not durable (a partition's batches become durable in order; the ack
+ * of a duplicate names an older batch, which may be ready already).
+ */
+static bool waiting(const struct dp_acks *a, const struct st_partition *p, int64_t last_offset)
+{
+	for (unsigned int i = 0; i < a->n_waiting; i++)
+		if (a->waiting[i] == p)
+			return last_offset >= a->waiting_offset[i];
+	return false;
+}
+
 void dp_acks_push(struct dp_acks *a, struct rte_mempool *pool, uint16_t port_id, uint16_t queue_id,
 		  const struct rte_mbuf *m, const struct dp_pkt *pk, const struct st_batch_info *bi,
 		  int32_t partition, struct st_partition *p, int64_t base_offset,
 		  int64_t last_offset, int16_t err)
 {
 	struct dp_ack *e = &a->q[a->tail % DP_ACK_QUEUE];
+	struct dp_ack_wait *wt = &a->w[a->tail % DP_ACK_QUEUE];
 	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
 	uint32_t alen = pk->family == AF_INET ? 4 : 16, l3 = pk->l2_len;
 	uint8_t *o = e->frame, *ip = o + l3, *udp, *sla;
@@ -115,37 +129,77 @@ void dp_acks_push(struct dp_acks *a, struct rte_mempool *pool, uint16_t port_id,
 	e->len = (uint16_t)(sla + DP_SLA_SIZE - o);
 	e->l3_off = (uint16_t)l3;
 	e->family = pk->family;
-	e->p = err ? NULL : p;
-	e->last_offset = last_offset;
 	e->pool = pool;
 	e->port_id = port_id;
 	e->queue_id = queue_id;
-	e->done = 0;
+	wt->p = err ? NULL : p;
+	wt->last_offset = last_offset;
+	wt->done = 0;
+	if (!a->rescan && (!wt->p || !waiting(a, wt->p, last_offset)))
+		a->rescan = true;       /* may be ready before what the last pass waited on */
 	a->tail++;
 }
 
 /* A storage error after the batch was queued: the ack says so instead. */
-static void set_error(struct dp_ack *e, int16_t err)
+static void set_error(struct dp_ack *e, struct dp_ack_wait *wt, int16_t err)
 {
 	uint8_t *sla = e->frame + e->len - DP_SLA_SIZE;
 
 	put_be16(sla + 4, (uint16_t)err);
 	put_be64(sla + 12, (uint64_t)-1);
-	e->p = NULL;
+	wt->p = NULL;
 }
 
-/* 0: wait; 1: send it. */
-static int ack_ready(struct dp_ack *e)
+/* 0: wait (@durable: the watermark that said so); 1: send it. */
+static int ack_ready(struct dp_ack *e, struct dp_ack_wait *wt, int64_t *durable)
 {
-	if (!e->p)
+	if (!wt->p)
 		return 1;
-	if (atomic_load_explicit(&e->p->durable, memory_order_acquire) > e->last_offset)
+	*durable = atomic_load_explicit(&wt->p->durable, memory_order_acquire);
+	if (*durable > wt->last_offset)
 		return 1;
-	if (atomic_load_explicit(&e->p->err, memory_order_acquire)) {
-		set_error(e, 56);
+	if (atomic_load_explicit(&wt->p->err, memory_order_acquire)) {
+		set_error(e, wt, 56);
 		return 1;
 	}
 	return 0;
+}
+
+/*
+ * Whether a pass can send anything: something was queued that the last
+ * pass did not wait behind, or a partition it waited on has moved (durable
+ * watermark or a sticky error).
+ */
+static bool worth_a_pass(const struct dp_acks *a)
+{
+	if (a->rescan)
+		return true;
+	for (unsigned int i = 0; i < a->n_waiting; i++) {
+		const struct st_partition *p = a->waiting[i];
+
+		if (atomic_load_explicit(&p->durable, memory_order_acquire) != a->waiting_durable[i] ||
+		    atomic_load_explicit(&p->err, memory_order_acquire))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Remember @wt's partition as waiting, found so at @durable (the value read,
+ * not a newer one: a watermark that moved since must trigger the next pass).
+ * False when the table is full (then always rescan).
+ */
+static bool remember_waiting(struct dp_acks *a, const struct dp_ack_wait *wt, int64_t durable)
+{
+	unsigned int i = a->n_waiting;
+
+	if (i == DP_ACK_WAITERS)
+		return false;
+	a->waiting[i] = wt->p;
+	a->waiting_offset[i] = wt->last_offset;
+	a->waiting_durable[i] = durable;
+	a->n_waiting++;
+	return true;
 }
 
 static struct rte_mbuf *ack_mbuf(const struct dp_ack *e)
@@ -194,25 +248,34 @@ unsigned int dp_acks_flush(struct dp_acks *a, bool stop)
 	struct rte_mbuf *tx[ACK_TX_BURST];
 	uint16_t port = 0, queue = 0, n = 0;
 	unsigned int sent = 0;
+	bool overflow = false;
 
+	if (!stop && !worth_a_pass(a))
+		return 0;
+	a->n_waiting = 0;
+	a->rescan = false;
 	/*
 	 * Every ready entry goes, wherever it waits: one partition's batches
 	 * become durable in order, but a partition slower to sync must not hold
 	 * back the acks of others, nor an error ack.
 	 */
 	for (uint32_t i = a->head; i != a->tail; i++) {
+		struct dp_ack_wait *wt = &a->w[i % DP_ACK_QUEUE];
 		struct dp_ack *e = &a->q[i % DP_ACK_QUEUE];
+		int64_t durable = 0;
 
-		if (e->done)
+		if (wt->done || (!stop && wt->p && waiting(a, wt->p, wt->last_offset)))
 			continue;
-		if (!ack_ready(e)) {
+		if (!ack_ready(e, wt, &durable)) {
 			if (stop) {
-				e->done = 1;            /* given up: never a false ack */
+				wt->done = 1;           /* given up: never a false ack */
 				a->lost++;
+			} else if (!waiting(a, wt->p, INT64_MAX) && !remember_waiting(a, wt, durable)) {
+				overflow = true;
 			}
 			continue;
 		}
-		e->done = 1;
+		wt->done = 1;
 		if (n && (n == ACK_TX_BURST || e->port_id != port || e->queue_id != queue)) {
 			sent += tx_burst(a, port, queue, tx, n);
 			n = 0;
@@ -225,7 +288,9 @@ unsigned int dp_acks_flush(struct dp_acks *a, bool stop)
 			a->lost++;
 	}
 	sent += tx_burst(a, port, queue, tx, n);
-	while (a->head != a->tail && a->q[a->head % DP_ACK_QUEUE].done)
+	while (a->head != a->tail && a->w[a->head % DP_ACK_QUEUE].done)
 		a->head++;
+	if (overflow)
+		a->rescan = true;       /* more partitions waiting than remembered: look again */
 	return sent;
 }

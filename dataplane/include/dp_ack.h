@@ -12,6 +12,15 @@
  * partition's durable watermark has passed, and error acks at once; slots
  * free in order.  No allocation but the mbuf of each ack (from the port's pool),
  * no lock, no system call.
+ *
+ * The queue holds what waits for a group commit and for any fdatasync stall
+ * behind it: 8192 entries are 0.6 s of acks at 14,000 datagrams/s.  What a
+ * pass reads to decide is kept apart from the frames (24 bytes an entry), and
+ * a pass is skipped when nothing can have become ready: no durable watermark
+ * it waited on has moved and nothing was queued but behind a partition
+ * already waiting.  A partition's batches become durable in order, so once
+ * one entry of a partition is not ready, its later entries for later batches
+ * are not looked at (a duplicate's ack names an older batch: it is).
  */
 #ifndef DP_ACK_H
 #define DP_ACK_H
@@ -27,18 +36,24 @@ struct rte_mempool;
 struct st_batch_info;
 struct st_partition;
 
-#define DP_ACK_QUEUE 1024               /* acks waiting per lcore (power of two) */
+#define DP_ACK_QUEUE 8192               /* acks waiting per lcore (power of two) */
 #define DP_ACK_FRAME_MAX 128            /* Ethernet + 2 VLAN tags + IPv6 + UDP + SLA1 = 114 */
+#define DP_ACK_WAITERS 8                /* partitions remembered as waiting between passes */
 
-struct dp_ack {
+/* What a pass looks at. */
+struct dp_ack_wait {
 	struct st_partition *p;         /* NULL: an error ack, ready now */
-	struct rte_mempool *pool;       /* the port's: the ack's mbuf */
 	int64_t last_offset;            /* ready once p's durable watermark passes it */
+	uint8_t done;                   /* sent (or given up): its slot frees once it reaches head */
+};
+
+/* The reply itself, built at push. */
+struct dp_ack {
+	struct rte_mempool *pool;       /* the port's: the ack's mbuf */
 	uint16_t port_id, queue_id;     /* sent from where the datagram came in */
 	uint16_t len;                   /* frame bytes */
 	uint16_t l3_off;                /* IP header offset in frame */
 	uint8_t family;
-	uint8_t done;                   /* sent (or given up): its slot frees once it reaches head */
 	uint8_t frame[DP_ACK_FRAME_MAX];
 };
 
@@ -46,6 +61,17 @@ struct dp_acks {
 	uint32_t head, tail;            /* entries [head, tail) wait, mod DP_ACK_QUEUE */
 	uint64_t sent;                  /* acks handed to the NIC */
 	uint64_t lost;                  /* acks not sent: no mbuf, TX queue full */
+	/*
+	 * The last pass found an entry of these partitions, ending at
+	 * waiting_offset, not durable at these durable watermarks; @rescan:
+	 * something was queued since that need not wait behind them.
+	 */
+	unsigned int n_waiting;
+	bool rescan;
+	struct st_partition *waiting[DP_ACK_WAITERS];
+	int64_t waiting_offset[DP_ACK_WAITERS];
+	int64_t waiting_durable[DP_ACK_WAITERS];
+	struct dp_ack_wait w[DP_ACK_QUEUE];
 	struct dp_ack q[DP_ACK_QUEUE];
 };
 
