@@ -13,6 +13,10 @@
  *
  *   -f BYTES  tap frames of BYTES on the wire, FCS included (64 ... 1518)
  *   -C        no ceiling phase (for callgrind: only the dataplane runs)
+ *   -z SECS   tap mode: after the flat-out phase, search for the highest
+ *             offered rate the appliance stores with no loss at all (RFC
+ *             2544's throughput), in trials of SECS each (see pacer below);
+ *             the flat-out phase is judged the same way first
  */
 #include <errno.h>
 #include <getopt.h>
@@ -42,6 +46,91 @@
 
 #define LCORE 1
 #define BURST 32
+#define RFC2544_TRIAL_S 60      /* the standard trial: a pass must hold this long */
+
+/*
+ * The pacer: net_pcap with infinite_rx hands out frames as fast as it is
+ * polled, so to offer a given rate the benchmark wraps the port's receive
+ * function (rte_eth_fp_ops[port].rx_pkt_burst, what rte_eth_rx_burst calls)
+ * with a NIC model: frames "arrive" at @pps into an RX ring of @ring_desc
+ * descriptors; a poll gets at most what has arrived; what arrives while the
+ * ring is full is missed (imissed on a real NIC) and counted.  The PMD is
+ * asked for no more than that, so the lcore pays for nothing it does not
+ * get.  @pps 0 pauses the source.  The wrapper also counts the lcore's busy
+ * cycles: from the return of a burst that brought frames to the next poll,
+ * plus that poll itself, so cycles per packet hold at any offered rate.
+ * Only this benchmark's lcore calls it.
+ */
+struct pacer {
+	eth_rx_burst_t pmd_rx;
+	_Atomic uint64_t pps;           /* offered rate; 0: paused */
+	double credit, ring_desc;       /* frames arrived and not yet polled */
+	uint64_t last;                  /* tsc of the previous credit update */
+	uint64_t busy_from;             /* tsc a burst with frames returned; 0: idle */
+	_Atomic uint64_t missed, busy_cycles, polled;
+	_Atomic uint64_t max_gap;       /* longest time between two polls (tsc); main resets it */
+	_Atomic int tid;                /* the lcore thread's, for its context switches */
+};
+
+#define PACER_FLAT_OUT UINT64_MAX    /* pps: every poll gets what it asks for */
+
+static struct pacer g_pacer;
+
+/* Counters with one writer (the lcore): a relaxed load and store, no locked add. */
+static inline uint64_t relaxed(_Atomic uint64_t *v)
+{
+	return atomic_load_explicit(v, memory_order_relaxed);
+}
+
+static uint16_t paced_rx(void *rxq, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct pacer *pc = &g_pacer;
+	uint64_t now = rte_rdtsc(), pps = atomic_load_explicit(&pc->pps, memory_order_relaxed);
+	uint64_t busy = 0;
+	uint16_t k = 0;
+
+	if (unlikely(!atomic_load_explicit(&pc->tid, memory_order_relaxed)))
+		atomic_store(&pc->tid, rte_sys_gettid());       /* once */
+	if (now - pc->last > relaxed(&pc->max_gap))
+		atomic_store_explicit(&pc->max_gap, now - pc->last, memory_order_relaxed);
+	if (pc->busy_from)
+		busy = now - pc->busy_from;
+	pc->busy_from = 0;
+	if (pps == PACER_FLAT_OUT) {
+		pc->credit = 0;
+		k = pc->pmd_rx(rxq, pkts, n);
+	} else {
+		pc->credit += (double)(now - pc->last) * (double)pps / (double)rte_get_tsc_hz();
+		if (pc->credit > pc->ring_desc) {
+			uint64_t lost = (uint64_t)(pc->credit - pc->ring_desc);
+
+			atomic_store_explicit(&pc->missed, relaxed(&pc->missed) + lost,
+					      memory_order_relaxed);
+			pc->credit -= (double)lost;
+		}
+		if (pc->credit >= 1)
+			k = pc->pmd_rx(rxq, pkts, pc->credit < n ? (uint16_t)pc->credit : n);
+		pc->credit -= k;
+	}
+	pc->last = now;
+	if (k) {
+		pc->busy_from = rte_rdtsc();
+		busy += pc->busy_from - now;
+		atomic_store_explicit(&pc->polled, relaxed(&pc->polled) + k, memory_order_relaxed);
+	}
+	if (busy)
+		atomic_store_explicit(&pc->busy_cycles, relaxed(&pc->busy_cycles) + busy,
+				      memory_order_relaxed);
+	return k;
+}
+
+static void pacer_install(uint16_t port, uint16_t ring_desc)
+{
+	g_pacer.pmd_rx = rte_eth_fp_ops[port].rx_pkt_burst;
+	g_pacer.ring_desc = ring_desc;
+	g_pacer.last = rte_rdtsc();
+	rte_eth_fp_ops[port].rx_pkt_burst = paced_rx;
+}
 
 struct ceiling {
 	_Atomic int stop;
@@ -221,6 +310,152 @@ static void report(int produce, uint32_t wire, const struct ceiling *cl, const s
 	       mbs, produce ? dps * 1024 / 1e6 : 0, mc);
 }
 
+/* ------------------------------------------------ zero-loss rate (RFC 2544) */
+
+struct trial {
+	double offered_mpps, secs, rx_mpps, records_mps, written_mps, cpp;
+	uint64_t lost, missed, ring_full;
+	double max_gap_us;              /* longest the lcore went without polling */
+	long preempted;                 /* the lcore thread's involuntary context switches */
+	int64_t backlog_a, backlog_b, backlog_max; /* records accepted, not yet written */
+	int pass;
+};
+
+/* The lcore thread's involuntary context switches so far (-1: unknown). */
+static long lcore_preempted(void)
+{
+	char path[64], line[128];
+	long n = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/status", atomic_load(&g_pacer.tid));
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "nonvoluntary_ctxt_switches: %ld", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
+static int64_t backlog(const struct st_partition *p)
+{
+	return (int64_t)__atomic_load_n(&p->next_offset, __ATOMIC_RELAXED) -
+	       st_partition_hw(p, ST_VIS_WRITTEN);
+}
+
+/* Pause the source and wait until the writer has taken everything accepted. */
+static void drain(const struct st_partition *p)
+{
+	atomic_store(&g_pacer.pps, 0);
+	for (int i = 0; i < 2000 && backlog(p) > 0; i++)
+		usleep(5000);
+	usleep(20000);                  /* linger: the last open tap batch is sealed and written */
+}
+
+/*
+ * One trial at @pps: the appliance passes when nothing was lost (no drop of
+ * any reason, nothing missed by the NIC model) and the writer keeps up: the
+ * backlog in the ring, growing at the trial's rate, would still fit the
+ * ring after a standard 60-second trial.
+ */
+static void run_trial(struct dp_lcores *l, const struct st_partition *p, uint64_t ring_bytes,
+		      uint64_t pps, double secs, struct trial *t)
+{
+	struct dp_stats a, b;
+	uint64_t m0, busy0, pol0, t0;
+	int64_t w0;
+	uint64_t bytes0 = p->pstats.bytes, recs0 = p->pstats.records;
+	double rec_bytes, cap, growth;
+
+	drain(p);
+	memset(t, 0, sizeof(*t));
+	dp_stats_read(l, &a);
+	m0 = atomic_load(&g_pacer.missed), busy0 = atomic_load(&g_pacer.busy_cycles);
+	pol0 = atomic_load(&g_pacer.polled);
+	t->backlog_a = backlog(p);
+	t->preempted = lcore_preempted();
+	atomic_store(&g_pacer.max_gap, 0);
+	w0 = st_partition_hw(p, ST_VIS_WRITTEN);
+	t0 = rte_rdtsc();
+	atomic_store(&g_pacer.pps, pps);
+	for (double left = secs; left > 0; left -= 0.05) {
+		int64_t bl;
+
+		usleep(50000);
+		if ((bl = backlog(p)) > t->backlog_max)
+			t->backlog_max = bl;
+	}
+	dp_stats_read(l, &b);
+	t->secs = (double)(rte_rdtsc() - t0) / (double)rte_get_tsc_hz();
+	t->backlog_b = backlog(p);
+	t->max_gap_us = (double)atomic_load(&g_pacer.max_gap) * 1e6 / (double)rte_get_tsc_hz();
+	t->preempted = t->preempted < 0 ? -1 : lcore_preempted() - t->preempted;
+	atomic_store(&g_pacer.pps, 0);
+	t->written_mps = (double)(st_partition_hw(p, ST_VIS_WRITTEN) - w0) / t->secs / 1e6;
+	t->rx_mpps = (double)(b.rx_packets - a.rx_packets) / t->secs / 1e6;
+	t->offered_mpps = pps == PACER_FLAT_OUT ? t->rx_mpps : (double)pps / 1e6;
+	t->missed = atomic_load(&g_pacer.missed) - m0;
+	for (unsigned int r = 1; r < DP_DROP__COUNT; r++)
+		t->lost += b.drops[r] - a.drops[r];
+	t->ring_full = b.drops[DP_DROP_ring_full] - a.drops[DP_DROP_ring_full];
+	t->records_mps = (double)(b.records - a.records) / t->secs / 1e6;
+	if (atomic_load(&g_pacer.polled) > pol0)
+		t->cpp = (double)(atomic_load(&g_pacer.busy_cycles) - busy0) /
+			 (double)(atomic_load(&g_pacer.polled) - pol0);
+	rec_bytes = p->pstats.records > recs0 ? (double)(p->pstats.bytes - bytes0) /
+						(double)(p->pstats.records - recs0) : 64;
+	cap = (double)ring_bytes / rec_bytes;
+	growth = (double)(t->backlog_b - t->backlog_a) / t->secs;
+	t->pass = t->lost == 0 && t->missed == 0 &&
+		  (double)t->backlog_b + (growth > 0 ? growth * (RFC2544_TRIAL_S - t->secs) : 0) <= cap;
+	printf("trial %s offered_mpps %.3f  records_mps %.3f  written_mps %.3f  "
+	       "cycles_per_packet %.1f  lost %llu  missed %llu  backlog %lld -> %lld (max %lld, "
+	       "ring holds %.0f)  lcore: longest gap %.0f us, preempted %ld  %s\n",
+	       pps == PACER_FLAT_OUT ? "flat-out" : "paced",
+	       t->offered_mpps, t->records_mps, t->written_mps, t->cpp, (unsigned long long)t->lost,
+	       (unsigned long long)t->missed, (long long)t->backlog_a, (long long)t->backlog_b,
+	       (long long)t->backlog_max, cap, t->max_gap_us, t->preempted, t->pass ? "pass" : "FAIL");
+	fflush(stdout);
+}
+
+/*
+ * RFC 2544's throughput: the flat-out rate first (the lcore's own bound: it
+ * passes when storage keeps up with it); if that loses anything, a binary
+ * search for the highest offered rate that passes, between 0 and the
+ * flat-out receive rate, starting at the flat-out write rate (the writer's
+ * estimate), until the bracket is within 2 % or 10 trials.  @return trials.
+ */
+static int zero_loss_search(struct dp_lcores *l, const struct st_partition *p, uint64_t ring_bytes,
+			    double secs, struct trial *best)
+{
+	struct trial t;
+	double lo = 0, hi, guess;
+	int n = 1;
+
+	memset(best, 0, sizeof(*best));
+	run_trial(l, p, ring_bytes, PACER_FLAT_OUT, secs, &t);
+	if (t.pass) {
+		*best = t;
+		drain(p);
+		return n;
+	}
+	hi = t.rx_mpps * 1e6;
+	guess = t.written_mps > 0 && t.written_mps < t.rx_mpps ? t.written_mps * 1e6 : hi / 2;
+	for (; n < 11 && hi - lo > 0.02 * hi; n++) {
+		run_trial(l, p, ring_bytes, (uint64_t)guess, secs, &t);
+		if (t.pass) {
+			lo = guess;
+			*best = t;
+		} else {
+			hi = guess;
+		}
+		guess = (lo + hi) / 2;
+	}
+	drain(p);
+	return n;
+}
+
 int main(int argc, char **argv)
 {
 	static struct fwc_config cfg;
@@ -236,15 +471,19 @@ int main(int argc, char **argv)
 	struct st_writer *w;
 	char pcap[512], data[512];
 	uint64_t ring = 64u << 20;
-	int burst = BURST, no_ceiling = 0;
+	int burst = BURST, no_ceiling = 0, trials = 0;
+	double zl_secs = 0;
+	struct trial zl;
 	uint32_t wire = 64;
 	uint64_t t0;
 	double secs = 3;
 	int produce, c;
 
-	while ((c = getopt(argc, argv, "+s:r:b:f:C")) != -1) {
+	while ((c = getopt(argc, argv, "+s:r:b:f:Cz:")) != -1) {
 		if (c == 's')
 			secs = atof(optarg);
+		else if (c == 'z')
+			zl_secs = atof(optarg);
 		else if (c == 'f')
 			wire = (uint32_t)strtoul(optarg, NULL, 0);
 		else if (c == 'C')
@@ -256,7 +495,7 @@ int main(int argc, char **argv)
 	}
 	if (argc - optind < 2 || (strcmp(argv[optind + 1], "tap") && strcmp(argv[optind + 1], "produce"))) {
 		fprintf(stderr, "Usage: bench_dataplane [-s SECONDS] [-r RING_BYTES] [-b BURST] "
-			"[-f WIRE_BYTES] [-C] DIR tap|produce [EAL-ARGS...]\n");
+			"[-f WIRE_BYTES] [-C] [-z TRIAL_SECONDS] DIR tap|produce [EAL-ARGS...]\n");
 		return 2;
 	}
 	produce = strcmp(argv[optind + 1], "produce") == 0;
@@ -282,6 +521,10 @@ int main(int argc, char **argv)
 		rte_eal_wait_lcore(LCORE);
 	}
 
+	if (zl_secs > 0 && !produce) {
+		atomic_store(&g_pacer.pps, PACER_FLAT_OUT);
+		pacer_install(cl.port, cfg.dataplane.ports[0].rx_descriptors);
+	}
 	prm.ports = &ports;
 	if (dp_rules_create(&cfg, SOCKET_ID_ANY, &rules) < 0 || (prm.rules = rules, 0) ||
 	    dp_lcores_create(&prm, &l) < 0 || dp_lcores_launch(l) < 0) {
@@ -296,8 +539,16 @@ int main(int argc, char **argv)
 	dp_stats_read(l, &win.b);
 	win.secs = (double)(rte_rdtsc() - t0) / (double)rte_get_tsc_hz();
 	win.durable_b = st_partition_hw(g_parts[produce], ST_VIS_DURABLE);
+	if (zl_secs > 0 && !produce)
+		trials = zero_loss_search(l, g_parts[0], ring, zl_secs, &zl);
 	dp_lcores_stop(l);
 	report(produce, wire, &cl, &win);
+	if (trials)
+		printf("RESULT mode=zero_loss wire_bytes=%u trial_secs=%.2f trials=%d "
+		       "ceiling_mpps=%.4f zl_mpps=%.4f records_mps=%.4f cpp=%.1f backlog_max=%lld\n",
+		       wire, zl.secs, trials, cl.pkts ? (double)cl.pkts /
+		       ((double)cl.tsc / (double)rte_get_tsc_hz()) / 1e6 : 0, zl.offered_mpps,
+		       zl.records_mps, zl.cpp, (long long)zl.backlog_max);
 	/* every packet the lcore took, warm-up included: the divisor for instruction counts */
 	dp_stats_read(l, &b);
 	printf("lcore_rx_packets_total %llu\n", (unsigned long long)b.rx_packets);
