@@ -290,7 +290,7 @@ static void broker_defaults(struct fwc_broker *b)
 	b->log_index_interval_bytes = 4096;
 	b->log_index_size_max_bytes = 10485760;
 	b->log_flush_interval_messages = INT64_MAX;
-	b->log_flush_interval_ms = 5;
+	b->log_flush_interval_ms = 0;
 	b->socket_request_max_bytes = 104857600;
 	b->max_connections = 4096;
 	b->connections_max_idle_ms = 600000;

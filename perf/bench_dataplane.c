@@ -250,11 +250,13 @@ static int load_cfg(struct fwc_config *cfg, const char *pcap, int burst)
 	return fwc_config_load_buf(cfg, "bench", y, (size_t)n, NULL);
 }
 
-static int open_storage(const char *dir, uint64_t ring, struct st_logdir **ld,
-			struct st_writer **w)
+/* Group commit as sluiced's default configuration has it (log.flush.interval.ms). */
+static int open_storage(const struct fwc_config *cfg, const char *dir, uint64_t ring,
+			struct st_logdir **ld, struct st_writer **w)
 {
 	struct st_writer_cfg wc = { .cpu = 0, .direct = ST_DIRECT_AUTO, .huge = ST_HUGE_AUTO,
-				    .flush_interval_ms = 5, .visibility = ST_VIS_DURABLE };
+				    .flush_interval_ms = cfg->broker.log_flush_interval_ms,
+				    .visibility = ST_VIS_DURABLE };
 	struct st_partition_cfg pc = { .ring_bytes = ring, .huge = ST_HUGE_AUTO,
 				       .batch_size = 16384, .linger_ms = 5 };
 	struct st_log_config lc;
@@ -508,7 +510,7 @@ int main(int argc, char **argv)
 	if (write_pcap(pcap, produce, wire) < 0 || load_cfg(&cfg, pcap, burst) < 0 ||
 	    dp_eal_args_build(&cfg, argc - optind - 2, argv + optind + 2, &eal) < 0 ||
 	    dp_eal_init(&eal) < 0 || dp_ports_start(&cfg, &ports) < 0 ||
-	    open_storage(data, ring, &ld, &w) < 0) {
+	    open_storage(&cfg, data, ring, &ld, &w) < 0) {
 		fprintf(stderr, "bench_dataplane: setup failed\n");
 		return 1;
 	}

@@ -77,7 +77,7 @@ struct fwc_broker {
 	int32_t log_index_interval_bytes;       /* log.index.interval.bytes (4096) */
 	int32_t log_index_size_max_bytes;       /* log.index.size.max.bytes (10485760) */
 	int64_t log_flush_interval_messages;    /* log.flush.interval.messages (INT64_MAX) */
-	int64_t log_flush_interval_ms;          /* log.flush.interval.ms (ours: 5; Kafka: none) */
+	int64_t log_flush_interval_ms;          /* log.flush.interval.ms (ours: 0; Kafka: none) */
 	int32_t socket_request_max_bytes;       /* socket.request.max.bytes (104857600) */
 	int32_t max_connections;                /* max.connections (ours: 4096) */
 	int64_t connections_max_idle_ms;        /* connections.max.idle.ms (600000) */
