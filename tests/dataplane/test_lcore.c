@@ -689,6 +689,57 @@ static void check_acks(struct fx *f)
 	assert_int_equal(f->c->acks->head, f->c->acks->tail);   /* every slot free again */
 }
 
+/* Send @m over net_ring and let the lcore take it. */
+static void rx_one(struct fx *f, struct rte_mbuf *m)
+{
+	unsigned int got = 0;
+
+	assert_int_equal(rte_eth_tx_burst(f->ports.port[0].port_id, 0, &m, 1), 1);
+	for (int i = 0; i < 100 && !got; i++)
+		got = dp_lcore_poll(f->c, rte_rdtsc());
+	assert_int_equal(got, 1);
+}
+
+/*
+ * Acks behind one that waits: a later batch of the same partition waits
+ * too, an error queued after them goes at once, and each batch is answered
+ * as soon as the durable watermark passes it -- passes that find nothing
+ * new send nothing.
+ */
+static void check_acks_waiting(struct fx *f)
+{
+	int64_t base = f->prod[0]->next_offset;
+	struct dp_sla a;
+
+	rx_one(f, slc1(-1, 3, 4));                      /* [base, base + 3) */
+	rx_one(f, slc1(-1, 4, 4));                      /* [base + 3, base + 7) */
+	for (int i = 0; i < 3; i++) {
+		dp_lcore_housekeep(f->c, rte_rdtsc(), 0);
+		assert_int_equal(next_ack(f, &a), 0);
+	}
+	rx_one(f, slc1(-1, 2, 5));                      /* bad CRC: answered at once */
+	dp_lcore_housekeep(f->c, rte_rdtsc(), 0);
+	assert_int_equal(next_ack(f, &a), 1);
+	assert_int_equal(a.error_code, 2);
+	assert_int_equal(next_ack(f, &a), 0);
+	/* The first batch durable: its ack only. */
+	atomic_store_explicit(&f->prod[0]->durable, base + 3, memory_order_release);
+	dp_lcore_housekeep(f->c, rte_rdtsc(), 0);
+	assert_int_equal(next_ack(f, &a), 1);
+	assert_int_equal(a.base_offset, base);
+	assert_int_equal(a.record_count, 3);
+	assert_int_equal(next_ack(f, &a), 0);
+	dp_lcore_housekeep(f->c, rte_rdtsc(), 0);
+	assert_int_equal(next_ack(f, &a), 0);
+	/* The second one too. */
+	atomic_store_explicit(&f->prod[0]->durable, base + 7, memory_order_release);
+	dp_lcore_housekeep(f->c, rte_rdtsc(), 0);
+	assert_int_equal(next_ack(f, &a), 1);
+	assert_int_equal(a.base_offset, base + 3);
+	assert_int_equal(a.record_count, 4);
+	assert_int_equal(f->c->acks->head, f->c->acks->tail);
+}
+
 static void test_lcore_net_ring_poll(void **state)
 {
 	struct fx *f = *state;
@@ -720,6 +771,8 @@ static void test_lcore_net_ring_poll(void **state)
 	assert_int_equal(s.drops[DP_DROP_imissed] + s.drops[DP_DROP_rx_nombuf], 0);
 	assert_balanced(f);
 	check_acks(f);
+	assert_balanced(f);
+	check_acks_waiting(f);
 	assert_balanced(f);
 }
 
