@@ -300,7 +300,7 @@ static struct ctl_metrics *metrics_start(const struct fwc_config *cfg, struct ct
 {
 	struct ctl_metrics_params mp = { .listener = cfg->broker.metrics_listener, .srv = srv,
 					 .cat = cat, .store = store, .lcores = lcores,
-					 .groups = groups };
+					 .groups = groups, .eal = true };
 	struct ctl_metrics *m = NULL;
 	int rc = ctl_metrics_create(&mp, &m);
 
@@ -359,7 +359,7 @@ static struct ctl_telemetry *telemetry_start(const struct fwc_config *cfg, struc
 					     const struct ctl_groups *groups)
 {
 	struct ctl_metrics_params mp = { .srv = srv, .cat = cat, .store = store, .lcores = lcores,
-					 .groups = groups };
+					 .groups = groups, .eal = true };
 	struct ctl_telemetry *t = NULL;
 	int rc = ctl_telemetry_start(cfg, &mp, &t);
 

@@ -320,13 +320,19 @@ static void conn_flush(struct ctl_conn *c)
 static void resp_count(struct ctl_resp *r)
 {
 	struct ctl_api_stats *a;
+	uint64_t ns;
+	unsigned int b = 0;
 
 	if (r->api_key < 0 || r->api_key >= CTL_API_KEYS)
 		return;
 	a = &r->srv->st.api[r->api_key];
+	ns = ctl_now_ns() - r->t0;
+	while (b < CTL_LAT_BUCKETS && ns > (uint64_t)ctl_lat_bucket_us[b] * 1000u)
+		b++;
 	a->requests++;
 	a->errors += r->errors;
-	a->latency_ns += ctl_now_ns() - r->t0;
+	a->latency_ns += ns;
+	a->latency_bucket[b]++;
 }
 
 /* Mark a slot done (size patched) without flushing. */
