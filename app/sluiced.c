@@ -431,6 +431,7 @@ static int run(const struct sluiced_opts *o, const struct fwc_config *cfg)
 	sp.dispatch_arg = &api;
 	if ((rc = ctl_store_create(cfg, &store)) < 0 ||
 	    (rc = ctl_catalog_create(cfg, ctl_store_catalog_ops(), store, &cat)) < 0 ||
+	    (rc = ctl_store_opened(store)) < 0 ||
 	    (rc = kp_api_ctx_init(&api, cfg, cat)) < 0 ||
 	    (rc = ctl_pids_open(cfg->broker.log_dirs, &api.pids)) < 0 ||
 	    (rc = kp_data_create(store, &api.data)) < 0 ||
