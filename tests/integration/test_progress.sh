@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Recovery progress: sluiced fills a data directory with 40+ small segments
-# (the sample replayed in a loop, log.segment.bytes=262144), is killed with
+# Progress lines of long operations.
+# Recovery: sluiced fills a data directory with 40+ small segments (the
+# sample replayed in a loop, log.segment.bytes=262144), is killed with
 # SIGKILL, and restarts with SLUICE_PROGRESS_MS=1: while the partitions load
 # it logs "recovery: P/T partitions, X of Y checked" lines, then one "done"
 # line whose counts are complete.  A clean restart (the default 1 s
 # interval, a fast load) logs none.
+# Export: `sluice export --progress --format raw` of that data writes
+# progress lines to standard error only (standard output holds exactly the
+# records), none without --progress when standard error is not a terminal;
+# --progress with -q, and a bad SLUICE_PROGRESS_MS, are usage errors (2).
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" -eq 0 ] || skip "DPDK virtual ports need root"
 
@@ -62,3 +67,28 @@ SLUICE_PROGRESS_MS=abc start badenv
 grep -q "SLUICE_PROGRESS_MS=abc: not 1..3600000; 1000 used" "$log" || { cat "$log"; fail "bad env"; }
 ok "a bad SLUICE_PROGRESS_MS is refused with a warning"
 stop
+
+# Export of the (now cleanly closed) data directory, offline.
+exp() { "$bld/sluice" export -t telemetry --format raw --hex "$@" "$work/data"; }
+SLUICE_PROGRESS_MS=1 exp --progress >"$work/x.out" 2>"$work/x.err" ||
+	{ cat "$work/x.err"; fail "export --progress"; }
+records=$(wc -l <"$work/x.out")
+[ "$records" -ge 1000 ] || fail "only $records records exported"
+grep -q "sluice export" "$work/x.out" && fail "progress text on standard output"
+grep -vqE '^[0-9a-f]*$' "$work/x.out" && fail "standard output holds more than the values"
+plines=$(grep -cE "^sluice export: [0-9]+ records written, [0-9]+ read, [0-9]+%$" "$work/x.err")
+[ "$plines" -ge 2 ] || { cat "$work/x.err"; fail "$plines progress lines"; }
+grep -q "^sluice export: $records records written, $records read, 100%$" "$work/x.err" ||
+	{ cat "$work/x.err"; fail "no final progress line at 100 %"; }
+grep -q "$records of $records records of 'telemetry' written to standard output" "$work/x.err" ||
+	fail "no summary"
+ok "export --progress: $records records on stdout, $plines progress lines on stderr only"
+
+SLUICE_PROGRESS_MS=1 exp >"$work/y.out" 2>"$work/y.err" || fail "export"
+cmp -s "$work/x.out" "$work/y.out" || fail "output differs with --progress"
+grep -q "records written, .* read" "$work/y.err" && fail "progress lines without a terminal"
+exp --progress -q >/dev/null 2>"$work/z.err"; rc=$?
+[ $rc -eq 2 ] && grep -q "contradict" "$work/z.err" || fail "--progress -q: exit $rc"
+SLUICE_PROGRESS_MS=0 exp --progress >/dev/null 2>"$work/z.err"; rc=$?
+[ $rc -eq 2 ] && grep -q "SLUICE_PROGRESS_MS=0: expected" "$work/z.err" || fail "bad env: exit $rc"
+ok "export: no progress off a terminal without --progress; usage errors exit 2"
