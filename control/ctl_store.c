@@ -67,12 +67,15 @@ static void store_notify(void *arg)
 	ctl_notifier_signal(st->notifier);
 }
 
+/* The storage module's own log type: --log-level storage=LEVEL. */
+RTE_LOG_REGISTER(ctl_storage_logtype, sluice.storage, INFO);
+
 static void store_log(void *arg, int level, const char *msg)
 {
 	(void)arg;
 	rte_log(level <= ST_LOG_ERR ? RTE_LOG_ERR : level <= ST_LOG_WARNING ? RTE_LOG_WARNING
 									    : RTE_LOG_INFO,
-		ctl_logtype, "STORAGE: %s\n", msg);
+		ctl_storage_logtype, "STORAGE: %s\n", msg);
 }
 
 /* @b as "3.2 GB", "120.5 MB", "512 kB" into @buf. */
