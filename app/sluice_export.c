@@ -31,6 +31,7 @@
 #include <pcap/pcap.h>
 
 #include "fwc_config.h"
+#include "fwc_log.h"
 #include "sluice_cmds.h"
 #include "sluice_export.h"
 #include "sluice_export_int.h"
@@ -660,18 +661,12 @@ static int export_format(struct xopts *o, const char *s)
 /* SLUICE_PROGRESS_MS (1..3600000; default 1000) as ns.  @return 0 or -1 (said why). */
 static int progress_interval(uint64_t *ns)
 {
-	const char *env = getenv("SLUICE_PROGRESS_MS");
-	unsigned long ms = 1000;
-	char *end;
+	long ms = fwc_log_progress_ms();
 
-	if (env && *env) {
-		errno = 0;
-		ms = strtoul(env, &end, 10);
-		if (errno || *end || ms == 0 || ms > 3600000) {
-			fprintf(stderr, "sluice export: SLUICE_PROGRESS_MS=%s: expected 1..3600000 (ms)\n",
-				env);
-			return -1;
-		}
+	if (ms < 0) {
+		fprintf(stderr, "sluice export: SLUICE_PROGRESS_MS=%s: expected 1..3600000 (ms)\n",
+			getenv(FWC_PROGRESS_ENV));
+		return -1;
 	}
 	*ns = (uint64_t)ms * 1000000u;
 	return 0;

@@ -124,17 +124,12 @@ static void progress_segment(void *arg, uint64_t log_bytes)
 static void progress_start(struct ctl_store *st)
 {
 	struct recovery_progress *rp = &st->rp;
-	const char *env = getenv("SLUICE_PROGRESS_MS");
-	char *end = NULL;
-	unsigned long ms = 1000;
+	long ms = fwc_log_progress_ms();
 
-	if (env && *env) {
-		errno = 0;
-		ms = strtoul(env, &end, 10);
-		if (errno || *end || ms == 0 || ms > 3600000) {
-			CTL_LOG(WARNING, "SLUICE_PROGRESS_MS=%s: not 1..3600000; 1000 used", env);
-			ms = 1000;
-		}
+	if (ms < 0) {
+		CTL_LOG(WARNING, "SLUICE_PROGRESS_MS=%s: not 1..3600000; 1000 used",
+			getenv(FWC_PROGRESS_ENV));
+		ms = 1000;
 	}
 	*rp = (struct recovery_progress){ .on = true, .interval_ns = (uint64_t)ms * 1000000u };
 	if (st_logdir_scan(st->cfg->broker.log_dirs, &rp->parts_total, &rp->bytes_total) < 0)

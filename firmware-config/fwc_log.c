@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fwc_log.h"
@@ -122,4 +123,19 @@ bool fwc_ratelimit_ok(struct fwc_ratelimit *rl, uint64_t now_ns, uint64_t *suppr
 	*suppressed = rl->suppressed;
 	rl->suppressed = 0;
 	return true;
+}
+
+long fwc_log_progress_ms(void)
+{
+	const char *env = getenv(FWC_PROGRESS_ENV);
+	unsigned long ms;
+	char *end;
+
+	if (!env || !*env)
+		return 1000;
+	errno = 0;
+	ms = strtoul(env, &end, 10);
+	if (errno || *end || ms == 0 || ms > 3600000)
+		return -EINVAL;
+	return (long)ms;
 }

@@ -77,4 +77,13 @@ struct fwc_ratelimit {
  */
 bool fwc_ratelimit_ok(struct fwc_ratelimit *rl, uint64_t now_ns, uint64_t *suppressed);
 
+/*
+ * Progress lines of long operations (recovery at start, sluice export) come
+ * every SLUICE_PROGRESS_MS milliseconds of the environment, default 1000.
+ * @return the interval in ms, or -EINVAL when the variable is set but not
+ * a number in 1..3600000.
+ */
+#define FWC_PROGRESS_ENV "SLUICE_PROGRESS_MS"
+long fwc_log_progress_ms(void);
+
 #endif /* FWC_LOG_H */

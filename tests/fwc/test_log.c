@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -107,6 +108,25 @@ static void test_ratelimit_zero_is_unlimited(void **state)
 	assert_int_equal(sup, 0);
 }
 
+static void test_log_progress_interval_from_env(void **state)
+{
+	(void)state;
+	unsetenv(FWC_PROGRESS_ENV);
+	assert_int_equal(fwc_log_progress_ms(), 1000);
+	setenv(FWC_PROGRESS_ENV, "", 1);
+	assert_int_equal(fwc_log_progress_ms(), 1000);
+	setenv(FWC_PROGRESS_ENV, "1", 1);
+	assert_int_equal(fwc_log_progress_ms(), 1);
+	setenv(FWC_PROGRESS_ENV, "3600000", 1);
+	assert_int_equal(fwc_log_progress_ms(), 3600000);
+	for (const char *const *bad = (const char *const[]){ "0", "3600001", "1s", "-5", "x", NULL };
+	     *bad; bad++) {
+		setenv(FWC_PROGRESS_ENV, *bad, 1);
+		assert_int_equal(fwc_log_progress_ms(), -EINVAL);
+	}
+	unsetenv(FWC_PROGRESS_ENV);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -115,6 +135,7 @@ int main(void)
 		cmocka_unit_test(test_ratelimit_burst_then_one_per_interval),
 		cmocka_unit_test(test_ratelimit_keys_are_independent),
 		cmocka_unit_test(test_ratelimit_zero_is_unlimited),
+		cmocka_unit_test(test_log_progress_interval_from_env),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
