@@ -31,6 +31,7 @@
 #include <pcap/pcap.h>
 
 #include "fwc_config.h"
+#include "fwc_log.h"
 #include "sluice_cmds.h"
 #include "sluice_export.h"
 #include "sluice_export_int.h"
@@ -46,6 +47,8 @@ struct xopts {
 	int64_t from_ns, to_ns;         /* [from, to) */
 	enum xfmt fmt;
 	bool hex, progress;
+	bool tty;                       /* standard error is a terminal: the line redraws itself */
+	uint64_t progress_ns;           /* between two progress lines (SLUICE_PROGRESS_MS) */
 };
 
 struct xctx {
@@ -520,9 +523,19 @@ static void progress(struct xctx *c, bool last)
 		done += c->parts[i].done;
 		total += c->parts[i].total;
 	}
-	fprintf(stderr, "\rsluice export: %" PRIu64 " records written, %" PRIu64 " read, %.0f%%%s",
-		c->written, c->read, total ? 100.0 * (double)done / (double)total : 100.0,
-		last ? "\n" : "");
+	/* On a terminal one line redrawn in place, elsewhere (--progress into a file) one per line. */
+	fprintf(stderr, "%ssluice export: %" PRIu64 " records written, %" PRIu64 " read, %.0f%%%s",
+		c->o.tty ? "\r" : "", c->written, c->read,
+		total ? 100.0 * (double)done / (double)total : 100.0,
+		last || !c->o.tty ? "\n" : "");
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* The partition whose current record is the earliest (ties: lowest partition). */
@@ -553,8 +566,8 @@ static int part_advance(struct sluice_xpart *p)
 
 static int export_run(struct xctx *c)
 {
-	struct timespec now;
-	time_t last = 0;
+	uint64_t last = mono_ns(), now;
+	bool shown = false;
 	struct sluice_xpart *p;
 	int rc = 0;
 
@@ -571,15 +584,15 @@ static int export_run(struct xctx *c)
 		}
 		if (rc == 0 && part_advance(p) < 0)
 			rc = -EIO;
-		if (c->o.progress && (c->read & 1023) == 0) {
-			clock_gettime(CLOCK_MONOTONIC, &now);
-			if (now.tv_sec != last)
-				progress(c, false);
-			last = now.tv_sec;
+		if (c->o.progress && (c->read & 63) == 0 &&
+		    (now = mono_ns()) - last >= c->o.progress_ns) {
+			progress(c, false);
+			last = now;
+			shown = true;
 		}
 	}
-	if (c->o.progress && last)
-		progress(c, true);
+	if (shown)
+		progress(c, true);      /* where it ended */
 	return rc;
 }
 
@@ -614,7 +627,9 @@ static int export_usage(FILE *out, int rc)
 		"                        read offline, the daemon need not run.  Also as DIR\n"
 		"  -c, --config FILE     take log.dirs from FILE (default: the embedded config)\n"
 		"  -b, --bootstrap H:P   read from a running broker over Kafka instead\n"
-		"  -q, --quiet           no progress line (shown once a second on a terminal)\n\n"
+		"  -q, --quiet           no progress line (shown once a second on a terminal)\n"
+		"      --progress        progress lines on standard error even when it is not\n"
+		"                        a terminal (one per line; never on standard output)\n\n"
 		"Exit status: 0 done, 1 an error (nothing found, I/O), 2 a usage error.\n");
 	return rc;
 }
@@ -643,6 +658,20 @@ static int export_format(struct xopts *o, const char *s)
 	return 0;
 }
 
+/* SLUICE_PROGRESS_MS (1..3600000; default 1000) as ns.  @return 0 or -1 (said why). */
+static int progress_interval(uint64_t *ns)
+{
+	long ms = fwc_log_progress_ms();
+
+	if (ms < 0) {
+		fprintf(stderr, "sluice export: SLUICE_PROGRESS_MS=%s: expected 1..3600000 (ms)\n",
+			getenv(FWC_PROGRESS_ENV));
+		return -1;
+	}
+	*ns = (uint64_t)ms * 1000000u;
+	return 0;
+}
+
 /* @return 0, or the exit code of a bad command line. */
 static int export_args(int argc, char **argv, struct xopts *o)
 {
@@ -651,9 +680,10 @@ static int export_args(int argc, char **argv, struct xopts *o)
 		{ "to", 1, 0, 'T' }, { "pcap", 1, 0, 'P' }, { "pcapng", 1, 0, 'N' },
 		{ "format", 1, 0, 'f' }, { "hex", 0, 0, 'x' }, { "data", 1, 0, 'd' },
 		{ "config", 1, 0, 'c' }, { "bootstrap", 1, 0, 'b' }, { "quiet", 0, 0, 'q' },
-		{ "help", 0, 0, 'h' }, { 0 },
+		{ "progress", 0, 0, 'G' }, { "help", 0, 0, 'h' }, { 0 },
 	};
 	int ch, outputs = 0;
+	bool quiet = false, forced = false;
 	char *end;
 
 	optind = 1;
@@ -678,11 +708,18 @@ static int export_args(int argc, char **argv, struct xopts *o)
 		case 'd': o->data = optarg; break;
 		case 'c': o->config = optarg; break;
 		case 'b': o->bootstrap = optarg; break;
-		case 'q': o->progress = false; break;
+		case 'q': o->progress = false, quiet = true; break;
+		case 'G': o->progress = true, forced = true; break;
 		case 'h': return export_usage(stdout, -1);
 		default: return export_usage(stderr, 2);
 		}
 	}
+	if (quiet && forced) {
+		fprintf(stderr, "sluice export: --quiet and --progress contradict each other\n");
+		return export_usage(stderr, 2);
+	}
+	if (progress_interval(&o->progress_ns) < 0)
+		return 2;
 	if (optind < argc && !o->data)
 		o->data = argv[optind++];
 	if (optind < argc || !o->topic || outputs != 1 || (o->hex && o->fmt != XF_RAW) ||
@@ -731,7 +768,7 @@ int sluice_cmd_export(int argc, char **argv)
 	int rc;
 
 	c.o = (struct xopts){ .partition = -1, .from_ns = INT64_MIN, .to_ns = INT64_MAX,
-			      .progress = isatty(STDERR_FILENO) };
+			      .progress = isatty(STDERR_FILENO), .tty = isatty(STDERR_FILENO) };
 	rc = export_args(argc, argv, &c.o);
 	if (rc)
 		return rc < 0 ? 0 : rc;

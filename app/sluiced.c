@@ -17,12 +17,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <syslog.h>
 
 #include <rte_lcore.h>
 #include <rte_log.h>
 
 #include "sluice_build.h"
 #include "fwc_config.h"
+#include "fwc_log.h"
 #include "ctl_catalog.h"
 #include "ctl_group.h"
 #include "ctl_listener.h"
@@ -52,6 +54,9 @@ struct sluiced_opts {
 	int print_config;               /* --print-config */
 	int dry_run;                    /* --dry-run: print the EAL line, do not start */
 	const char *log_file;           /* --log-file: stdout and stderr go there; SIGHUP reopens */
+	int log_syslog;                 /* --log-syslog: the log goes to syslog (facility daemon) */
+	bool log_levels_set;            /* --log-level given */
+	struct fwc_log_levels log_levels;
 	unsigned int n_overrides;
 	const char *overrides[SLUICED_MAX_OVERRIDES];
 	int eal_argc;                   /* arguments after "--" */
@@ -72,6 +77,11 @@ static void usage(FILE *out)
 		"      --dry-run             validate, print the EAL command line and exit\n"
 		"      --log-file FILE       write the log to FILE (appending); SIGHUP reopens it\n"
 		"                            (log rotation); default: standard error\n"
+		"      --log-syslog          send the log to syslog (facility daemon) instead\n"
+		"      --log-level SPEC      LEVEL for every module and/or MODULE=LEVEL, comma-\n"
+		"                            separated (modules: daemon, control, storage,\n"
+		"                            dataplane; levels: err, warning, notice, info,\n"
+		"                            debug...), e.g. storage=debug,dataplane=warn\n"
 		"  -h, --help                this text\n"
 		"  -V, --version             print the version\n\n"
 		"Arguments after \"--\" are passed to DPDK's EAL after those of the\n"
@@ -90,6 +100,8 @@ static int parse_args(int argc, char **argv, struct sluiced_opts *o)
 		{ "print-config", no_argument, NULL, 'p' },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "log-file", required_argument, NULL, 'l' },
+		{ "log-syslog", no_argument, NULL, 'S' },
+		{ "log-level", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -126,6 +138,19 @@ static int parse_args(int argc, char **argv, struct sluiced_opts *o)
 		case 'l':
 			o->log_file = optarg;
 			break;
+		case 'S':
+			o->log_syslog = 1;
+			break;
+		case 'L': {
+			char err[256];
+
+			if (fwc_log_levels_parse(optarg, &o->log_levels, err, sizeof(err)) < 0) {
+				fprintf(stderr, "sluiced: --log-level %s: %s\n", optarg, err);
+				return -1;
+			}
+			o->log_levels_set = true;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			return 1;
@@ -136,6 +161,10 @@ static int parse_args(int argc, char **argv, struct sluiced_opts *o)
 			usage(stderr);
 			return -1;
 		}
+	}
+	if (o->log_file && o->log_syslog) {
+		fprintf(stderr, "sluiced: --log-file and --log-syslog: choose one\n");
+		return -1;
 	}
 	/* getopt_long stops at "--"; everything after it belongs to EAL. */
 	if (optind < argc && strcmp(argv[optind - 1], "--") != 0) {
@@ -300,7 +329,7 @@ static struct ctl_metrics *metrics_start(const struct fwc_config *cfg, struct ct
 {
 	struct ctl_metrics_params mp = { .listener = cfg->broker.metrics_listener, .srv = srv,
 					 .cat = cat, .store = store, .lcores = lcores,
-					 .groups = groups };
+					 .groups = groups, .eal = true };
 	struct ctl_metrics *m = NULL;
 	int rc = ctl_metrics_create(&mp, &m);
 
@@ -331,6 +360,53 @@ static int log_reopen(const char *path)
 	return rc;
 }
 
+/*
+ * --log-level: rte_log levels of the "sluice.<module>" log types (rte_log
+ * numbers them from 1 = emerg: syslog's + 1).  The global level first, so
+ * that a module's own wins.
+ */
+static void log_levels_apply(const struct sluiced_opts *o)
+{
+	char pattern[64];
+
+	if (!o->log_levels_set)
+		return;
+	if (o->log_levels.global >= 0)
+		rte_log_set_level_pattern("sluice.*", (uint32_t)o->log_levels.global + 1);
+	for (int m = 0; m < FWC_LOG_MODULES; m++) {
+		if (o->log_levels.module[m] < 0)
+			continue;
+		snprintf(pattern, sizeof(pattern), "sluice.%s", fwc_log_module_name(m));
+		rte_log_set_level_pattern(pattern, (uint32_t)o->log_levels.module[m] + 1);
+	}
+}
+
+/* --log-syslog: rte_log's stream, each line to syslog at the line's own level. */
+static ssize_t syslog_write(void *cookie, const char *buf, size_t len)
+{
+	int level = rte_log_cur_msg_loglevel();
+	size_t n = len;
+
+	(void)cookie;
+	while (n && buf[n - 1] == '\n')
+		n--;
+	if (n)
+		syslog(level >= 1 && level <= 8 ? level - 1 : LOG_INFO, "%.*s", (int)n, buf);
+	return (ssize_t)len;
+}
+
+static int log_syslog_open(void)
+{
+	cookie_io_functions_t io = { .write = syslog_write };
+	FILE *f = fopencookie(NULL, "w", io);
+
+	if (!f)
+		return -errno;
+	setvbuf(f, NULL, _IOLBF, 0);
+	openlog("sluiced", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	return rte_openlog_stream(f) < 0 ? -EINVAL : 0;
+}
+
 /* SIGHUP on the control loop: reopen the log file. */
 static void on_hup(void *arg)
 {
@@ -359,7 +435,7 @@ static struct ctl_telemetry *telemetry_start(const struct fwc_config *cfg, struc
 					     const struct ctl_groups *groups)
 {
 	struct ctl_metrics_params mp = { .srv = srv, .cat = cat, .store = store, .lcores = lcores,
-					 .groups = groups };
+					 .groups = groups, .eal = true };
 	struct ctl_telemetry *t = NULL;
 	int rc = ctl_telemetry_start(cfg, &mp, &t);
 
@@ -418,6 +494,7 @@ static int run(const struct sluiced_opts *o, const struct fwc_config *cfg)
 	fputc('\n', stderr);
 	if (dp_eal_init(&eal) < 0)
 		return 1;
+	log_levels_apply(o);        /* after EAL: they win over dataplane.eal's --log-level */
 	if (dp_ports_start(cfg, &ports) < 0) {
 		dp_eal_fini();
 		return 1;
@@ -431,6 +508,7 @@ static int run(const struct sluiced_opts *o, const struct fwc_config *cfg)
 	sp.dispatch_arg = &api;
 	if ((rc = ctl_store_create(cfg, &store)) < 0 ||
 	    (rc = ctl_catalog_create(cfg, ctl_store_catalog_ops(), store, &cat)) < 0 ||
+	    (rc = ctl_store_opened(store)) < 0 ||
 	    (rc = kp_api_ctx_init(&api, cfg, cat)) < 0 ||
 	    (rc = ctl_pids_open(cfg->broker.log_dirs, &api.pids)) < 0 ||
 	    (rc = kp_data_create(store, &api.data)) < 0 ||
@@ -513,6 +591,10 @@ int main(int argc, char **argv)
 			return 1;
 		dp_eal_args_print(&eal, stdout);
 		return 0;
+	}
+	if (o.log_syslog && (rc = log_syslog_open()) < 0) {
+		fprintf(stderr, "sluiced: --log-syslog: %s\n", strerror(-rc));
+		return 1;
 	}
 	if (o.log_file && (rc = log_reopen(o.log_file)) < 0) {
 		fprintf(stderr, "sluiced: --log-file %s: %s\n", o.log_file, strerror(-rc));

@@ -320,13 +320,19 @@ static void conn_flush(struct ctl_conn *c)
 static void resp_count(struct ctl_resp *r)
 {
 	struct ctl_api_stats *a;
+	uint64_t ns;
+	unsigned int b = 0;
 
 	if (r->api_key < 0 || r->api_key >= CTL_API_KEYS)
 		return;
 	a = &r->srv->st.api[r->api_key];
+	ns = ctl_now_ns() - r->t0;
+	while (b < CTL_LAT_BUCKETS && ns > (uint64_t)ctl_lat_bucket_us[b] * 1000u)
+		b++;
 	a->requests++;
 	a->errors += r->errors;
-	a->latency_ns += ctl_now_ns() - r->t0;
+	a->latency_ns += ns;
+	a->latency_bucket[b]++;
 }
 
 /* Mark a slot done (size patched) without flushing. */
@@ -436,8 +442,9 @@ static bool conn_dispatch(struct ctl_conn *c, const uint8_t *frame, size_t len)
 	case CTL_DISP_CLOSE:
 	default:
 		s->st.requests_refused++;
-		CTL_LOG(INFO, "connection %s closed: malformed request (api_key %d)",
-			c->peer, r->api_key);
+		CTL_LOG_RL(&s->log_rl[CTL_RL_MALFORMED], INFO,
+			   "connection %s closed: malformed request (api_key %d)", c->peer,
+			   r->api_key);
 		ctl_conn_close(c, NULL);
 		return false;
 	}
@@ -451,11 +458,13 @@ static bool frame_size_ok(struct ctl_conn *c, int32_t size)
 
 	if (size <= 0) {
 		s->st.frames_invalid++;
-		CTL_LOG(NOTICE, "connection %s closed: invalid frame size %d", c->peer, size);
+		CTL_LOG_RL(&s->log_rl[CTL_RL_FRAME_SIZE], NOTICE,
+			   "connection %s closed: invalid frame size %d", c->peer, size);
 	} else if (size > s->b->socket_request_max_bytes) {
 		s->st.frames_too_large++;
-		CTL_LOG(NOTICE, "connection %s closed: frame of %d bytes exceeds "
-			"socket.request.max.bytes %d", c->peer, size, s->b->socket_request_max_bytes);
+		CTL_LOG_RL(&s->log_rl[CTL_RL_FRAME_SIZE], NOTICE,
+			   "connection %s closed: frame of %d bytes exceeds socket.request.max.bytes %d",
+			   c->peer, size, s->b->socket_request_max_bytes);
 	} else {
 		return true;
 	}

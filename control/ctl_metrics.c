@@ -39,7 +39,9 @@
  * The handshake itself (wake the control thread, wait for the copy) is
  * ctl_snapq.c, shared with the DPDK telemetry commands (ctl_telemetry.c).
  */
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -48,6 +50,9 @@
 #include <time.h>
 
 #include <microhttpd.h>
+#include <rte_eal.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
 
 #include "ctl_catalog.h"
 #include "ctl_group.h"
@@ -172,6 +177,7 @@ static void part_copy(struct ctl_metrics_part *d, const char *topic, const struc
 	if (p->ring) {                  /* producer and writer positions: a moment's fill */
 		d->ring_used = st_ring_used(p->ring);
 		d->ring_size = p->ring->size;
+		d->ring_huge = p->ring->mem.kind == ST_HUGEMEM_HUGE ? p->ring->mem.map_len : 0;
 	}
 }
 
@@ -292,6 +298,62 @@ static void snap_groups(struct snap_owned *o, const struct ctl_metrics_params *p
 	s->groups_nomem = true;
 }
 
+/* @dir/@name as an unsigned number; 0 when unreadable. */
+static uint64_t read_u64(const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+	unsigned long long v = 0;
+	FILE *f;
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path) ||
+	    !(f = fopen(path, "r")))
+		return 0;
+	if (fscanf(f, "%llu", &v) != 1)
+		v = 0;
+	fclose(f);
+	return v;
+}
+
+static int huge_cmp(const void *a, const void *b)
+{
+	const struct ctl_metrics_hugepages *x = a, *y = b;
+
+	return x->size_kb < y->size_kb ? -1 : x->size_kb > y->size_kb;
+}
+
+/*
+ * The host's hugepage pools (hugepages-<size>kB: nr_hugepages,
+ * free_hugepages), and the DPDK heap's size when EAL runs on hugepages.
+ */
+static void snap_hugepages(struct ctl_metrics_snap *s, const struct ctl_metrics_params *p)
+{
+	const char *root = p->hugepages_dir ? p->hugepages_dir : "/sys/kernel/mm/hugepages";
+	DIR *d = opendir(root);
+	struct dirent *e;
+	char dir[PATH_MAX];
+	unsigned long long kb;
+
+	while (d && (e = readdir(d)) && s->n_huge < CTL_METRICS_HUGE_SIZES) {
+		if (sscanf(e->d_name, "hugepages-%llukB", &kb) != 1 ||
+		    snprintf(dir, sizeof(dir), "%s/%s", root, e->d_name) >= (int)sizeof(dir))
+			continue;
+		s->huge[s->n_huge++] = (struct ctl_metrics_hugepages){
+			.size_kb = kb, .total = read_u64(dir, "nr_hugepages"),
+			.free = read_u64(dir, "free_hugepages") };
+	}
+	if (d)
+		closedir(d);
+	qsort(s->huge, s->n_huge, sizeof(s->huge[0]), huge_cmp);
+	if (!p->eal || !rte_eal_has_hugepages())
+		return;
+	for (unsigned int i = 0; i < rte_socket_count(); i++) {
+		struct rte_malloc_socket_stats ms;
+
+		if (rte_malloc_get_socket_stats(rte_socket_id_by_idx(i), &ms) == 0)
+			s->dpdk_heap_huge += ms.heap_totalsz_bytes;
+	}
+}
+
 struct ctl_metrics_snap *ctl_metrics_snap_take(const struct ctl_metrics_params *p)
 {
 	struct snap_owned *o = calloc(1, sizeof(*o));
@@ -320,6 +382,7 @@ struct ctl_metrics_snap *ctl_metrics_snap_take(const struct ctl_metrics_params *
 	s->ports = o->ports;
 	if (p->lcores)
 		dp_stats_foreach_partition(p->lcores, dp_part_add, o);
+	snap_hugepages(s, p);
 	if (p->cat)
 		snap_partitions(o, p->cat);
 	if (!o->failed)

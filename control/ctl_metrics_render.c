@@ -49,12 +49,12 @@ struct counter_fam {
  * Each family of @fams, one sample per item: @n items of @stride bytes from
  * @items, labelled @label="<what @label_of writes for the item>".
  */
-static void render_counter_fams(FILE *out, const struct counter_fam *fams, size_t n_fams,
-				const char *label, const void *items, size_t stride, size_t n,
-				void (*label_of)(FILE *out, const void *item, size_t i))
+static void render_fams(FILE *out, const struct counter_fam *fams, size_t n_fams,
+			const char *type, const char *label, const void *items, size_t stride,
+			size_t n, void (*label_of)(FILE *out, const void *item, size_t i))
 {
 	for (size_t f = 0; f < n_fams; f++) {
-		family(out, fams[f].name, "counter", fams[f].help);
+		family(out, fams[f].name, type, fams[f].help);
 		for (size_t i = 0; i < n; i++) {
 			const char *it = (const char *)items + i * stride;
 
@@ -64,6 +64,13 @@ static void render_counter_fams(FILE *out, const struct counter_fam *fams, size_
 				(unsigned long long)*(const uint64_t *)(it + fams[f].off));
 		}
 	}
+}
+
+static void render_counter_fams(FILE *out, const struct counter_fam *fams, size_t n_fams,
+				const char *label, const void *items, size_t stride, size_t n,
+				void (*label_of)(FILE *out, const void *item, size_t i))
+{
+	render_fams(out, fams, n_fams, "counter", label, items, stride, n, label_of);
 }
 
 static void label_writer(FILE *out, const void *item, size_t i)
@@ -89,6 +96,29 @@ static void sample_u64(FILE *out, const char *name, uint64_t v)
 	fprintf(out, "%s %llu\n", name, (unsigned long long)v);
 }
 
+/*
+ * One histogram series: cumulative _bucket{...,le="<seconds>"} for each of
+ * the @n bounds (microseconds) and +Inf, then _sum and _count.  @labels is
+ * the series' own labels ('writer="0"'), without braces.
+ */
+static void histogram_series(FILE *out, const char *name, const char *labels,
+			     const uint32_t *bounds_us, unsigned int n, const uint64_t *bucket,
+			     uint64_t sum_ns, uint64_t count)
+{
+	unsigned long long cum = 0;
+
+	for (unsigned int b = 0; b <= n; b++) {
+		cum += bucket[b];
+		if (b < n)
+			fprintf(out, "%s_bucket{%s,le=\"%g\"} %llu\n", name, labels,
+				bounds_us[b] / 1e6, cum);
+		else
+			fprintf(out, "%s_bucket{%s,le=\"+Inf\"} %llu\n", name, labels, cum);
+	}
+	fprintf(out, "%s_sum{%s} %.9f\n", name, labels, sum_ns / 1e9);
+	fprintf(out, "%s_count{%s} %llu\n", name, labels, (unsigned long long)count);
+}
+
 static const char *api_name(const struct ctl_metrics_snap *s, unsigned int key, char *buf,
 			    size_t len)
 {
@@ -110,7 +140,7 @@ static bool api_shown(const struct ctl_metrics_snap *s, unsigned int key)
 }
 
 /* One series per advertised API (zeros included) and per other key seen. */
-static void api_series(FILE *out, const struct ctl_metrics_snap *s, const char *name, int what)
+static void api_series(FILE *out, const struct ctl_metrics_snap *s, const char *name, bool errors)
 {
 	char buf[16];
 
@@ -119,13 +149,27 @@ static void api_series(FILE *out, const struct ctl_metrics_snap *s, const char *
 
 		if (!api_shown(s, k))
 			continue;
-		fprintf(out, "%s{api=\"%s\"} ", name, api_name(s, k, buf, sizeof(buf)));
-		if (what == 0)
-			fprintf(out, "%llu\n", (unsigned long long)a->requests);
-		else if (what == 1)
-			fprintf(out, "%llu\n", (unsigned long long)a->errors);
-		else
-			fprintf(out, "%.9f\n", (double)a->latency_ns / 1e9);
+		fprintf(out, "%s{api=\"%s\"} %llu\n", name, api_name(s, k, buf, sizeof(buf)),
+			(unsigned long long)(errors ? a->errors : a->requests));
+	}
+}
+
+/* Request latency by API; api="Fetch" is the fetch latency (a long poll's wait included). */
+static void render_request_histogram(FILE *out, const struct ctl_metrics_snap *s)
+{
+	static const char name[] = "sluice_kafka_request_seconds";
+	char buf[16], labels[64];
+
+	family(out, name, "histogram",
+	       "Time from request read to response queued, by API (a Fetch's wait for data included).");
+	for (unsigned int k = 0; k < CTL_API_KEYS; k++) {
+		const struct ctl_api_stats *a = &s->server.api[k];
+
+		if (!api_shown(s, k))
+			continue;
+		snprintf(labels, sizeof(labels), "api=\"%s\"", api_name(s, k, buf, sizeof(buf)));
+		histogram_series(out, name, labels, ctl_lat_bucket_us, CTL_LAT_BUCKETS,
+				 a->latency_bucket, a->latency_ns, a->requests);
 	}
 }
 
@@ -155,14 +199,11 @@ static void render_kafka(FILE *out, const struct ctl_metrics_snap *s)
 	};
 
 	family(out, "sluice_kafka_requests_total", "counter", "Kafka requests handled, by API.");
-	api_series(out, s, "sluice_kafka_requests_total", 0);
+	api_series(out, s, "sluice_kafka_requests_total", false);
 	family(out, "sluice_kafka_request_errors_total", "counter",
 	       "Error codes returned in Kafka responses, by API.");
-	api_series(out, s, "sluice_kafka_request_errors_total", 1);
-	family(out, "sluice_kafka_request_seconds", "summary",
-	       "Time from request read to response queued, by API.");
-	api_series(out, s, "sluice_kafka_request_seconds_sum", 2);
-	api_series(out, s, "sluice_kafka_request_seconds_count", 0);
+	api_series(out, s, "sluice_kafka_request_errors_total", true);
+	render_request_histogram(out, s);
 	family(out, "sluice_kafka_connections_active", "gauge", "Open Kafka connections.");
 	sample_u64(out, "sluice_kafka_connections_active", st->conn_open);
 	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
@@ -245,29 +286,20 @@ static void render_partitions(FILE *out, const struct ctl_metrics_snap *s)
 	}
 }
 
-/* fdatasync latency per writer, a Prometheus histogram in seconds (cumulative buckets). */
-static void render_sync_histogram(FILE *out, const struct ctl_metrics_snap *s)
+/* A histogram of struct st_writer_stats (at @off), one series per writer. */
+static void render_writer_histogram(FILE *out, const struct ctl_metrics_snap *s, const char *name,
+				    const char *help, size_t off)
 {
-	static const char name[] = "sluice_storage_fsync_seconds";
+	char labels[32];
 
-	family(out, name, "histogram",
-	       "Group commit latency: a sync request until the durable watermark moves.");
+	family(out, name, "histogram", help);
 	for (size_t w = 0; w < s->n_writers; w++) {
-		const struct st_writer_stats *ws = &s->writers[w];
-		unsigned long long cum = 0;
+		const struct st_lat_hist *h =
+			(const struct st_lat_hist *)((const char *)&s->writers[w] + off);
 
-		for (unsigned int b = 0; b <= ST_SYNC_BUCKETS; b++) {
-			cum += ws->sync_bucket[b];
-			if (b < ST_SYNC_BUCKETS)
-				fprintf(out, "%s_bucket{writer=\"%zu\",le=\"%g\"} %llu\n", name, w,
-					st_sync_bucket_us[b] / 1e6, cum);
-			else
-				fprintf(out, "%s_bucket{writer=\"%zu\",le=\"+Inf\"} %llu\n", name, w,
-					cum);
-		}
-		fprintf(out, "%s_sum{writer=\"%zu\"} %.9f\n", name, w, ws->sync_sum_ns / 1e9);
-		fprintf(out, "%s_count{writer=\"%zu\"} %llu\n", name, w,
-			(unsigned long long)ws->sync_count);
+		snprintf(labels, sizeof(labels), "writer=\"%zu\"", w);
+		histogram_series(out, name, labels, st_lat_bucket_us, ST_LAT_BUCKETS, h->bucket,
+				 h->sum_ns, h->count);
 	}
 }
 
@@ -285,12 +317,31 @@ static void render_storage(FILE *out, const struct ctl_metrics_snap *s)
 		W("io_errors_total", io_errors, "Partitions stopped by an I/O error."),
 		W("io_error_heals_total", heals,
 		  "Partitions let in again after an I/O error (storage.io.error.retry.ms)."),
+	};
+
+	static const struct counter_fam gauges[] = {
+		W("writer_inflight_ops", inflight_ops,
+		  "io_uring operations (writes, fdatasyncs) submitted or queued and not completed."),
+		W("writer_queue_bytes", queue_bytes,
+		  "Bytes of segment writes issued and not yet written (ring bytes in flight)."),
+		W("rx_stamps_lost_total", rx_stamps_lost,
+		  "Dataplane batches left out of the receive-to-durable histogram (stamp array full)."),
 #undef W
 	};
 
 	render_counter_fams(out, fams, sizeof(fams) / sizeof(fams[0]), "writer", s->writers,
 			    sizeof(s->writers[0]), s->n_writers, label_writer);
-	render_sync_histogram(out, s);
+	render_fams(out, gauges, 2, "gauge", "writer", s->writers, sizeof(s->writers[0]),
+		    s->n_writers, label_writer);
+	render_fams(out, gauges + 2, 1, "counter", "writer", s->writers, sizeof(s->writers[0]),
+		    s->n_writers, label_writer);
+	render_writer_histogram(out, s, "sluice_storage_fsync_seconds",
+				"Group commit latency: a sync request until the durable watermark moves.",
+				offsetof(struct st_writer_stats, sync));
+	render_writer_histogram(out, s, "sluice_dataplane_receive_to_durable_seconds",
+				"Dataplane batches (tap and produce mode): receive time until the "
+				"writer saw the durable watermark cover the batch.",
+				offsetof(struct st_writer_stats, rx_durable));
 }
 
 static void render_dataplane(FILE *out, const struct ctl_metrics_snap *s)
@@ -509,6 +560,36 @@ static void render_group_offsets(FILE *out, const struct ctl_metrics_snap *s)
 			k = render_lag_sum(out, &s->groups[i], k);
 }
 
+/* The host's hugepage pools, and what of them this process holds, by pool. */
+static void render_hugepages(FILE *out, const struct ctl_metrics_snap *s)
+{
+	uint64_t rings = 0, staging = 0;
+
+	family(out, "sluice_hugepages_total", "gauge",
+	       "Hugepages reserved on the host, by page size (nr_hugepages).");
+	for (size_t i = 0; i < s->n_huge; i++)
+		fprintf(out, "sluice_hugepages_total{size=\"%llukB\"} %llu\n",
+			(unsigned long long)s->huge[i].size_kb, (unsigned long long)s->huge[i].total);
+	family(out, "sluice_hugepages_free", "gauge",
+	       "Reserved hugepages not in use by any process, by page size (free_hugepages).");
+	for (size_t i = 0; i < s->n_huge; i++)
+		fprintf(out, "sluice_hugepages_free{size=\"%llukB\"} %llu\n",
+			(unsigned long long)s->huge[i].size_kb, (unsigned long long)s->huge[i].free);
+	for (size_t i = 0; i < s->n_parts; i++)
+		rings += s->parts[i].ring_huge;
+	for (size_t i = 0; i < s->n_writers; i++)
+		staging += s->writers[i].huge_bytes;
+	family(out, "sluice_hugepage_bytes_used", "gauge",
+	       "Hugepage memory sluiced holds, by pool: the DPDK heap (mbufs, rings; "
+	       "rte_malloc_get_socket_stats), partition rings, writer staging buffers.");
+	fprintf(out, "sluice_hugepage_bytes_used{pool=\"dpdk_heap\"} %llu\n",
+		(unsigned long long)s->dpdk_heap_huge);
+	fprintf(out, "sluice_hugepage_bytes_used{pool=\"partition_rings\"} %llu\n",
+		(unsigned long long)rings);
+	fprintf(out, "sluice_hugepage_bytes_used{pool=\"writer_staging\"} %llu\n",
+		(unsigned long long)staging);
+}
+
 int ctl_metrics_render(const struct ctl_metrics_snap *s, FILE *out)
 {
 	family(out, "sluice_build_info", "gauge", "The running sluiced's version (always 1).");
@@ -519,6 +600,7 @@ int ctl_metrics_render(const struct ctl_metrics_snap *s, FILE *out)
 	render_dataplane(out, s);
 	render_lcores(out, s);
 	render_ports(out, s);
+	render_hugepages(out, s);
 	render_group_counters(out, s);
 	render_group_summaries(out, s);
 	render_group_offsets(out, s);

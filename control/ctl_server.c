@@ -381,6 +381,8 @@ int ctl_server_create(const struct ctl_server_params *p, struct ctl_server **out
 	*out = NULL;
 	if (!s)
 		return -ENOMEM;
+	for (unsigned int i = 0; i < CTL_RL__COUNT; i++)
+		s->log_rl[i] = (struct fwc_ratelimit)CTL_LOG_RL_INIT;
 	s->b = p->broker;
 	s->dispatch = p->dispatch;
 	s->dispatch_arg = p->dispatch_arg;

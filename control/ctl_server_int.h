@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "ctl_server.h"
+#include "fwc_log.h"
 #include "fwc_config.h"
 #include "kp_buf.h"
 
@@ -81,7 +82,12 @@ struct ctl_conn {
 	char peer[64];
 };
 
+/* Rate-limited log call sites of the server (CTL_LOG_RL): 10 lines, then 1 a second. */
+enum ctl_log_rl { CTL_RL_MALFORMED, CTL_RL_FRAME_SIZE, CTL_RL__COUNT };
+#define CTL_LOG_RL_INIT FWC_RATELIMIT_INIT(10, 10000)
+
 struct ctl_server {
+	struct fwc_ratelimit log_rl[CTL_RL__COUNT];
 	const struct fwc_broker *b;
 	ctl_dispatch_fn dispatch;
 	void *dispatch_arg;

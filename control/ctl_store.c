@@ -27,6 +27,19 @@
 /* Kafka's log.flush.offset.checkpoint.interval.ms: bounds the recovery walk after a crash. */
 #define CTL_STORE_CHECKPOINT_MS 60000
 
+/*
+ * Progress of the partitions' load at start (a large data directory after a
+ * crash takes a while): a line every SLUICE_PROGRESS_MS (default 1000 ms)
+ * while it lasts, and one at the end if any was printed.
+ */
+struct recovery_progress {
+	bool on;
+	uint32_t parts_total, parts_done;
+	uint64_t bytes_total, bytes_done;
+	uint64_t t0_ns, last_ns, interval_ns;
+	bool printed;
+};
+
 struct ctl_store {
 	const struct fwc_config *cfg;
 	struct st_logdir *logdir;
@@ -44,6 +57,7 @@ struct ctl_store {
 	bool served;                    /* the appliance got as far as serving */
 	struct ctl_timer checkpoint;    /* on the control loop */
 	bool warned_fallback;
+	struct recovery_progress rp;    /* the partitions opened at start */
 };
 
 static void store_notify(void *arg)
@@ -53,12 +67,91 @@ static void store_notify(void *arg)
 	ctl_notifier_signal(st->notifier);
 }
 
+/* The storage module's own log type: --log-level storage=LEVEL. */
+RTE_LOG_REGISTER(ctl_storage_logtype, sluice.storage, INFO);
+
 static void store_log(void *arg, int level, const char *msg)
 {
 	(void)arg;
 	rte_log(level <= ST_LOG_ERR ? RTE_LOG_ERR : level <= ST_LOG_WARNING ? RTE_LOG_WARNING
 									    : RTE_LOG_INFO,
-		ctl_logtype, "STORAGE: %s\n", msg);
+		ctl_storage_logtype, "STORAGE: %s\n", msg);
+}
+
+/* @b as "3.2 GB", "120.5 MB", "512 kB" into @buf. */
+static const char *human_bytes(uint64_t b, char *buf, size_t len)
+{
+	if (b >= 1000000000u)
+		snprintf(buf, len, "%.1f GB", b / 1e9);
+	else if (b >= 1000000u)
+		snprintf(buf, len, "%.1f MB", b / 1e6);
+	else
+		snprintf(buf, len, "%llu kB", (unsigned long long)(b + 999) / 1000);
+	return buf;
+}
+
+static void progress_line(struct recovery_progress *rp, const char *what)
+{
+	char done[32], total[32];
+	uint32_t parts = rp->parts_total > rp->parts_done ? rp->parts_total : rp->parts_done;
+	uint64_t bytes = rp->bytes_total > rp->bytes_done ? rp->bytes_total : rp->bytes_done;
+
+	CTL_LOG(INFO, "recovery: %u/%u partitions, %s of %s checked%s", rp->parts_done, parts,
+		human_bytes(rp->bytes_done, done, sizeof(done)),
+		human_bytes(bytes, total, sizeof(total)), what);
+	rp->printed = true;
+}
+
+static void progress_tick(struct recovery_progress *rp)
+{
+	uint64_t now = ctl_now_ns();
+
+	if (now - rp->last_ns < rp->interval_ns)
+		return;
+	rp->last_ns = now;
+	progress_line(rp, "");
+}
+
+/* st_logdir_progress_fn: one segment loaded (the control thread opens every partition). */
+static void progress_segment(void *arg, uint64_t log_bytes)
+{
+	struct recovery_progress *rp = arg;
+
+	rp->bytes_done += log_bytes;
+	progress_tick(rp);
+}
+
+static void progress_start(struct ctl_store *st)
+{
+	struct recovery_progress *rp = &st->rp;
+	long ms = fwc_log_progress_ms();
+
+	if (ms < 0) {
+		CTL_LOG(WARNING, "SLUICE_PROGRESS_MS=%s: not 1..3600000; 1000 used",
+			getenv(FWC_PROGRESS_ENV));
+		ms = 1000;
+	}
+	*rp = (struct recovery_progress){ .on = true, .interval_ns = (uint64_t)ms * 1000000u };
+	if (st_logdir_scan(st->cfg->broker.log_dirs, &rp->parts_total, &rp->bytes_total) < 0)
+		rp->parts_total = 0;
+	rp->t0_ns = rp->last_ns = ctl_now_ns();
+	st_logdir_set_progress(st->logdir, progress_segment, rp);
+}
+
+int ctl_store_opened(struct ctl_store *st)
+{
+	struct recovery_progress *rp = &st->rp;
+	char what[64];
+
+	if (!rp->on)
+		return 0;
+	st_logdir_set_progress(st->logdir, NULL, NULL);
+	rp->on = false;
+	if (rp->printed) {
+		snprintf(what, sizeof(what), ": done in %.1f s", (ctl_now_ns() - rp->t0_ns) / 1e9);
+		progress_line(rp, what);
+	}
+	return 0;
 }
 
 static enum st_visibility visibility(const struct fwc_config *cfg)
@@ -107,6 +200,7 @@ int ctl_store_create(const struct fwc_config *cfg, struct ctl_store **out)
 	CTL_LOG(INFO, "log.dirs %s: %s", cfg->broker.log_dirs,
 		st_logdir_was_clean(st->logdir) ? "clean shutdown marker found"
 						: "no clean shutdown marker: partitions are recovered");
+	progress_start(st);
 	st->n_writers = s->writer_threads < CTL_STORE_MAX_WRITERS ? s->writer_threads
 								  : CTL_STORE_MAX_WRITERS;
 	for (unsigned i = 0; i < st->n_writers; i++) {
@@ -241,6 +335,10 @@ static int op_partition_open(void *arg, const struct ctl_topic *t, struct ctl_pa
 		return rc;
 	}
 	cp->store = p;
+	if (st->rp.on) {
+		st->rp.parts_done++;
+		progress_tick(&st->rp);
+	}
 	return 0;
 }
 

@@ -148,7 +148,7 @@ static inline int dp_batch_drop(enum st_batch_err e)
 static inline int dp_produce_batch(struct dp_lcore *c, const struct dp_topic_map *t,
 				   struct st_partition **p, uint32_t *slot, int32_t part,
 				   const uint8_t *batch, uint32_t len, unsigned int flags,
-				   struct st_batch_info *bi, int64_t *base)
+				   uint64_t rx_ns, struct st_batch_info *bi, int64_t *base)
 {
 	enum st_batch_err e;
 	int rc;
@@ -162,7 +162,7 @@ static inline int dp_produce_batch(struct dp_lcore *c, const struct dp_topic_map
 	e = st_batch_validate(batch, len, ST_BATCH_V_PRODUCE | ST_BATCH_V_EXACT, 0, bi);
 	if (unlikely(e != ST_BATCH_ERR_OK))
 		return dp_batch_drop(e);
-	rc = st_partition_append_ex(*p, batch, len, flags, base);
+	rc = st_partition_append_rx(*p, batch, len, flags, rx_ns, base);
 	if (unlikely(rc != 0))
 		return rc == ST_APPEND_DUPLICATE ? DP_DROP_duplicate : dp_part_err(rc);
 	return 0;
@@ -176,7 +176,7 @@ static inline int dp_produce_batch(struct dp_lcore *c, const struct dp_topic_map
  */
 static inline int dp_produce(struct dp_lcore *c, const struct dp_lcore_queue *q,
 			     const struct dp_rule *ru, const struct rte_mbuf *m,
-			     const struct dp_pkt *pk)
+			     const struct dp_pkt *pk, uint64_t ns)
 {
 	const struct dp_topic_map *t = &c->all->topic[ru->topic];
 	struct st_partition *p = q->part[ru->topic];
@@ -202,7 +202,7 @@ static inline int dp_produce(struct dp_lcore *c, const struct dp_lcore_queue *q,
 	part = h.partition;
 	r = dp_produce_batch(c, t, &p, &slot, part, d + DP_SLC_HDR_SIZE,
 			     pk->payload_len - DP_SLC_HDR_SIZE,
-			     flags & DP_SLC_FLAG_GAPS_OK ? ST_APPEND_F_GAPS_OK : 0, &bi, &base);
+			     flags & DP_SLC_FLAG_GAPS_OK ? ST_APPEND_F_GAPS_OK : 0, ns, &bi, &base);
 	if (ack) {
 		/* Stored, or a duplicate with the original's offsets: wait for durability. */
 		bool wait = r == 0 || (r == DP_DROP_duplicate && base >= 0);
@@ -257,7 +257,7 @@ dp_frame(struct dp_lcore *c, const struct dp_lcore_queue *q, struct rte_mbuf *m,
 	if (ru->mode == FWC_MODE_TAP)
 		r = dp_tap(c, q, ru, m, pk, ns, ns, ms);
 	else
-		r = dp_produce(c, q, ru, m, pk);
+		r = dp_produce(c, q, ru, m, pk, ns);
 	if (unlikely(r))
 		goto drop;
 	c->stored += weight;

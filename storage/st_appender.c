@@ -468,6 +468,7 @@ unsigned st_uring_in_flight(const struct st_uring *u)
 void st_uring_stats_get(const struct st_uring *u, struct st_uring_stats *st)
 {
 	*st = u->st;
+	st->huge_bytes = u->stage_mem.kind == ST_HUGEMEM_HUGE ? u->stage_mem.map_len : 0;
 }
 
 /* ------------------------------------------------------------- watermarks */

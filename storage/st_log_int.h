@@ -29,6 +29,8 @@ struct st_logdir {
 	pthread_mutex_t lock;      /* entries: logs of several writer threads */
 	struct st_logdir_entry *ents;
 	size_t n, cap;
+	st_logdir_progress_fn progress; /* st_logdir_set_progress */
+	void *progress_arg;
 };
 
 struct st_log {

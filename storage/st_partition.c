@@ -17,6 +17,28 @@ static inline int sticky_err(const struct st_partition *p)
 	return atomic_load_explicit(&p->err, memory_order_relaxed);
 }
 
+/* The batch just committed was received at @rx_ns (0: unknown): tell the writer (lossy when full). */
+static inline void rx_stamp(struct st_partition *p, uint64_t rx_ns)
+{
+	struct st_rx_stamps *s = &p->stamps;
+	uint32_t h = atomic_load_explicit(&s->head, memory_order_relaxed);
+
+	if (rx_ns == 0)
+		return;                 /* not the dataplane's */
+	if (h - s->tail_cache >= ST_RX_STAMPS) {
+		s->tail_cache = atomic_load_explicit(&s->tail, memory_order_acquire);
+		if (h - s->tail_cache >= ST_RX_STAMPS) {
+			s->lost++;
+			return;
+		}
+	}
+	s->s[h % ST_RX_STAMPS] = (struct st_rx_stamp){
+		.ring_end = atomic_load_explicit(&p->ring->prod_tail, memory_order_relaxed),
+		.rx_ns = rx_ns,
+	};
+	atomic_store_explicit(&s->head, h + 1, memory_order_release);
+}
+
 /* Seal the open tap batch: header, CRC, offsets, commit. */
 static int tap_seal(struct st_partition *p)
 {
@@ -33,6 +55,7 @@ static int tap_seal(struct st_partition *p)
 	}
 	st_batch_assign(p->tap.buf, p->next_offset, p->leader_epoch);
 	st_ring_commit(p->ring, (uint64_t)len);
+	rx_stamp(p, p->tap_opened_ns);
 	p->next_offset += n;
 	p->pstats.batches++;
 	p->pstats.records += (uint64_t)n;
@@ -48,6 +71,12 @@ int st_partition_append(struct st_partition *p, const void *batch, uint32_t len,
 
 int st_partition_append_ex(struct st_partition *p, const void *batch, uint32_t len,
 			   unsigned int flags, int64_t *base_offset)
+{
+	return st_partition_append_rx(p, batch, len, flags, 0, base_offset);
+}
+
+int st_partition_append_rx(struct st_partition *p, const void *batch, uint32_t len,
+			   unsigned int flags, uint64_t rx_ns, int64_t *base_offset)
 {
 	struct st_batch_info bi;
 	void *slot;
@@ -92,6 +121,7 @@ int st_partition_append_ex(struct st_partition *p, const void *batch, uint32_t l
 	memcpy(slot, batch, len);
 	st_batch_assign(slot, p->next_offset, p->leader_epoch);
 	st_ring_commit(p->ring, len);
+	rx_stamp(p, rx_ns);
 	if (bi.producer_id >= 0)
 		st_producers_update(&p->producers, &bi, p->next_offset);
 	*base_offset = p->next_offset;

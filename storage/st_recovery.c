@@ -336,12 +336,24 @@ static int load_finish(struct st_log *log, int64_t log_start)
 	return 0;
 }
 
+/* Size of segment @base's .log in @dir as found (0 when it cannot be read). */
+static uint64_t seg_file_size(const char *dir, int64_t base)
+{
+	char path[4096];
+	struct stat sb;
+
+	if (st_segment_name(path, sizeof(path), dir, base, ".log") < 0 || stat(path, &sb) < 0)
+		return 0;
+	return (uint64_t)sb.st_size;
+}
+
 int st_log_load(struct st_log *log, bool clean, int64_t recovery_point, int64_t log_start,
 		struct st_log_recovery *rep)
 {
 	struct walk_buf wb = { 0 };
 	struct st_segment *seg;
 	int64_t *bases = NULL, expect;
+	uint64_t size;
 	uint32_t n = 0, i;
 	int rc;
 
@@ -366,10 +378,13 @@ int st_log_load(struct st_log *log, bool clean, int64_t recovery_point, int64_t 
 			delete_later(log->dir, bases, i, n, rep);
 			break;
 		}
+		size = log->ld->progress ? seg_file_size(log->dir, bases[i]) : 0;
 		rc = load_one(log, bases[i], walk, last, last ? -1 : bases[i + 1], expect, &wb, rep,
 			      &seg);
 		if (rc < 0)
 			goto out;
+		if (log->ld->progress)
+			log->ld->progress(log->ld->progress_arg, size);
 		if (st_log_seg_push(log, seg) < 0) {
 			st_segment_put(seg);
 			rc = -ENOMEM;
@@ -394,6 +409,8 @@ int st_log_load(struct st_log *log, bool clean, int64_t recovery_point, int64_t 
 	}
 	rc = load_finish(log, log_start);
 	rep->segments = log->nsegs;
+	if (log->ld->progress && rep->deleted_bytes)
+		log->ld->progress(log->ld->progress_arg, rep->deleted_bytes); /* cut off: checked too */
 out:
 	free(wb.p);
 	free(bases);
@@ -511,6 +528,48 @@ int st_logdir_open(struct st_logdir **out, const char *root)
 bool st_logdir_was_clean(const struct st_logdir *d)
 {
 	return d->was_clean;
+}
+
+void st_logdir_set_progress(struct st_logdir *d, st_logdir_progress_fn fn, void *arg)
+{
+	d->progress = fn;
+	d->progress_arg = arg;
+}
+
+/* "<topic>-<digits>": a partition directory's name. */
+static bool partition_dir_name(const char *name)
+{
+	const char *dash = strrchr(name, '-');
+
+	return dash && dash > name && dash[1] && strspn(dash + 1, "0123456789") == strlen(dash + 1);
+}
+
+int st_logdir_scan(const char *root, uint32_t *partitions, uint64_t *log_bytes)
+{
+	DIR *dh = opendir(root);
+	struct dirent *de;
+	char dir[4096];
+
+	*partitions = 0;
+	*log_bytes = 0;
+	if (!dh)
+		return -errno;
+	while ((de = readdir(dh))) {
+		int64_t *bases = NULL;
+		uint32_t n = 0;
+
+		if (!partition_dir_name(de->d_name) ||
+		    snprintf(dir, sizeof(dir), "%s/%s", root, de->d_name) >= (int)sizeof(dir) ||
+		    st_log_list_segments(dir, false, &bases, &n) < 0)
+			continue;
+		if (n)
+			(*partitions)++;
+		for (uint32_t i = 0; i < n; i++)
+			*log_bytes += seg_file_size(dir, bases[i]);
+		free(bases);
+	}
+	closedir(dh);
+	return 0;
 }
 
 static int ckpt_write(struct st_logdir *d, const char *name, bool recovery)

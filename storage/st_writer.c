@@ -34,6 +34,7 @@ struct wflight {
 	uint64_t end_pos;       /* file position after it */
 	int64_t end_offset;     /* next offset after its last batch */
 	uint64_t ring_len;      /* ring bytes to release once written */
+	uint64_t ring_end;      /* ring position after it (receive stamps up to here are in it) */
 };
 
 /* The writer's state of one partition. */
@@ -87,6 +88,7 @@ struct st_writer {
 	_Atomic bool sleeping;
 	_Atomic bool retain_req;        /* st_writer_retain_soon */
 	bool moved;             /* a watermark moved during this pass */
+	uint64_t rx_now_ns;     /* CLOCK_REALTIME of the durable event being handled; 0: not read yet */
 	int64_t last_retention_ms;
 
 	unsigned n_parts;
@@ -120,23 +122,22 @@ static void wlog(struct st_writer *w, int level, const char *fmt, ...)
 	w->cfg.log(w->cfg.log_arg, level, msg);
 }
 
-static uint64_t mono_ns(void)
+static uint64_t clock_ns(clockid_t id)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(id, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static void sync_observe(struct st_writer_stats *st, uint64_t ns)
+/* One dataplane batch is durable: its receive -> durable latency. */
+static void rx_durable_observe(void *arg, uint64_t rx_ns)
 {
-	unsigned int b = 0;
+	struct st_writer *w = arg;
 
-	while (b < ST_SYNC_BUCKETS && ns > (uint64_t)st_sync_bucket_us[b] * 1000u)
-		b++;
-	st->sync_bucket[b]++;
-	st->sync_sum_ns += ns;
-	st->sync_count++;
+	if (!w->rx_now_ns)
+		w->rx_now_ns = clock_ns(CLOCK_REALTIME); /* once per event: the moment the writer saw it */
+	st_lat_hist_observe(&w->stats.rx_durable, w->rx_now_ns > rx_ns ? w->rx_now_ns - rx_ns : 0);
 }
 
 static int64_t now_ms(void)
@@ -226,6 +227,7 @@ static void wpart_advance(struct wpart *wp)
 		if (f->end_pos > st_appender_written(f->app))
 			break;
 		st_ring_release(p->ring, f->ring_len);
+		wp->w->stats.queue_bytes -= f->ring_len;
 		if (f->app == wp->app) {
 			wp->good_pos = f->end_pos;
 			wp->good_offset = f->end_offset;
@@ -248,6 +250,7 @@ static void wpart_advance(struct wpart *wp)
 			break;
 		atomic_store_explicit(&p->durable, f->end_offset, memory_order_release);
 		st_log_set_recovery_point(p->log, f->end_offset);
+		st_partition_rx_stamps_take(p, f->ring_end, rx_durable_observe, wp->w);
 		if (vis == ST_VIS_DURABLE)
 			publish_step(wp, &pub, f);
 	}
@@ -269,8 +272,10 @@ static void wpart_on_event(void *arg, struct st_appender *a, const struct st_app
 		wpart_fail(wp, ev->err, "write");
 	if (ev->moved & ST_WM_FINISHED)
 		wp->w->stats.segments_synced++; /* a rolled segment trimmed and synced */
+	if (ev->moved & ST_WM_DURABLE)
+		wp->w->rx_now_ns = 0;   /* read the clock again if a stamp is covered */
 	if ((ev->moved & ST_WM_DURABLE) && wp->sync_t0_ns) {
-		sync_observe(&wp->w->stats, mono_ns() - wp->sync_t0_ns);
+		st_lat_hist_observe(&wp->w->stats.sync, clock_ns(CLOCK_MONOTONIC) - wp->sync_t0_ns);
 		wp->sync_t0_ns = 0;
 	}
 	wpart_advance(wp);
@@ -488,8 +493,9 @@ static int wpart_pump_one(struct wpart *wp, int64_t now)
 	wp->seg_pos = slot.position + len;
 	wp->fl[wp->fl_tail++ % WFLIGHT_MAX] = (struct wflight){
 		.app = wp->app, .seg_base = wp->seg_base, .end_pos = slot.position + len,
-		.end_offset = last_offset + 1, .ring_len = len,
+		.end_offset = last_offset + 1, .ring_len = len, .ring_end = p->ring->cons_head,
 	};
+	wp->w->stats.queue_bytes += len;
 	wp->unsynced += records;
 	wp->w->stats.writes++;
 	wp->w->stats.bytes += len;
@@ -509,7 +515,7 @@ static void wpart_maybe_sync(struct wpart *wp, int64_t now, bool force)
 	if (st_appender_sync(wp->app) < 0)
 		return; /* the sticky error reaches us through the callback */
 	if (!wp->sync_t0_ns)
-		wp->sync_t0_ns = mono_ns();
+		wp->sync_t0_ns = clock_ns(CLOCK_MONOTONIC);
 	wp->unsynced = 0;
 	wp->last_sync_ms = now;
 	wp->w->stats.syncs++;
@@ -560,6 +566,13 @@ static bool space_for(const struct wpart *wp)
 	return (uint64_t)sv.f_bavail * sv.f_frsize >= 2ull * wp->w->cfg.write_max;
 }
 
+/* Forget the FIFO entries not yet written (they will be issued again, or never). */
+static void wpart_fifo_drop_unwritten(struct wpart *wp)
+{
+	for (; wp->fl_tail != wp->fl_written; wp->fl_tail--)
+		wp->w->stats.queue_bytes -= wp->fl[(wp->fl_tail - 1) % WFLIGHT_MAX].ring_len;
+}
+
 static void wpart_heal(struct wpart *wp, int64_t now)
 {
 	struct st_partition *p = wp->p;
@@ -597,7 +610,8 @@ static void wpart_heal(struct wpart *wp, int64_t now)
 			return;         /* not yet: an interval later */
 		wp->heal_rewind = false;
 		st_ring_rewind(p->ring);
-		wp->fl_tail = wp->fl_durable = wp->fl_flushed = wp->fl_written;
+		wpart_fifo_drop_unwritten(wp);
+		wp->fl_durable = wp->fl_flushed = wp->fl_written;
 		atomic_store_explicit(&p->flushed, wp->good_offset, memory_order_release);
 		atomic_store_explicit(&p->durable, wp->good_offset, memory_order_release);
 		st_log_set_recovery_point(p->log, wp->good_offset);
@@ -687,6 +701,7 @@ static int writer_detach_now(struct st_writer *w, struct st_partition *p)
 		st_uring_wait(w->uring, 1);
 	}
 	wpart_close_all(wp);
+	wpart_fifo_drop_unwritten(wp);      /* a failed partition's writes that never completed */
 	if (wp->ring_slot >= 0)
 		st_uring_buf_del(w->uring, wp->ring_slot);
 	for (unsigned i = 0; i < w->n_parts; i++) {
@@ -716,6 +731,20 @@ static void writer_serve_request(struct st_writer *w)
 	pthread_mutex_unlock(&w->lock);
 }
 
+/* The gauges of struct st_writer_stats, for the metrics endpoint. */
+static void writer_gauges(struct st_writer *w)
+{
+	struct st_uring_stats us;
+	uint64_t lost = 0;
+
+	st_uring_stats_get(w->uring, &us);
+	w->stats.huge_bytes = us.huge_bytes;
+	w->stats.inflight_ops = st_uring_in_flight(w->uring);
+	for (unsigned i = 0; i < w->n_parts; i++)
+		lost += __atomic_load_n(&w->parts[i]->p->stamps.lost, __ATOMIC_RELAXED);
+	w->stats.rx_stamps_lost = lost;
+}
+
 /* One pass over every partition.  @return true if anything happened. */
 static bool writer_pass(struct st_writer *w, bool force_sync)
 {
@@ -738,6 +767,7 @@ static bool writer_pass(struct st_writer *w, bool force_sync)
 		w->last_retention_ms = now;
 		writer_retention(w, now);
 	}
+	writer_gauges(w);
 	w->stats.passes++;
 	return bytes > 0 || reaped > 0;
 }

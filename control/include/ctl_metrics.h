@@ -70,6 +70,7 @@ struct ctl_metrics_part {
 	uint64_t records_in, bytes_in;  /* committed into the ring (producer stats) */
 	uint64_t ring_full;             /* refused: ring full */
 	uint64_t ring_used, ring_size;  /* ring bytes not yet released by the writer; capacity */
+	uint64_t ring_huge;             /* bytes of the ring's memory on hugepages (0: ordinary pages) */
 	uint64_t records_out, bytes_out;/* struct ctl_partition_stats */
 	int err;                        /* sticky -errno of the log (0: appending) */
 };
@@ -99,6 +100,14 @@ struct ctl_metrics_group {
 	size_t n_offsets;
 };
 
+/* One hugepage size of the host (/sys/kernel/mm/hugepages/hugepages-<kB>kB). */
+#define CTL_METRICS_HUGE_SIZES 4
+struct ctl_metrics_hugepages {
+	uint64_t size_kb;
+	uint64_t total;                 /* nr_hugepages */
+	uint64_t free;                  /* free_hugepages */
+};
+
 /* Everything a scrape shows, copied at one moment on the control thread. */
 struct ctl_metrics_snap {
 	struct ctl_server_stats server;
@@ -121,6 +130,9 @@ struct ctl_metrics_snap {
 	size_t n_groups;
 	size_t group_offsets_omitted;   /* committed offsets not copied: over the cap or no memory */
 	bool groups_nomem;              /* allocation failed: no per-group series at all */
+	struct ctl_metrics_hugepages huge[CTL_METRICS_HUGE_SIZES]; /* by size, smallest first */
+	size_t n_huge;
+	uint64_t dpdk_heap_huge;        /* DPDK heap memory on hugepages (rte_malloc, every socket) */
 };
 
 struct ctl_metrics_params {
@@ -131,6 +143,8 @@ struct ctl_metrics_params {
 	const struct dp_lcores *lcores; /* dataplane counters; may be NULL */
 	const struct ctl_groups *groups;/* the coordinator; may be NULL (no group series) */
 	size_t max_group_offsets;       /* committed offsets copied per scrape; 0: 65536 */
+	bool eal;                       /* DPDK's EAL is up: read its heap (rte_malloc) */
+	const char *hugepages_dir;      /* NULL: /sys/kernel/mm/hugepages */
 };
 
 /**

@@ -62,10 +62,22 @@ typedef enum ctl_disp (*ctl_dispatch_fn)(void *arg, const uint8_t *frame, size_t
 
 #define CTL_API_KEYS 128        /* per-key counters for api_key 0..127 */
 
+/*
+ * Request latency histogram (sluice_kafka_request_seconds): upper bounds in
+ * microseconds, plus one bucket for larger.  A Fetch that waits for data
+ * (fetch.max.wait.ms) counts its wait.
+ */
+#define CTL_LAT_BUCKETS 15
+static const uint32_t ctl_lat_bucket_us[CTL_LAT_BUCKETS] = {
+	50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
+	1000000, 5000000,
+};
+
 struct ctl_api_stats {
 	uint64_t requests;
 	uint64_t errors;        /* responses carrying a non-zero error code */
 	uint64_t latency_ns;    /* sum of request-read -> response-queued times */
+	uint64_t latency_bucket[CTL_LAT_BUCKETS + 1]; /* their histogram, not cumulative */
 };
 
 /* Plain counters, written by the loop thread only. */

@@ -35,6 +35,14 @@ struct ctl_store;
  */
 int ctl_store_create(const struct fwc_config *cfg, struct ctl_store **out);
 
+/**
+ * Every partition there at start is open (after ctl_catalog_create): ends
+ * the recovery progress lines ("recovery: 12/40 partitions, 3.2 GB of 9.1 GB
+ * checked", one every SLUICE_PROGRESS_MS, default 1000, while the partitions
+ * load) with a last one when any was printed.  Control thread.  @return 0.
+ */
+int ctl_store_opened(struct ctl_store *st);
+
 /** The catalog ops that open/close partitions in this store. */
 const struct ctl_catalog_ops *ctl_store_catalog_ops(void);
 

@@ -87,6 +87,7 @@ struct st_uring_stats {
 	uint64_t sqes;           /* operations submitted (resubmissions included) */
 	uint64_t cqes;           /* completions reaped */
 	uint64_t stalls;         /* an operation waited for in-flight room */
+	uint64_t huge_bytes;     /* the staging pool's bytes on hugepages (0: ordinary pages) */
 };
 
 /**

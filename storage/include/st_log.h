@@ -96,6 +96,19 @@ int st_logdir_open(struct st_logdir **out, const char *root);
 /** True when the marker was present at st_logdir_open(). */
 bool st_logdir_was_clean(const struct st_logdir *d);
 /**
+ * What a start will load: the partition directories ("<topic>-<n>") under
+ * @root holding segment files, and the bytes of their .log files.  For
+ * progress reports; @return 0 or -errno (opendir of @root).
+ */
+int st_logdir_scan(const char *root, uint32_t *partitions, uint64_t *log_bytes);
+/*
+ * Called once per segment file a log open loaded (recovered or checked),
+ * with the .log file's size as it was found, on the thread opening the log.
+ */
+typedef void (*st_logdir_progress_fn)(void *arg, uint64_t log_bytes);
+/** Report loaded segments of logs opened under @d from now on (@fn NULL: stop). */
+void st_logdir_set_progress(struct st_logdir *d, st_logdir_progress_fn fn, void *arg);
+/**
  * Write recovery-point-offset-checkpoint and log-start-offset-checkpoint
  * (temp file, fsync, rename) from the open logs and remembered values.
  */

@@ -20,7 +20,9 @@
  * Tap mode builds batches in place: st_partition_tap_add() opens a batch of
  * batch.size bytes in the ring, appends records to it, and seals it (offsets
  * assigned, CRC computed, committed) when the next record does not fit or
- * when st_partition_tap_flush() finds it older than linger.
+ * when st_partition_tap_flush() finds it older than linger.  A sealed tap
+ * batch is stamped (struct st_rx_stamps) with the @now_ns its first record
+ * came with: tap mode is the dataplane's.
  */
 #ifndef ST_PARTITION_H
 #define ST_PARTITION_H
@@ -38,6 +40,33 @@
 struct st_inbox;
 struct st_log;
 struct st_writer;
+
+/*
+ * Receive times of dataplane batches, handed from the producer to the
+ * partition's writer: one {ring position after the batch, receive time}
+ * per batch committed by a dataplane lcore (tap batches, produce-mode
+ * datagrams; not Kafka produce).  The writer takes an entry once the durable
+ * watermark covers that ring position and observes the latency
+ * (sluice_dataplane_receive_to_durable_seconds).  A single-producer,
+ * single-consumer array: the producer writes a slot and publishes head
+ * (release), reading the writer's tail only when its cached copy says full;
+ * when it is full the stamp is dropped and counted (a sample lost, never a
+ * record).  Per batch: two stores and a release store, no lock, no syscall.
+ */
+#define ST_RX_STAMPS 1024u          /* power of two */
+
+struct st_rx_stamp {
+	uint64_t ring_end;         /* ring position after the batch (st_ring prod_tail) */
+	uint64_t rx_ns;            /* receive time, CLOCK_REALTIME ns (the lcore's clock) */
+};
+
+struct st_rx_stamps {
+	alignas(ST_RING_CACHE_LINE) _Atomic uint32_t head; /* producer: next slot */
+	uint32_t tail_cache;       /* producer only: the writer's tail, as last read */
+	uint64_t lost;             /* producer: stamps dropped, the array full */
+	alignas(ST_RING_CACHE_LINE) _Atomic uint32_t tail; /* writer: next slot to take */
+	struct st_rx_stamp s[ST_RX_STAMPS];
+};
 
 /* Per-partition counters, written by the producer only. */
 struct st_partition_pstats {
@@ -85,6 +114,9 @@ struct st_partition {
 	struct st_producers log_producers;
 	struct st_writer *writer;
 	void *writer_priv;         /* the writer's per-partition state */
+
+	/* ---- producer -> writer: receive times of dataplane batches ---- */
+	struct st_rx_stamps stamps;
 };
 
 /* How to open a partition. */
@@ -177,6 +209,35 @@ int st_partition_append(struct st_partition *p, const void *batch, uint32_t len,
 #define ST_APPEND_F_GAPS_OK 0x1u
 int st_partition_append_ex(struct st_partition *p, const void *batch, uint32_t len,
 			   unsigned int flags, int64_t *base_offset);
+
+/*
+ * As st_partition_append_ex, for a batch the dataplane received at @rx_ns
+ * (CLOCK_REALTIME ns): the batch's receive time goes to the writer
+ * (struct st_rx_stamps) once it is in the ring.  @rx_ns 0: no stamp.
+ */
+int st_partition_append_rx(struct st_partition *p, const void *batch, uint32_t len,
+			   unsigned int flags, uint64_t rx_ns, int64_t *base_offset);
+
+/**
+ * Writer: take the stamps of the batches that end at or before ring position
+ * @ring_end (now durable), calling @fn(@arg, rx_ns) for each, oldest first.
+ * @return stamps taken.
+ */
+static inline unsigned st_partition_rx_stamps_take(struct st_partition *p, uint64_t ring_end,
+						   void (*fn)(void *arg, uint64_t rx_ns),
+						   void *arg)
+{
+	struct st_rx_stamps *s = &p->stamps;
+	uint32_t t = atomic_load_explicit(&s->tail, memory_order_relaxed);
+	uint32_t h = atomic_load_explicit(&s->head, memory_order_acquire);
+	unsigned n = 0;
+
+	for (; t != h && s->s[t % ST_RX_STAMPS].ring_end <= ring_end; t++, n++)
+		fn(arg, s->s[t % ST_RX_STAMPS].rx_ns);
+	if (n)
+		atomic_store_explicit(&s->tail, t, memory_order_release);
+	return n;
+}
 
 /**
  * Producer, tap mode: add one record to the open batch (opening one as

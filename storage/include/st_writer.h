@@ -91,14 +91,32 @@ struct st_writer_cfg {
 };
 
 /*
- * fdatasync latency histogram: from the first sync request not yet covered
- * to the durable watermark moving (the writes it waits for included), in
- * buckets with these upper bounds (microseconds), plus one for larger.
+ * Latency histograms, in buckets with these upper bounds (microseconds),
+ * plus one for larger; bucket counts are not cumulative (the metrics
+ * endpoint sums them).
  */
-#define ST_SYNC_BUCKETS 13
-static const uint32_t st_sync_bucket_us[ST_SYNC_BUCKETS] = {
+#define ST_LAT_BUCKETS 13
+static const uint32_t st_lat_bucket_us[ST_LAT_BUCKETS] = {
 	250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000,
 };
+
+struct st_lat_hist {
+	uint64_t bucket[ST_LAT_BUCKETS + 1];
+	uint64_t sum_ns;
+	uint64_t count;
+};
+
+/* Writer thread only; the reader copies the struct (relaxed, may be a moment stale). */
+static inline void st_lat_hist_observe(struct st_lat_hist *h, uint64_t ns)
+{
+	unsigned int b = 0;
+
+	while (b < ST_LAT_BUCKETS && ns > (uint64_t)st_lat_bucket_us[b] * 1000u)
+		b++;
+	h->bucket[b]++;
+	h->sum_ns += ns;
+	h->count++;
+}
 
 struct st_writer_stats {
 	uint64_t passes;                /* loop iterations */
@@ -112,9 +130,24 @@ struct st_writer_stats {
 	uint64_t retained_segments;     /* segments deleted by retention */
 	uint64_t io_errors;             /* partitions stopped by an I/O error */
 	uint64_t heals;                 /* partitions that resumed after one */
-	uint64_t sync_bucket[ST_SYNC_BUCKETS + 1]; /* fdatasync latency, not cumulative */
-	uint64_t sync_sum_ns;
-	uint64_t sync_count;
+	/* gauges, as of the end of the last pass */
+	uint64_t inflight_ops;          /* io_uring operations submitted or queued, not completed */
+	uint64_t queue_bytes;           /* bytes of writes issued and not yet written */
+	uint64_t huge_bytes;            /* staging buffers on hugepages (the rings are the partitions') */
+	/*
+	 * fdatasync latency: from the first sync request not yet covered to the
+	 * durable watermark moving (the writes it waits for included).
+	 */
+	struct st_lat_hist sync;
+	/*
+	 * Receive to durable, one sample per dataplane batch (struct
+	 * st_rx_stamps): from the batch's receive time (a tap batch's first
+	 * record) to the pass in which the writer saw the durable watermark
+	 * cover it.  CLOCK_REALTIME on both sides; a negative difference (the
+	 * clock stepped) counts as 0.
+	 */
+	struct st_lat_hist rx_durable;
+	uint64_t rx_stamps_lost;        /* batches not sampled: the stamp array was full */
 };
 
 /**

@@ -96,14 +96,18 @@ static void test_ctl_metrics_render_fixture(void **state)
 	struct ctl_metrics_snap s = { 0 };
 	struct st_writer_stats w[1] = { { .passes = 10, .writes = 4, .bytes = 4096, .syncs = 2,
 					  .rolls = 1, .io_errors = 1, .heals = 1,
-					  .sync_bucket = { [2] = 3, [ST_SYNC_BUCKETS] = 1 },
-					  .sync_sum_ns = 2500000000u, .sync_count = 4 } };
+					  .inflight_ops = 3, .queue_bytes = 65536,
+					  .huge_bytes = 2097152, .rx_stamps_lost = 6,
+					  .sync = { .bucket = { [2] = 3, [ST_LAT_BUCKETS] = 1 },
+						    .sum_ns = 2500000000u, .count = 4 },
+					  .rx_durable = { .bucket = { [3] = 2, [5] = 5 },
+							  .sum_ns = 35000000u, .count = 7 } } };
 	struct dp_stats dp = { .rx_packets = 120, .rx_bytes = 9000, .stored = 100 };
 	struct ctl_metrics_dp_part dpp[1] = { { "telemetry", 0, 77 } };
 	struct ctl_metrics_part parts[2] = {
 		{ .topic = "telemetry", .partition = 0, .log_start = 5, .log_end = 42, .written = 40,
 		  .flushed = 40, .durable = 30, .records_in = 37, .bytes_in = 3700, .ring_full = 3,
-		  .records_out = 12, .bytes_out = 1200 },
+		  .records_out = 12, .bytes_out = 1200, .ring_huge = 4194304 },
 		{ .topic = "we\"ird", .partition = 1, .err = -ENOSPC },
 	};
 	struct ctl_metrics_group_offset goffs[3] = {
@@ -120,7 +124,12 @@ static void test_ctl_metrics_render_fixture(void **state)
 	(void)state;
 	s.apis = fx_apis;
 	s.n_apis = 2;
-	s.server.api[3] = (struct ctl_api_stats){ .requests = 5, .errors = 1, .latency_ns = 2500000 };
+	s.server.api[3] = (struct ctl_api_stats){ .requests = 5, .errors = 1, .latency_ns = 2500000,
+						  .latency_bucket = { [1] = 4, [5] = 1 } };
+	s.huge[0] = (struct ctl_metrics_hugepages){ .size_kb = 2048, .total = 512, .free = 100 };
+	s.huge[1] = (struct ctl_metrics_hugepages){ .size_kb = 1048576, .total = 0, .free = 0 };
+	s.n_huge = 2;
+	s.dpdk_heap_huge = 268435456;
 	s.server.api[42].requests = 2;
 	s.server.conn_open = 3;
 	s.server.conn_accepted = 9;
@@ -150,9 +159,16 @@ static void test_ctl_metrics_render_fixture(void **state)
 	assert_line(t, "sluice_kafka_requests_total{api=\"key_42\"} 2");
 	assert_int_equal(count_prefix(t, "sluice_kafka_requests_total{"), 3);
 	assert_line(t, "sluice_kafka_request_errors_total{api=\"Metadata\"} 1");
-	assert_line(t, "# TYPE sluice_kafka_request_seconds summary");
+	assert_line(t, "# TYPE sluice_kafka_request_seconds histogram");
+	assert_line(t, "sluice_kafka_request_seconds_bucket{api=\"Metadata\",le=\"5e-05\"} 0");
+	assert_line(t, "sluice_kafka_request_seconds_bucket{api=\"Metadata\",le=\"0.0001\"} 4");
+	assert_line(t, "sluice_kafka_request_seconds_bucket{api=\"Metadata\",le=\"0.001\"} 4");
+	assert_line(t, "sluice_kafka_request_seconds_bucket{api=\"Metadata\",le=\"0.0025\"} 5");
+	assert_line(t, "sluice_kafka_request_seconds_bucket{api=\"Metadata\",le=\"+Inf\"} 5");
 	assert_line(t, "sluice_kafka_request_seconds_sum{api=\"Metadata\"} 0.002500000");
 	assert_line(t, "sluice_kafka_request_seconds_count{api=\"Metadata\"} 5");
+	assert_line(t, "sluice_kafka_request_seconds_count{api=\"key_42\"} 2");
+	assert_int_equal(count_prefix(t, "sluice_kafka_request_seconds_bucket{api=\"Fetch\""), 0);
 	assert_line(t, "# TYPE sluice_kafka_connections_active gauge");
 	assert_line(t, "sluice_kafka_connections_active 3");
 	assert_line(t, "sluice_kafka_connections_accepted_total 9");
@@ -183,6 +199,26 @@ static void test_ctl_metrics_render_fixture(void **state)
 	assert_line(t, "sluice_storage_fsync_seconds_bucket{writer=\"0\",le=\"+Inf\"} 4");
 	assert_line(t, "sluice_storage_fsync_seconds_sum{writer=\"0\"} 2.500000000");
 	assert_line(t, "sluice_storage_fsync_seconds_count{writer=\"0\"} 4");
+	assert_line(t, "# TYPE sluice_storage_writer_inflight_ops gauge");
+	assert_line(t, "sluice_storage_writer_inflight_ops{writer=\"0\"} 3");
+	assert_line(t, "# TYPE sluice_storage_writer_queue_bytes gauge");
+	assert_line(t, "sluice_storage_writer_queue_bytes{writer=\"0\"} 65536");
+	assert_line(t, "sluice_storage_rx_stamps_lost_total{writer=\"0\"} 6");
+	assert_line(t, "# TYPE sluice_dataplane_receive_to_durable_seconds histogram");
+	assert_line(t, "sluice_dataplane_receive_to_durable_seconds_bucket{writer=\"0\",le=\"0.001\"} 0");
+	assert_line(t, "sluice_dataplane_receive_to_durable_seconds_bucket{writer=\"0\",le=\"0.0025\"} 2");
+	assert_line(t, "sluice_dataplane_receive_to_durable_seconds_bucket{writer=\"0\",le=\"0.005\"} 2");
+	assert_line(t, "sluice_dataplane_receive_to_durable_seconds_bucket{writer=\"0\",le=\"0.01\"} 7");
+	assert_line(t, "sluice_dataplane_receive_to_durable_seconds_bucket{writer=\"0\",le=\"+Inf\"} 7");
+	assert_line(t, "sluice_dataplane_receive_to_durable_seconds_sum{writer=\"0\"} 0.035000000");
+	assert_line(t, "sluice_dataplane_receive_to_durable_seconds_count{writer=\"0\"} 7");
+	assert_line(t, "# TYPE sluice_hugepages_total gauge");
+	assert_line(t, "sluice_hugepages_total{size=\"2048kB\"} 512");
+	assert_line(t, "sluice_hugepages_total{size=\"1048576kB\"} 0");
+	assert_line(t, "sluice_hugepages_free{size=\"2048kB\"} 100");
+	assert_line(t, "sluice_hugepage_bytes_used{pool=\"dpdk_heap\"} 268435456");
+	assert_line(t, "sluice_hugepage_bytes_used{pool=\"partition_rings\"} 4194304");
+	assert_line(t, "sluice_hugepage_bytes_used{pool=\"writer_staging\"} 2097152");
 	assert_line(t, "sluice_build_info{version=\"" SLUICE_VERSION "\"} 1");
 
 	assert_line(t, "sluice_dataplane_rx_packets_total 120");

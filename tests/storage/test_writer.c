@@ -217,11 +217,13 @@ static void test_writer_append_durable_and_reopen(void **state)
 		uint64_t in_buckets = 0;
 
 		st_writer_stats_get(f->w, &ws);
-		for (unsigned int b = 0; b <= ST_SYNC_BUCKETS; b++)
-			in_buckets += ws.sync_bucket[b];
-		assert_true(ws.sync_count >= 1);          /* the fdatasyncs that made it durable */
-		assert_int_equal(in_buckets, ws.sync_count);
-		assert_true(ws.sync_sum_ns > 0);
+		for (unsigned int b = 0; b <= ST_LAT_BUCKETS; b++)
+			in_buckets += ws.sync.bucket[b];
+		assert_true(ws.sync.count >= 1);          /* the fdatasyncs that made it durable */
+		assert_int_equal(in_buckets, ws.sync.count);
+		assert_true(ws.sync.sum_ns > 0);
+		assert_int_equal(ws.rx_durable.count, 0); /* Kafka-path appends carry no receive time */
+		assert_int_equal(ws.queue_bytes, 0);      /* everything written */
 	}
 	assert_int_equal(check_values(p, 0), 5000);
 	assert_int_equal(check_values(p, 4321), 5000);
@@ -418,6 +420,80 @@ static void test_writer_tap_records(void **state)
 	wait_durable(p, 3000);
 	assert_int_equal(check_values(p, 0), 3000);
 	assert_true(p->pstats.batches >= 5 && p->pstats.batches < 100); /* 4 KiB batches */
+	st_writer_destroy(f->w);
+	assert_int_equal(st_partition_close(p), 0);
+	assert_int_equal(st_logdir_close(f->ld), 0);
+}
+
+static uint64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The writer's stats once its receive -> durable count reached @n (or a timeout). */
+static struct st_writer_stats wait_rx_durable(const struct st_writer *w, uint64_t n)
+{
+	struct st_writer_stats ws;
+
+	for (int i = 0; i < 5000; i++) {
+		st_writer_stats_get(w, &ws);
+		if (ws.rx_durable.count >= n)
+			break;
+		usleep(1000);
+	}
+	return ws;
+}
+
+/*
+ * Batches stamped with a receive time 50 ms ago: one sample each once
+ * durable, each at least 50 ms; a full stamp array drops stamps (counted),
+ * never records; a tap batch is stamped with its first record's time.
+ */
+static void test_writer_receive_to_durable_histogram(void **state)
+{
+	struct fixture *f = *state;
+	static uint8_t batch[512];
+	struct st_writer_stats ws;
+	struct st_partition *p;
+	uint64_t in_buckets = 0, rx;
+	int64_t base;
+	int len;
+
+	writer_start(f, f->dir, 1);
+	assert_true(st_partition_open(&p, f->ld, "rx", 0, &f->lc, &f->pc, NULL) >= 0);
+	/* Not attached yet: nobody takes the stamps, so the array fills. */
+	rx = realtime_ns() - 50000000u;
+	for (unsigned int i = 0; i < ST_RX_STAMPS + 6; i++) {
+		len = make_batch(batch, sizeof(batch), p->next_offset, 2, 1000);
+		assert_int_equal(st_partition_append_rx(p, batch, (uint32_t)len, 0, rx, &base), 0);
+	}
+	assert_int_equal(p->stamps.lost, 6);
+	len = make_batch(batch, sizeof(batch), p->next_offset, 2, 1000);
+	assert_int_equal(st_partition_append(p, batch, (uint32_t)len, &base), 0); /* no stamp */
+	assert_int_equal(st_writer_attach(f->w, p), 0);
+	wait_durable(p, 2 * (ST_RX_STAMPS + 7));
+	ws = wait_rx_durable(f->w, ST_RX_STAMPS);
+	assert_int_equal(ws.rx_durable.count, ST_RX_STAMPS);
+	for (unsigned int b = 0; b <= ST_LAT_BUCKETS; b++)
+		in_buckets += ws.rx_durable.bucket[b];
+	assert_int_equal(in_buckets, ST_RX_STAMPS);
+	for (unsigned int b = 0; st_lat_bucket_us[b] < 50000; b++)
+		assert_int_equal(ws.rx_durable.bucket[b], 0); /* none under 50 ms */
+	assert_true(ws.rx_durable.sum_ns >= (uint64_t)ST_RX_STAMPS * 50000000u);
+	assert_true(ws.rx_durable.bucket[ST_LAT_BUCKETS] < ST_RX_STAMPS); /* not all beyond 2.5 s */
+	assert_int_equal(ws.rx_stamps_lost, 6);
+
+	/* Tap: the batch carries the time its first record came with. */
+	rx = realtime_ns();
+	assert_int_equal(st_partition_tap_add(p, rx, 1000, NULL, -1, "a", 1, NULL, 0), 0);
+	assert_int_equal(st_partition_tap_add(p, rx + 1000, 1000, NULL, -1, "b", 1, NULL, 0), 0);
+	assert_true(st_partition_tap_flush(p, rx, true) > 0);
+	wait_durable(p, 2 * (ST_RX_STAMPS + 7) + 2);
+	ws = wait_rx_durable(f->w, ST_RX_STAMPS + 1);
+	assert_int_equal(ws.rx_durable.count, ST_RX_STAMPS + 1);
 	st_writer_destroy(f->w);
 	assert_int_equal(st_partition_close(p), 0);
 	assert_int_equal(st_logdir_close(f->ld), 0);
@@ -683,6 +759,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_writer_roll_does_not_wait_for_old_sync, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_writer_tap_records, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_writer_receive_to_durable_histogram, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_writer_ring_full_never_blocks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_writer_no_flush_interval_never_stalls, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_writer_enospc_stops_partition, setup, teardown),
