@@ -444,6 +444,21 @@ static struct ctl_telemetry *telemetry_start(const struct fwc_config *cfg, struc
 	return t;
 }
 
+/* Port links, once a second on the control loop: a line per change. */
+struct link_watch {
+	struct ctl_timer timer;
+	struct ctl_server *srv;
+	struct dp_ports *ports;
+};
+
+static void link_watch_fn(void *arg, struct ctl_timer *t)
+{
+	struct link_watch *lw = arg;
+
+	dp_ports_link_check(lw->ports);
+	ctl_timer_arm(lw->srv, t, 1000);
+}
+
 /* Runs the appliance until SIGTERM/SIGINT. */
 static int run(const struct sluiced_opts *o, const struct fwc_config *cfg)
 {
@@ -460,6 +475,7 @@ static int run(const struct sluiced_opts *o, const struct fwc_config *cfg)
 	struct kp_api_ctx api = { .data = NULL };
 	struct dp_eal_args eal;
 	struct dp_ports ports;
+	struct link_watch lw = { .ports = &ports };
 	sigset_t stop;
 	int sig, rc;
 
@@ -531,6 +547,9 @@ static int run(const struct sluiced_opts *o, const struct fwc_config *cfg)
 	if (sig == 0) {
 		metrics = metrics_start(cfg, srv, cat, store, lcores, api.groups);
 		telemetry = telemetry_start(cfg, srv, cat, store, lcores, api.groups);
+		lw.srv = srv;
+		ctl_timer_init(&lw.timer, link_watch_fn, &lw);
+		link_watch_fn(&lw, &lw.timer);
 		LOG(INFO, "running; SIGTERM or SIGINT stops");
 		sig = ctl_server_run(srv);
 	}

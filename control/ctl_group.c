@@ -15,6 +15,7 @@
 
 #include "ctl_catalog.h"
 #include "ctl_group_int.h"
+#include "ctl_log.h"
 #include "fwc_config.h"
 
 static const char *const state_names[CTL_GROUP_STATES] = {
@@ -277,6 +278,9 @@ struct ctl_member *grp_member(const struct ctl_group *g, struct kp_str id)
 
 void grp_set_state(struct ctl_group *g, enum ctl_group_state s)
 {
+	if (s != g->state)
+		CTL_LOG_RL(&g->gs->state_log, INFO, "group %s: %s -> %s, generation %d, %u member(s)",
+			   g->id, state_names[g->state], state_names[s], g->generation, g->n_members);
 	g->state = s;
 	g->state_ts = grp_wall_ms();
 }
@@ -441,6 +445,7 @@ int ctl_groups_create(struct ctl_catalog *cat, const struct fwc_config *cfg,
 		return -ENOMEM;
 	gs->cat = cat;
 	gs->cfg = cfg;
+	gs->state_log = (struct fwc_ratelimit)CTL_LOG_RL_INIT;
 	ctl_timer_init(&gs->maint, maint_fire, gs);
 	grp_log_init(gs);
 	rc = grp_log_replay(gs);

@@ -8,6 +8,7 @@
 #define CTL_GROUP_INT_H
 
 #include "ctl_group.h"
+#include "fwc_log.h"
 #include "kp_buf.h"
 #include "kp_err.h"
 
@@ -34,6 +35,7 @@ struct ctl_groups {
 	struct ctl_timer maint;         /* offsets.retention.check.interval.ms */
 	struct ctl_groups_stats st;
 	uint64_t replay_bad;            /* records that did not parse at replay */
+	struct fwc_ratelimit state_log; /* the groups' state-change lines (clients cause them) */
 };
 
 /* ---- ctl_group.c: the groups ---------------------------------------------- */

@@ -23,6 +23,9 @@ extern int ctl_logtype;
  * counted, and the next line let through is preceded by "N similar
  * messages suppressed".  Control thread.
  */
+/* The control thread's buckets: 10 lines at once, then one a second. */
+#define CTL_LOG_RL_INIT FWC_RATELIMIT_INIT(10, 10000)
+
 #define CTL_LOG_RL(rl, level, fmt, ...) \
 	do { \
 		uint64_t sup_; \

@@ -84,7 +84,6 @@ struct ctl_conn {
 
 /* Rate-limited log call sites of the server (CTL_LOG_RL): 10 lines, then 1 a second. */
 enum ctl_log_rl { CTL_RL_MALFORMED, CTL_RL_FRAME_SIZE, CTL_RL__COUNT };
-#define CTL_LOG_RL_INIT FWC_RATELIMIT_INIT(10, 10000)
 
 struct ctl_server {
 	struct fwc_ratelimit log_rl[CTL_RL__COUNT];

@@ -266,6 +266,7 @@ static int port_start(const struct fwc_port *p, struct dp_port *dp)
 	if ((rc = rte_eth_dev_start(dp->port_id)) < 0)
 		goto out;
 	dp->started = 1;
+	dp->link_seen = -1;
 	if ((rc = rx_ts_calibrate(dp)) < 0)
 		goto out;
 	rte_eth_macaddr_get(dp->port_id, &mac);
@@ -308,4 +309,30 @@ void dp_ports_stop(struct dp_ports *ports)
 		dp->pool = NULL;
 	}
 	ports->n = 0;
+}
+
+unsigned int dp_ports_link_check(struct dp_ports *ports)
+{
+	unsigned int down = 0;
+
+	for (unsigned int i = 0; i < ports->n; i++) {
+		struct dp_port *dp = &ports->port[i];
+		struct rte_eth_link link;
+		char str[RTE_ETH_LINK_MAX_STR_LEN];
+		int up;
+
+		if (!dp->started || rte_eth_link_get_nowait(dp->port_id, &link) != 0)
+			continue;
+		up = link.link_status == RTE_ETH_LINK_UP;
+		down += !up;
+		if (dp->link_seen == up && (!up || dp->link_speed == link.link_speed))
+			continue;
+		rte_eth_link_to_str(str, sizeof(str), &link);
+		rte_log(up ? RTE_LOG_NOTICE : RTE_LOG_WARNING, dp_logtype, "DP: port %s (%u): %s%s\n",
+			dp->conf->name, dp->port_id, str,
+			dp->link_seen == 1 && !up ? ": no traffic until it comes back" : "");
+		dp->link_seen = up;
+		dp->link_speed = up ? link.link_speed : 0;
+	}
+	return down;
 }

@@ -61,6 +61,8 @@ struct dp_port {
 	struct rte_mempool *pool;
 	int started;
 	struct dp_rx_clock clock;       /* receive timestamps, from rx.timestamp */
+	int link_seen;                  /* dp_ports_link_check: -1 unknown, 0 down, 1 up */
+	uint32_t link_speed;            /* Mbps when last seen up */
 };
 
 struct dp_ports {
@@ -99,5 +101,14 @@ int dp_ports_start(const struct fwc_config *cfg, struct dp_ports *ports);
 
 /** Stop and close every started port; free the pools. */
 void dp_ports_stop(struct dp_ports *ports);
+
+/**
+ * Look at each started port's link (rte_eth_link_get_nowait: no wait, safe
+ * while the lcores poll) and log one line per change -- up with its speed
+ * and duplex, down -- naming the port; the first call logs every port's
+ * state.  Control thread, about once a second.  @return the number of
+ * ports whose link is down.
+ */
+unsigned int dp_ports_link_check(struct dp_ports *ports);
 
 #endif /* DP_PORT_H */

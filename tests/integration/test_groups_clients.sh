@@ -30,6 +30,9 @@ start
 ok "sluiced up on port $port"
 /usr/bin/python3 "$py" group "$port" "$work" || { tail -40 "$log"; fail "kafka-python group"; }
 /usr/bin/python3 "$py" kcat "$port" || { tail -40 "$log"; fail "kcat -G"; }
+grep -Eq 'CTL: group grp-g1: CompletingRebalance -> Stable, generation [0-9]+, [0-9]+ member' "$log" ||
+	{ grep 'CTL: group' "$log"; fail "no state-change line for group grp-g1"; }
+ok "group state changes logged ($(grep -c 'CTL: group .* -> ' "$log") lines)"
 /usr/bin/python3 "$py" offsets "$port" >"$work/before.json" || fail "OffsetFetch"
 
 kill -9 "$pid"; wait "$pid" 2>/dev/null

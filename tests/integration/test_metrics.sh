@@ -157,6 +157,19 @@ code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$mport/nothing")
 [ "$code" = 404 ] || fail "GET /nothing: $code"
 ok "404 elsewhere"
 
+# Link changes: one log line each, naming the port (net_tap follows its interface).
+ip link set slmet0 down || fail "ip link set down"
+wait_for "$log" "DP: port sample0 (0): Link down" 10 || { cat "$log"; fail "no link down line"; }
+ip link set slmet0 up || fail "ip link set up"
+n_up=$(grep -c "DP: port sample0 (0): Link up" "$log")
+deadline=$((SECONDS + 10))
+while [ "$(grep -c "DP: port sample0 (0): Link up" "$log")" -le "$n_up" ] && [ $SECONDS -lt $deadline ]; do
+	sleep 0.2
+done
+[ "$(grep -c "DP: port sample0 (0): Link up" "$log")" -gt "$n_up" ] || { cat "$log"; fail "no link up line"; }
+[ "$(grep -c "DP: port sample0 (0): Link down" "$log")" -eq 1 ] || fail "link down logged more than once"
+ok "link down and up logged once each"
+
 kill -TERM "$pid"
 wait "$pid"; rc=$?
 [ $rc -eq 0 ] || { cat "$log"; fail "exit code $rc after SIGTERM"; }
