@@ -41,6 +41,8 @@
 
 struct ctl_catalog;
 struct ctl_groups;
+struct ctl_uplinks;
+struct ctl_uplink_stats;
 struct ctl_metrics;
 struct ctl_store;
 struct dp_lcores;
@@ -121,6 +123,8 @@ struct ctl_metrics_snap {
 	size_t n_groups;
 	size_t group_offsets_omitted;   /* committed offsets not copied: over the cap or no memory */
 	bool groups_nomem;              /* allocation failed: no per-group series at all */
+	const struct ctl_uplink_stats *uplinks; /* per uplinked partition */
+	size_t n_uplinks;
 };
 
 struct ctl_metrics_params {
@@ -130,6 +134,7 @@ struct ctl_metrics_params {
 	const struct ctl_store *store;  /* writer stats; may be NULL */
 	const struct dp_lcores *lcores; /* dataplane counters; may be NULL */
 	const struct ctl_groups *groups;/* the coordinator; may be NULL (no group series) */
+	const struct ctl_uplinks *uplinks; /* may be NULL (no uplink series) */
 	size_t max_group_offsets;       /* committed offsets copied per scrape; 0: 65536 */
 };
 
