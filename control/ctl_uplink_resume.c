@@ -64,7 +64,8 @@ static int read_tails(struct ul_topic *t, const int64_t *tail, int64_t *last)
 			tail[i];
 		want++;
 	}
-	rd_kafka_assign(rk, l);
+	if (rd_kafka_assign(rk, l) != RD_KAFKA_RESP_ERR_NO_ERROR)
+		want = -1;
 	while (want > 0 && ul_now_ms() < deadline && !atomic_load(&t->stop)) {
 		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
 		int32_t i;
@@ -83,7 +84,10 @@ static int read_tails(struct ul_topic *t, const int64_t *tail, int64_t *last)
 	rd_kafka_topic_partition_list_destroy(l);
 	rd_kafka_consumer_close(rk);
 	rd_kafka_destroy(rk);
-	return want > 0 ? -ETIMEDOUT : 0;
+	if (want != 0)
+		CTL_LOG(WARNING, "uplink %s: %s: could not read the last records of %s; retrying",
+			t->name, want < 0 ? "assign failed" : "timed out", t->remote);
+	return want != 0 ? -ETIMEDOUT : 0;
 }
 
 int ul_resume(struct ul_topic *t)

@@ -107,6 +107,7 @@ rd_kafka_conf_t *ul_conf(const struct ul_topic *t, bool producer)
 	} else {
 		set(c, "enable.auto.commit", "false");
 		set(c, "enable.partition.eof", "true");
+		set(c, "group.id", t->group); /* assign() needs one; never joined nor committed */
 	}
 	return c;
 }
