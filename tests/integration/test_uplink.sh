@@ -110,6 +110,10 @@ start_sum=$(curl -s "http://127.0.0.1:$mport/metrics" |
 	awk '/^sluice_partition_log_start_offset\{topic="cap"/ {s += $2} END {print s + 0}')
 [ "$start_sum" -gt 0 ] && [ "$start_sum" -le "$a" ] ||
 	fail "log starts sum to $start_sum: retention should delete shipped records only (<= $a)"
+top=$("$bld/sluice" top --once --metrics "127.0.0.1:$mport") || fail "sluice top"
+echo "$top" | grep -E "PARTITION|^cap-0 " | sed 's/^/  /'
+echo "$top" | grep -q "UPLINK LAG" && echo "$top" | grep -Eq "^cap-0 .* $((b / parts)) \([0-9.]+s\)" ||
+	fail "sluice top shows no uplink lag of $((b / parts)) for cap-0"
 ok "leader down: $b records captured locally, lag $lag records, $(metric_sum sluice_uplink_lag_bytes) bytes; retention (8-day-old records) deleted $start_sum shipped records, none unshipped"
 
 # Back up, Produce requests failing (retriable: NOT_LEADER_OR_FOLLOWER), then a SIGKILL mid-stream.
