@@ -272,26 +272,17 @@ static void walk_rules(struct ctx *c, struct fwc_topic *t, yaml_node_t *seq, con
 	}
 }
 
+static void walk_uplink(struct ctx *c, struct fwc_topic *t, yaml_node_t *map, const char *dotted,
+			const char *sub_prefix);
+
 /* One uplink key (@name after "uplink."): a scalar, or a nested map of librdkafka properties. */
 static void uplink_key(struct ctx *c, struct fwc_topic *t, const char *name, const char *dotted,
 		       yaml_node_t *v)
 {
 	struct fwc_where w = { c->diag, c->file, line_of(v), dotted };
-	char key[KEY_MAX], sub[KEY_MAX];
 
 	if (v->type == YAML_MAPPING_NODE && strcmp(name, "librdkafka") == 0) {
-		for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
-			yaml_node_t *k = node_at(c, p->key);
-
-			if (!scalar(k)) {
-				fwc_report(c->diag, c->file, line_of(k), dotted, "expected a plain key");
-				continue;
-			}
-			join(key, dotted, scalar(k));
-			snprintf(sub, sizeof(sub), "librdkafka.%s", scalar(k));
-			if (!duplicate(c, v, p, key))
-				uplink_key(c, t, sub, key, node_at(c, p->value));
-		}
+		walk_uplink(c, t, v, dotted, "librdkafka.");
 		return;
 	}
 	if (!scalar(v)) {
@@ -302,9 +293,11 @@ static void uplink_key(struct ctx *c, struct fwc_topic *t, const char *name, con
 	fwc_uplink_set(t, name, scalar(v), &w, false);
 }
 
-static void walk_uplink(struct ctx *c, struct fwc_topic *t, yaml_node_t *map, const char *dotted)
+/* The keys of an uplink map; @sub_prefix is put before each key's name ("librdkafka."). */
+static void walk_uplink(struct ctx *c, struct fwc_topic *t, yaml_node_t *map, const char *dotted,
+			const char *sub_prefix)
 {
-	char key[KEY_MAX];
+	char key[KEY_MAX], sub[KEY_MAX];
 
 	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = node_at(c, p->key);
@@ -314,8 +307,9 @@ static void walk_uplink(struct ctx *c, struct fwc_topic *t, yaml_node_t *map, co
 			continue;
 		}
 		join(key, dotted, scalar(k));
+		snprintf(sub, sizeof(sub), "%s%s", sub_prefix, scalar(k));
 		if (!duplicate(c, map, p, key))
-			uplink_key(c, t, scalar(k), key, node_at(c, p->value));
+			uplink_key(c, t, sub, key, node_at(c, p->value));
 	}
 }
 
@@ -326,7 +320,7 @@ static bool topic_special(struct ctx *c, void *base, const char *name, const cha
 
 	if (strcmp(name, "uplink") == 0) {
 		if (expect_type(c, v, YAML_MAPPING_NODE, dotted))
-			walk_uplink(c, t, v, dotted);
+			walk_uplink(c, t, v, dotted, "");
 		return true;
 	}
 	if (strncmp(name, "uplink.", 7) == 0) {
