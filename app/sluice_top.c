@@ -7,7 +7,8 @@
  * rates over the interval between the two: per port and per lcore packets/s
  * and Gbit/s, drops by reason, writer MB/s and syncs/s (the metrics have no
  * flush latency yet), per partition records/s, ring fill and durable lag
- * (records accepted -- log end -- but not yet durable), consumer-group lag,
+ * (records accepted -- log end -- but not yet durable), the uplink's lag into
+ * its Kafka cluster (records not acknowledged, age), consumer-group lag,
  * and on top the worst problem found: a partition stopped by an I/O error,
  * drops rising, durable lag growing, a group's lag growing.
  *
@@ -52,6 +53,7 @@ struct top_lcore { char id[16]; double pkts, bytes, drops; };
 struct top_part {
 	char topic[TOP_NAME]; char partition[16];
 	double records, bytes, log_end, written, flushed, durable, ring_used, ring_size, io_error;
+	double uplink, uplink_lag, uplink_lag_s; /* uplink: 1 when the partition has one */
 };
 struct top_group { char group[TOP_NAME]; char topic[TOP_NAME]; double lag; };
 struct top_drop { char reason[48]; double n; };
@@ -294,6 +296,12 @@ static void sample(struct top_snap *s, const char *name, const char *labels, dou
 	} else if (PFX(name, "sluice_partition_")) {
 		if ((p = part_at(s, labels)) && (f = part_field(p, name + 17)))
 			*f = v;
+	} else if (!strcmp(name, "sluice_uplink_lag_records") ||
+		   !strcmp(name, "sluice_uplink_lag_seconds")) {
+		if ((p = part_at(s, labels))) {
+			p->uplink = 1;
+			*(name[18] == 'r' ? &p->uplink_lag : &p->uplink_lag_s) = v;
+		}
 	} else if (PFX(name, "sluice_port_")) {
 		if ((po = port_at(s, labels)) && (f = port_field(po, name + 12)))
 			*f = v;
@@ -538,16 +546,18 @@ static void render_storage(FILE *o, const struct top_snap *a, const struct top_s
 	fprintf(o, "\nWRITERS  %.2f MB/s  %.1f syncs/s  io errors %.0f\n\n",
 		rate(b->write_bytes, a->write_bytes, dt) / 1e6, rate(b->syncs, a->syncs, dt),
 		b->io_errors);
-	fprintf(o, "%-22s %10s %12s %12s %12s %10s %6s %s\n", "PARTITION", "REC/S", "RECORDS",
-		"LOG END", "DURABLE", "DUR.LAG", "RING%", "");
+	fprintf(o, "%-22s %10s %12s %12s %12s %10s %6s %18s %s\n", "PARTITION", "REC/S", "RECORDS",
+		"LOG END", "DURABLE", "DUR.LAG", "RING%", "UPLINK LAG", "");
 	for (unsigned int i = 0; i < b->n_parts; i++) {
 		const struct top_part *p = &b->parts[i], *q = prev_part(a, p);
-		char name[TOP_NAME + 20];
+		char name[TOP_NAME + 20], up[40] = "-";
 
 		snprintf(name, sizeof(name), "%s-%s", p->topic, p->partition);
-		fprintf(o, "%-22s %10.0f %12.0f %12.0f %12.0f %10.0f %5.1f%% %s\n", name,
+		if (p->uplink)
+			snprintf(up, sizeof(up), "%.0f (%.1fs)", p->uplink_lag, p->uplink_lag_s);
+		fprintf(o, "%-22s %10.0f %12.0f %12.0f %12.0f %10.0f %5.1f%% %18s %s\n", name,
 			q ? rate(p->records, q->records, dt) : 0, p->records, p->log_end, p->durable,
-			dur_lag(p), p->ring_size > 0 ? 100 * p->ring_used / p->ring_size : 0,
+			dur_lag(p), p->ring_size > 0 ? 100 * p->ring_used / p->ring_size : 0, up,
 			p->io_error > 0 ? "I/O ERROR" : "");
 	}
 	fprintf(o, "\n%-22s %-22s %12s %10s\n", "GROUP", "TOPIC", "LAG", "LAG/S");
@@ -685,6 +695,10 @@ static void json_storage(FILE *o, const struct top_snap *a, const struct top_sna
 		jkv(o, "durable_lag", dur_lag(p), true);
 		jkv(o, "ring_used", p->ring_used, true);
 		jkv(o, "ring_size", p->ring_size, true);
+		if (p->uplink) {
+			jkv(o, "uplink_lag_records", p->uplink_lag, true);
+			jkv(o, "uplink_lag_seconds", p->uplink_lag_s, true);
+		}
 		jkv(o, "io_error", p->io_error, false);
 		fputc('}', o);
 	}

@@ -33,6 +33,7 @@
 #include "ctl_server.h"
 #include "ctl_store.h"
 #include "ctl_telemetry.h"
+#include "ctl_uplink.h"
 #include "kp_api.h"
 #include "dp_eal.h"
 #include "dp_lcore.h"
@@ -325,11 +326,12 @@ static struct ctl_metrics *metrics_start(const struct fwc_config *cfg, struct ct
 					 const struct ctl_catalog *cat,
 					 const struct ctl_store *store,
 					 const struct dp_lcores *lcores,
-					 const struct ctl_groups *groups)
+					 const struct ctl_groups *groups,
+					 const struct ctl_uplinks *uplinks)
 {
 	struct ctl_metrics_params mp = { .listener = cfg->broker.metrics_listener, .srv = srv,
 					 .cat = cat, .store = store, .lcores = lcores,
-					 .groups = groups, .eal = true };
+					 .groups = groups, .uplinks = uplinks, .eal = true };
 	struct ctl_metrics *m = NULL;
 	int rc = ctl_metrics_create(&mp, &m);
 
@@ -470,6 +472,7 @@ static int run(const struct sluiced_opts *o, const struct fwc_config *cfg)
 	struct ctl_store *store = NULL;
 	struct ctl_metrics *metrics = NULL;
 	struct ctl_telemetry *telemetry = NULL;
+	struct ctl_uplinks *uplinks = NULL;
 	struct dp_lcores *lcores = NULL;
 	struct dp_rules *rules = NULL;
 	struct kp_api_ctx api = { .data = NULL };
@@ -531,10 +534,12 @@ static int run(const struct sluiced_opts *o, const struct fwc_config *cfg)
 	    (rc = ctl_groups_create(cat, cfg, &api.groups)) < 0 ||
 	    (rc = ctl_server_create(&sp, &srv)) < 0 ||
 	    (rc = ctl_groups_start(api.groups, srv)) < 0 ||
+	    (rc = ctl_uplinks_create(cfg, cat, api.groups, &uplinks)) < 0 ||
 	    (rc = dataplane_start(cfg, &ports, cat, &rules, &lcores)) < 0) {
 		LOG(ERR, "control plane: %s", strerror(-rc));
 		ctl_server_destroy(srv);
 		ctl_groups_destroy(api.groups);
+		ctl_uplinks_destroy(uplinks);
 		kp_data_destroy(api.data);
 		ctl_pids_close(api.pids);
 		ctl_catalog_destroy(cat);
@@ -544,8 +549,10 @@ static int run(const struct sluiced_opts *o, const struct fwc_config *cfg)
 		return 1;
 	}
 	sig = ctl_store_set_server(store, srv);
+	if (sig == 0 && (sig = ctl_uplinks_start(uplinks, srv)) < 0)
+		LOG(ERR, "uplink threads: %s", strerror(-sig));
 	if (sig == 0) {
-		metrics = metrics_start(cfg, srv, cat, store, lcores, api.groups);
+		metrics = metrics_start(cfg, srv, cat, store, lcores, api.groups, uplinks);
 		telemetry = telemetry_start(cfg, srv, cat, store, lcores, api.groups);
 		lw.srv = srv;
 		ctl_timer_init(&lw.timer, link_watch_fn, &lw);
@@ -559,6 +566,7 @@ static int run(const struct sluiced_opts *o, const struct fwc_config *cfg)
 		LOG(INFO, "%s received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	ctl_telemetry_stop(telemetry); /* before anything it reads goes away */
 	ctl_metrics_destroy(metrics);
+	ctl_uplinks_stop(uplinks); /* before the server: no more cursor posts */
 	dataplane_stop(lcores);    /* lcores joined: tap batches sealed into the rings */
 	/*
 	 * Writers still run (ctl_store_destroy stops them) and still signal
@@ -568,6 +576,7 @@ static int run(const struct sluiced_opts *o, const struct fwc_config *cfg)
 	ctl_store_set_server(store, NULL);
 	ctl_server_destroy(srv);
 	ctl_groups_destroy(api.groups); /* after the server: parked responses are gone */
+	ctl_uplinks_destroy(uplinks); /* after the groups: no commit callback left */
 	kp_data_destroy(api.data); /* after the server: waiting responses are gone */
 	ctl_pids_close(api.pids);
 	dp_lcores_free(lcores);

@@ -424,7 +424,7 @@ static int load_config_topics(struct ctl_catalog *cat)
 			return err == KP_ERR_UNKNOWN_SERVER_ERROR ? -EIO : -EINVAL;
 		}
 		t->from_config = true;
-		t->pinned = ft->n_rules > 0;
+		t->pinned = ft->n_rules > 0 || ft->uplink.enabled; /* fed by rules, or read by the uplink */
 	}
 	return 0;
 }

@@ -420,6 +420,49 @@ int16_t grp_commit_begin(struct ctl_groups *gs, struct kp_str group_id, int32_t 
 	return KP_ERR_NONE;
 }
 
+bool ctl_group_id_internal(const char *id, size_t len)
+{
+	size_t n = strlen(CTL_GROUP_INTERNAL_PREFIX);
+
+	return id && len >= n && memcmp(id, CTL_GROUP_INTERNAL_PREFIX, n) == 0;
+}
+
+int16_t ctl_groups_commit(struct ctl_groups *gs, const char *group, const char *topic,
+			  const int32_t *partitions, const int64_t *offsets, int32_t n,
+			  void (*done)(void *arg, int16_t err), void *arg)
+{
+	struct kp_str gid = { group, (int32_t)strlen(group) }, none = { "", 0 };
+	struct grp_commit_part *parts;
+	struct ctl_group *g;
+	int16_t err;
+
+	if (n <= 0)
+		return KP_ERR_INVALID_REQUEST;
+	err = grp_commit_begin(gs, gid, -1, none, true, &g);
+	if (err != KP_ERR_NONE)
+		return err;
+	parts = calloc((size_t)n, sizeof(*parts));
+	if (!parts)
+		return KP_ERR_UNKNOWN_SERVER_ERROR;
+	for (int32_t i = 0; i < n; i++)
+		parts[i] = (struct grp_commit_part){ .topic = { topic, (int32_t)strlen(topic) },
+						     .partition = partitions[i],
+						     .offset = offsets[i], .leader_epoch = -1,
+						     .metadata = none };
+	err = grp_log_store_offsets(g, parts, n, done, arg);
+	free(parts);
+	return err;
+}
+
+int64_t ctl_groups_committed(const struct ctl_groups *gs, const char *group, const char *topic,
+			     int32_t partition)
+{
+	const struct ctl_group *g = ctl_groups_find(gs, group, strlen(group));
+	const struct ctl_offset *o = g ? grp_offset_find(g, topic, strlen(topic), partition) : NULL;
+
+	return o ? o->offset : -1;
+}
+
 /* ---- lifetime --------------------------------------------------------------------- */
 
 static void maint_fire(void *arg, struct ctl_timer *t)

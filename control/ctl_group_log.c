@@ -794,7 +794,8 @@ static void expire_group(struct ctl_groups *gs, struct ctl_group *g, int64_t now
 	uint64_t n = 0;
 	int64_t len;
 
-	if (g->storing || g->state != CTL_GROUP_EMPTY)
+	/* The appliance's own cursors (the uplink's) are never expired. */
+	if (g->storing || g->state != CTL_GROUP_EMPTY || ctl_group_id_internal(g->id, strlen(g->id)))
 		return;
 	recs_init(&rs);
 	for (size_t i = g->n_offsets; i-- > 0;) {

@@ -58,6 +58,7 @@
 #include "ctl_group.h"
 #include "ctl_log.h"
 #include "ctl_metrics.h"
+#include "ctl_uplink.h"
 #include "ctl_snapq.h"
 #include "ctl_store.h"
 #include "dp_lcore.h"
@@ -95,6 +96,7 @@ struct snap_owned {
 	struct ctl_metrics_group *groups;
 	struct ctl_metrics_group_offset *goffs;
 	size_t n_goffs;
+	struct ctl_uplink_stats *uplinks;
 	char **strings;                 /* interned topic and group names */
 	size_t n_strings, strings_cap;
 	bool failed;                    /* an allocation failed */
@@ -354,6 +356,24 @@ static void snap_hugepages(struct ctl_metrics_snap *s, const struct ctl_metrics_
 	}
 }
 
+/* The uplinks' figures (atomics of their threads). */
+static void snap_uplinks(struct snap_owned *o, const struct ctl_uplinks *u)
+{
+	size_t n = ctl_uplinks_count(u);
+
+	if (n == 0)
+		return;
+	o->uplinks = calloc(n, sizeof(*o->uplinks));
+	if (!o->uplinks) {
+		o->failed = true;
+		return;
+	}
+	while (o->pub.n_uplinks < n &&
+	       ctl_uplinks_stats(u, o->pub.n_uplinks, &o->uplinks[o->pub.n_uplinks]) == 0)
+		o->pub.n_uplinks++;
+	o->pub.uplinks = o->uplinks;
+}
+
 struct ctl_metrics_snap *ctl_metrics_snap_take(const struct ctl_metrics_params *p)
 {
 	struct snap_owned *o = calloc(1, sizeof(*o));
@@ -389,6 +409,7 @@ struct ctl_metrics_snap *ctl_metrics_snap_take(const struct ctl_metrics_params *
 		snap_groups(o, p);
 	s->parts = o->parts;
 	s->dp_parts = o->dp_parts;
+	snap_uplinks(o, p->uplinks);
 	if (o->failed) {
 		ctl_metrics_snap_free(s);
 		return NULL;
@@ -409,6 +430,7 @@ void ctl_metrics_snap_free(struct ctl_metrics_snap *s)
 	free(o->dp_parts);
 	free(o->groups);
 	free(o->goffs);
+	free(o->uplinks);
 	free(o);
 }
 

@@ -16,6 +16,7 @@
 #include "sluice_build.h"
 #include "ctl_group.h"
 #include "ctl_metrics.h"
+#include "ctl_uplink.h"
 #include "dp_stats.h"
 #include "kp_api.h"
 #include "st_writer.h"
@@ -282,6 +283,50 @@ static void render_partitions(FILE *out, const struct ctl_metrics_snap *s)
 			topic_labels(out, part_families[f].name, s->parts[i].topic,
 				     s->parts[i].partition);
 			fprintf(out, "%lld\n", (long long)part_value(&s->parts[i], f));
+		}
+	}
+}
+
+/* The uplinks into Kafka clusters, per local partition (docs/scale-out.md). */
+static void render_uplinks(FILE *out, const struct ctl_metrics_snap *s)
+{
+	static const struct { const char *name, *type, *help; } f[] = {
+		{ "sluice_uplink_lag_records", "gauge",
+		  "Durable records the cluster has not acknowledged." },
+		{ "sluice_uplink_lag_bytes", "gauge",
+		  "Log bytes from the first batch not acknowledged to the durable end." },
+		{ "sluice_uplink_lag_seconds", "gauge",
+		  "Age of the first batch not acknowledged (0 without lag)." },
+		{ "sluice_uplink_records_total", "counter",
+		  "Records the cluster acknowledged." },
+		{ "sluice_uplink_errors_total", "counter",
+		  "Delivery errors, fatal producer errors and failed resumes." },
+		{ "sluice_uplink_retention_lost_records_total", "counter",
+		  "Offsets retention deleted before they were shipped." },
+		{ "sluice_uplink_cursor_offset", "gauge",
+		  "The durable cursor: next offset to ship (-1: none stored yet)." },
+		{ "sluice_uplink_connected", "gauge",
+		  "1 while a producer runs and has resumed." },
+	};
+
+	if (s->n_uplinks == 0)
+		return;
+	for (unsigned int k = 0; k < sizeof(f) / sizeof(f[0]); k++) {
+		family(out, f[k].name, f[k].type, f[k].help);
+		for (size_t i = 0; i < s->n_uplinks; i++) {
+			const struct ctl_uplink_stats *u = &s->uplinks[i];
+
+			topic_labels(out, f[k].name, u->topic, u->partition);
+			switch (k) {
+			case 0: fprintf(out, "%lld\n", (long long)u->lag_records); break;
+			case 1: fprintf(out, "%lld\n", (long long)u->lag_bytes); break;
+			case 2: fprintf(out, "%.3f\n", u->lag_seconds); break;
+			case 3: fprintf(out, "%llu\n", (unsigned long long)u->records); break;
+			case 4: fprintf(out, "%llu\n", (unsigned long long)u->errors); break;
+			case 5: fprintf(out, "%llu\n", (unsigned long long)u->lost); break;
+			case 6: fprintf(out, "%lld\n", (long long)u->cursor); break;
+			default: fprintf(out, "%d\n", u->connected); break;
+			}
 		}
 	}
 }
@@ -596,6 +641,7 @@ int ctl_metrics_render(const struct ctl_metrics_snap *s, FILE *out)
 	fprintf(out, "sluice_build_info{version=\"%s\"} 1\n", SLUICE_VERSION);
 	render_kafka(out, s);
 	render_partitions(out, s);
+	render_uplinks(out, s);
 	render_storage(out, s);
 	render_dataplane(out, s);
 	render_lcores(out, s);

@@ -297,6 +297,7 @@ static int op_partition_open(void *arg, const struct ctl_topic *t, struct ctl_pa
 				       .max_producers = t->internal ? 0 : s->producers_max,
 				       .producer_expiration_ms =
 					       st->cfg->broker.producer_id_expiration_ms };
+	const struct fwc_topic *ft;
 	struct st_log_recovery rep;
 	struct st_log_config lc;
 	struct st_partition *p;
@@ -328,6 +329,14 @@ static int op_partition_open(void *arg, const struct ctl_topic *t, struct ctl_pa
 			(unsigned long long)rep.truncated_position,
 			(unsigned long long)rep.truncated_bytes, rep.reason ? rep.reason : "invalid batch",
 			rep.segments_deleted);
+	/*
+	 * An uplinked topic's retention is held before its writer can run it:
+	 * nothing goes until the uplink (ctl_uplink.c) raises the hold to its
+	 * durable cursor.
+	 */
+	ft = fwc_config_topic(st->cfg, t->name);
+	if (ft && ft->uplink.enabled && !ft->uplink.retention_override)
+		st_log_set_retain_hold(p->log, 0);
 	w = st->writers[st->next_writer++ % st->n_writers];
 	rc = st_writer_attach(w, p);
 	if (rc < 0) {

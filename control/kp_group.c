@@ -407,8 +407,11 @@ enum ctl_disp kp_handle_offset_commit(struct kp_req *req, struct kp_reader *r, s
 		return CTL_DISP_CLOSE;
 	}
 	c->n = n;
-	err = gs ? grp_commit_begin(gs, group_id, generation, member_id, req->resp != NULL, &g)
-		 : KP_ERR_COORDINATOR_NOT_AVAILABLE;
+	if (ctl_group_id_internal(group_id.ptr, group_id.ptr ? (size_t)group_id.len : 0))
+		err = KP_ERR_INVALID_GROUP_ID;  /* the appliance's own (the uplink's cursors) */
+	else
+		err = gs ? grp_commit_begin(gs, group_id, generation, member_id, req->resp != NULL, &g)
+			 : KP_ERR_COORDINATOR_NOT_AVAILABLE;
 	commit_parts(req, r, w, parts, c, err);
 	for (int32_t i = 0; i < n; i++)
 		stored += parts[i].err == KP_ERR_NONE;

@@ -156,6 +156,11 @@ static const struct fwc_key keys[] = {
 	K_INT(R, SR, batch_size, "batch.size", 64, 16 << 20, 0),
 	K_INT(R, SR, linger_ms, "linger.ms", 0, 60000, 0),
 
+	K_STR(FWC_SEC_UPLINK, struct fwc_uplink, bootstrap_servers, "bootstrap.servers", FWC_F_NONEMPTY),
+	K_STR(FWC_SEC_UPLINK, struct fwc_uplink, topic, "topic", 0),
+	K_INT(FWC_SEC_UPLINK, struct fwc_uplink, partition_offset, "partition.offset", 0, 1 << 20, 0),
+	K_BOOL(FWC_SEC_UPLINK, struct fwc_uplink, retention_override, "retention.override"),
+
 	/* Kafka topic configs we honour; values are kept as text. */
 	K_TCFG("retention.ms", -1, INT64_MAX),
 	K_TCFG("retention.bytes", -1, INT64_MAX),
@@ -792,6 +797,8 @@ static int override_topic(struct fwc_config *cfg, const char *rest, const char *
 	}
 	if (strncmp(sub, "configs.", 8) == 0)
 		return fwc_topic_config_set(t, sub + 8, val, w);
+	if (strncmp(sub, "uplink.", 7) == 0)
+		return fwc_uplink_set(t, sub + 7, val, w, true);
 	if (strncmp(sub, "rules.", 6) == 0) {
 		r = strtoul(sub + 6, &end, 10);
 		if (end == sub + 6 || *end != '.' || r >= t->n_rules) {

@@ -122,6 +122,20 @@ static void dump_keys(FILE *out, enum fwc_section sec, const void *base, const c
 	}
 }
 
+static void dump_uplink(FILE *out, const struct fwc_uplink *u)
+{
+	char buf[2 * FWC_STR_MAX + 8];
+
+	if (!u->enabled)
+		return;
+	fprintf(out, "    uplink:\n");
+	dump_keys(out, FWC_SEC_UPLINK, u, "      ", "      ");
+	for (unsigned int i = 0; i < u->n_props; i++) {
+		quote(buf, sizeof(buf), u->props[i].value);
+		fprintf(out, "      %s: %s\n", u->props[i].name, buf);
+	}
+}
+
 static void dump_topic(FILE *out, const struct fwc_topic *t)
 {
 	char buf[2 * FWC_STR_MAX + 8];
@@ -137,6 +151,7 @@ static void dump_topic(FILE *out, const struct fwc_topic *t)
 		fprintf(out, "    rules:\n");
 	for (unsigned int i = 0; i < t->n_rules; i++)
 		dump_keys(out, FWC_SEC_RULE, &t->rules[i], "      - ", "        ");
+	dump_uplink(out, &t->uplink);
 }
 
 void fwc_config_dump(const struct fwc_config *cfg, FILE *out)

@@ -27,6 +27,7 @@ enum fwc_section {
 	FWC_SEC_TOPIC,          /* an element of topics */
 	FWC_SEC_RULE,           /* an element of topics.<t>.rules */
 	FWC_SEC_TOPIC_CONFIG,   /* a Kafka topic config (validated, stored as text) */
+	FWC_SEC_UPLINK,         /* topics.<t>.uplink: our keys (others go to librdkafka) */
 };
 
 enum fwc_type {
@@ -91,6 +92,12 @@ void fwc_key_stamp(const struct fwc_key *k, void *base, const char *file, unsign
 void fwc_partitions_resolve(struct fwc_config *cfg);
 void fwc_copy_str(char *dst, size_t size, const char *src);
 int64_t fwc_int_get(const void *p, size_t size, bool is_signed);
+
+/* fwc_uplink.c: one uplink key (ours, or a librdkafka property: @w->file NULL = the file). */
+int fwc_uplink_set(struct fwc_topic *t, const char *name, const char *value,
+		   const struct fwc_where *w, bool from_override);
+/* Validation of every uplink (librdkafka checks its properties). */
+void fwc_uplinks_validate(const struct fwc_config *cfg, struct fwc_diag *diag);
 
 /* fwc_yaml.c: parse a YAML flow sequence ("[a, \"b,c\"]") for an override. */
 int fwc_yaml_flow_list(const char *s, char (*items)[FWC_STR_MAX], unsigned int max,

@@ -256,5 +256,6 @@ int fwc_config_validate(const struct fwc_config *cfg, unsigned int n_cpus, struc
 	check_cpus(&v);
 	check_ports(&v);
 	check_topics(&v);
+	fwc_uplinks_validate(cfg, diag);
 	return diag->n_errors > before ? -EINVAL : 0;
 }

@@ -272,10 +272,61 @@ static void walk_rules(struct ctx *c, struct fwc_topic *t, yaml_node_t *seq, con
 	}
 }
 
+static void walk_uplink(struct ctx *c, struct fwc_topic *t, yaml_node_t *map, const char *dotted,
+			const char *sub_prefix);
+
+/* One uplink key (@name after "uplink."): a scalar, or a nested map of librdkafka properties. */
+static void uplink_key(struct ctx *c, struct fwc_topic *t, const char *name, const char *dotted,
+		       yaml_node_t *v)
+{
+	struct fwc_where w = { c->diag, c->file, line_of(v), dotted };
+
+	if (v->type == YAML_MAPPING_NODE && strcmp(name, "librdkafka") == 0) {
+		walk_uplink(c, t, v, dotted, "librdkafka.");
+		return;
+	}
+	if (!scalar(v)) {
+		fwc_report(c->diag, c->file, line_of(v), dotted, "expected a value (got %s)",
+			   node_kind(v));
+		return;
+	}
+	fwc_uplink_set(t, name, scalar(v), &w, false);
+}
+
+/* The keys of an uplink map; @sub_prefix is put before each key's name ("librdkafka."). */
+static void walk_uplink(struct ctx *c, struct fwc_topic *t, yaml_node_t *map, const char *dotted,
+			const char *sub_prefix)
+{
+	char key[KEY_MAX], sub[KEY_MAX];
+
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = node_at(c, p->key);
+
+		if (!scalar(k)) {
+			fwc_report(c->diag, c->file, line_of(k), dotted, "expected a plain key");
+			continue;
+		}
+		join(key, dotted, scalar(k));
+		snprintf(sub, sizeof(sub), "%s%s", sub_prefix, scalar(k));
+		if (!duplicate(c, map, p, key))
+			uplink_key(c, t, sub, key, node_at(c, p->value));
+	}
+}
+
 static bool topic_special(struct ctx *c, void *base, const char *name, const char *dotted,
 			  yaml_node_t *v)
 {
 	struct fwc_topic *t = base;
+
+	if (strcmp(name, "uplink") == 0) {
+		if (expect_type(c, v, YAML_MAPPING_NODE, dotted))
+			walk_uplink(c, t, v, dotted, "");
+		return true;
+	}
+	if (strncmp(name, "uplink.", 7) == 0) {
+		uplink_key(c, t, name + 7, dotted, v);
+		return true;
+	}
 
 	if (strcmp(name, "configs") == 0) {
 		if (expect_type(c, v, YAML_MAPPING_NODE, dotted))

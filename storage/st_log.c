@@ -106,6 +106,7 @@ static int log_alloc(struct st_log **out, struct st_logdir *d, const char *topic
 	log->cfg = *cfg;
 	log->partition = partition;
 	log->last_slot_base = -1;
+	atomic_init(&log->retain_hold, INT64_MAX);
 	log->topic = strdup(topic);
 	if (!log->topic || asprintf(&log->dir, "%s/%s-%" PRId32, d->root, topic, partition) < 0) {
 		log->dir = NULL;
@@ -635,6 +636,31 @@ uint64_t st_log_size(const struct st_log *log)
 
 	for (uint32_t i = 0; i < log->nsegs; i++)
 		total += log->segs[i]->size;
+	return total;
+}
+
+int64_t st_log_bytes_from(struct st_log *log, int64_t offset)
+{
+	struct st_log_range r;
+	int64_t total = 0;
+	int rc = st_log_read(log, offset, 0, -1, &r);
+
+	if (rc < 0)
+		return rc;
+	if (r.length == 0)
+		return 0;
+	pthread_mutex_lock(&log->lock);
+	for (uint32_t i = 0; i < log->nsegs; i++) {
+		const struct st_segment *seg = log->segs[i];
+		uint64_t readable = atomic_load_explicit(&seg->readable, memory_order_acquire);
+
+		if (seg->base == r.segment_base && readable > r.position)
+			total += (int64_t)(readable - r.position);
+		else if (seg->base > r.segment_base)
+			total += (int64_t)readable;
+	}
+	pthread_mutex_unlock(&log->lock);
+	st_log_range_put(&r);
 	return total;
 }
 

@@ -52,6 +52,7 @@ struct st_log {
 	_Atomic int64_t readable_end;
 	_Atomic int64_t recovery_point;
 	_Atomic int64_t delete_below;  /* st_log_set_delete_below: any thread, only grows */
+	_Atomic int64_t retain_hold;   /* st_log_set_retain_hold: INT64_MAX = none */
 };
 
 static inline struct st_segment *st_log_active(const struct st_log *log)

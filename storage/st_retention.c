@@ -10,6 +10,10 @@
  * offset moves with it) and has its files renamed to `.deleted`.  Readers
  * that still hold a range keep the fd and mapping; the files are unlinked
  * at the last reference (st_segment_put).
+ *
+ * A hold (st_log_set_retain_hold: the uplink's cursor) caps all three: a
+ * segment holding an offset at or above the hold stays, whatever its age,
+ * the log's size or the floor.
  */
 #include <errno.h>
 
@@ -88,11 +92,34 @@ static uint32_t count_by_size(const struct st_log *log)
 	return k;
 }
 
+void st_log_set_retain_hold(struct st_log *log, int64_t offset)
+{
+	atomic_store_explicit(&log->retain_hold, offset < 0 ? INT64_MAX : offset,
+			      memory_order_release);
+}
+
+/* Of the @k oldest segments, those wholly below the hold (all their offsets < it). */
+static uint32_t cap_by_hold(const struct st_log *log, uint32_t k)
+{
+	int64_t hold = atomic_load_explicit(&log->retain_hold, memory_order_acquire);
+	uint32_t n = 0;
+
+	while (n < k) {
+		int64_t next = n + 1 < log->nsegs ? log->segs[n + 1]->base : log->leo;
+
+		if (next > hold)
+			break;
+		n++;
+	}
+	return n;
+}
+
 static int delete_prefix(struct st_log *log, uint32_t k, int64_t now_ms,
 			 struct st_log_retain_result *res)
 {
 	int rc = 0;
 
+	k = cap_by_hold(log, k);
 	if (k == 0)
 		return 0;
 	/* Never leave the log without a segment: roll an empty one first. */

@@ -84,7 +84,7 @@ struct ctl_topic {
 	char name[CTL_TOPIC_NAME_MAX + 1];
 	int32_t n_partitions;
 	bool internal;                  /* __consumer_offsets, __transaction_state */
-	bool pinned;                    /* fed by dataplane rules: cannot be deleted */
+	bool pinned;                    /* fed by dataplane rules or read by an uplink: cannot be deleted */
 	bool from_config;               /* declared in the configuration file */
 	struct ctl_topic_configs cfg;   /* effective values (topic or broker) */
 	struct ctl_partition *partitions;
@@ -124,7 +124,7 @@ struct ctl_topic_spec {
 struct ctl_catalog;
 
 /**
- * Build the catalog: the configuration's topics (pinned when they have
+ * Build the catalog: the configuration's topics (pinned when they have an uplink or
  * traffic rules), then those remembered in <log.dirs>/sluice-topics.  @ops
  * (may be NULL) is called for every partition opened.  @cfg must outlive
  * the catalog.

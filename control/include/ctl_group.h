@@ -52,6 +52,12 @@ struct ctl_topic;
 struct fwc_config;
 
 #define CTL_GROUP_TOPIC "__consumer_offsets"
+/*
+ * Group ids the appliance keeps for itself (the uplink's cursors,
+ * "__sluice.uplink.<topic>"): their offsets never expire, and a client's
+ * OffsetCommit to one is refused (INVALID_GROUP_ID).
+ */
+#define CTL_GROUP_INTERNAL_PREFIX "__sluice."
 
 enum ctl_group_state {
 	CTL_GROUP_EMPTY = 0,
@@ -170,6 +176,25 @@ struct ctl_group *ctl_groups_at(const struct ctl_groups *gs, size_t i);
 /** Find by id (view), or NULL. */
 struct ctl_group *ctl_groups_find(const struct ctl_groups *gs, const char *id, size_t len);
 const struct ctl_groups_stats *ctl_groups_stats(const struct ctl_groups *gs);
+
+/** Is @id (view) one of the appliance's own group ids? */
+bool ctl_group_id_internal(const char *id, size_t len);
+
+/**
+ * Commit offsets for the appliance's own group @group (a simple consumer's
+ * commit: no member, no generation), @n partitions of @topic in one record
+ * batch of __consumer_offsets.  @done runs on the control thread once the
+ * batch is durable and the offsets are applied (err 0), or failed; never
+ * before this returns.  Control thread, after ctl_groups_start.
+ * @return 0, or a Kafka error now (@done not called).
+ */
+int16_t ctl_groups_commit(struct ctl_groups *gs, const char *group, const char *topic,
+			  const int32_t *partitions, const int64_t *offsets, int32_t n,
+			  void (*done)(void *arg, int16_t err), void *arg);
+
+/** The committed offset of @group for @topic / @partition, or -1 (none). */
+int64_t ctl_groups_committed(const struct ctl_groups *gs, const char *group, const char *topic,
+			     int32_t partition);
 
 /** The partition of __consumer_offsets for @group (Java String.hashCode over UTF-16). */
 int32_t ctl_group_partition_for(const char *group, size_t len, int32_t n_partitions);

@@ -41,6 +41,8 @@
 
 struct ctl_catalog;
 struct ctl_groups;
+struct ctl_uplinks;
+struct ctl_uplink_stats;
 struct ctl_metrics;
 struct ctl_store;
 struct dp_lcores;
@@ -133,6 +135,8 @@ struct ctl_metrics_snap {
 	struct ctl_metrics_hugepages huge[CTL_METRICS_HUGE_SIZES]; /* by size, smallest first */
 	size_t n_huge;
 	uint64_t dpdk_heap_huge;        /* DPDK heap memory on hugepages (rte_malloc, every socket) */
+	const struct ctl_uplink_stats *uplinks; /* per uplinked partition */
+	size_t n_uplinks;
 };
 
 struct ctl_metrics_params {
@@ -142,6 +146,7 @@ struct ctl_metrics_params {
 	const struct ctl_store *store;  /* writer stats; may be NULL */
 	const struct dp_lcores *lcores; /* dataplane counters; may be NULL */
 	const struct ctl_groups *groups;/* the coordinator; may be NULL (no group series) */
+	const struct ctl_uplinks *uplinks; /* may be NULL (no uplink series) */
 	size_t max_group_offsets;       /* committed offsets copied per scrape; 0: 65536 */
 	bool eal;                       /* DPDK's EAL is up: read its heap (rte_malloc) */
 	const char *hugepages_dir;      /* NULL: /sys/kernel/mm/hugepages */

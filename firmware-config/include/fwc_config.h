@@ -46,6 +46,7 @@
 #define FWC_MAX_RULES      8    /* rules per topic */
 #define FWC_MAX_CPUS       64
 #define FWC_MAX_TOPIC_CONFIGS 16
+#define FWC_MAX_UPLINK_PROPS 32 /* librdkafka properties per uplink */
 
 /*
  * Where a value came from, for error messages ("FILE:LINE: KEY: ...").
@@ -183,6 +184,30 @@ struct fwc_topic_config {
 	char value[FWC_STR_MAX];
 };
 
+/* A librdkafka producer property given to an uplink, kept as text. */
+struct fwc_uplink_prop {
+	char name[FWC_NAME_MAX];
+	char value[FWC_STR_MAX];
+	struct fwc_origin origin;
+};
+
+/*
+ * topics.<t>.uplink: mirror the topic into a Kafka cluster (docs/scale-out.md).
+ * Written as a nested map ("uplink: {bootstrap.servers: ...}") or flat
+ * ("uplink.bootstrap.servers: ..."); keys other than ours are librdkafka
+ * producer properties (also under "uplink.librdkafka.<property>").
+ */
+struct fwc_uplink {
+	bool enabled;                   /* any uplink key set */
+	char bootstrap_servers[FWC_STR_MAX]; /* bootstrap.servers (required) */
+	char topic[FWC_NAME_MAX];       /* topic: the remote topic ("" = the same name) */
+	int32_t partition_offset;       /* partition.offset: remote partition = local + this (0) */
+	bool retention_override;        /* retention.override: retention may delete unshipped data (false) */
+	unsigned int n_props;
+	struct fwc_uplink_prop props[FWC_MAX_UPLINK_PROPS];
+	struct fwc_origin origin;       /* where the uplink was first given */
+};
+
 struct fwc_topic {
 	char name[FWC_NAME_MAX];        /* name: [A-Za-z0-9._-], not "." or ".." */
 	int32_t partitions;             /* partitions (broker num.partitions) */
@@ -191,6 +216,7 @@ struct fwc_topic {
 	struct fwc_topic_config configs[FWC_MAX_TOPIC_CONFIGS]; /* configs: map of Kafka topic configs */
 	unsigned int n_rules;
 	struct fwc_rule rules[FWC_MAX_RULES];
+	struct fwc_uplink uplink;       /* uplink: off unless configured */
 	struct fwc_origin origin;
 };
 

@@ -246,6 +246,13 @@ struct st_log_retain_result {
 void st_log_set_delete_below(struct st_log *log, int64_t offset);
 
 /**
+ * Hold retention at @offset (any thread; the uplink's cursor): no segment
+ * holding an offset >= @offset is deleted, by time, size or floor.  Unlike
+ * the floor it moves both ways; a negative @offset removes the hold.
+ */
+void st_log_set_retain_hold(struct st_log *log, int64_t offset);
+
+/**
  * Retention (writer thread): delete the oldest segments while their max
  * timestamp < @now_ms - retention_ms, or while total - segment size >=
  * retention_bytes, or while the next segment starts at or below the floor
@@ -287,6 +294,13 @@ void st_log_range_put(struct st_log_range *range);
  * compressed ones), or -1 when none.  @return >= -1, or -errno.
  */
 int64_t st_log_offset_for_time(struct st_log *log, int64_t ts);
+
+/**
+ * Bytes of the log (whole batches as on disk) from the batch holding
+ * @offset to the published end (any thread; the uplink's lag in bytes).
+ * @return >= 0, -ERANGE (before the log start or past the end), -errno.
+ */
+int64_t st_log_bytes_from(struct st_log *log, int64_t offset);
 
 int64_t st_log_start_offset(const struct st_log *log);  /* ListOffsets -2 (earliest) */
 int64_t st_log_end_offset(const struct st_log *log);    /* published readable end (latest) */

@@ -110,6 +110,9 @@ static inline void config_strip_origins(struct fwc_config *cfg)
 		memset(&cfg->topics[i].origin, 0, sizeof(struct fwc_origin));
 		for (unsigned int r = 0; r < cfg->topics[i].n_rules; r++)
 			memset(&cfg->topics[i].rules[r].origin, 0, sizeof(struct fwc_origin));
+		memset(&cfg->topics[i].uplink.origin, 0, sizeof(struct fwc_origin));
+		for (unsigned int p = 0; p < cfg->topics[i].uplink.n_props; p++)
+			memset(&cfg->topics[i].uplink.props[p].origin, 0, sizeof(struct fwc_origin));
 	}
 }
 

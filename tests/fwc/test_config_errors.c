@@ -49,6 +49,44 @@ static void test_config_errors_unknown_keys(void **state)
 	free(c);
 }
 
+/* A bad uplink names file, line and key: our keys, fixed properties, librdkafka's verdict. */
+static void test_config_errors_uplink(void **state)
+{
+	struct capture *c = capture_new();
+	struct fwc_config *cfg = config_new();
+
+	(void)state;
+	assert_int_equal(load_str(cfg, "topics:\n"
+				  "  - name: t\n"
+				  "    uplink:\n"
+				  "      topic: bad/name\n"
+				  "      no.such.property: 1\n"
+				  "      acks: 1\n"
+				  "      librdkafka:\n"
+				  "        linger.ms: soon\n"
+				  "  - name: u\n"
+				  "    uplink.bootstrap.servers: k:9092\n"
+				  "    uplink.enable.idempotence: false\n"
+				  "    uplink.partition.offset: -1\n", c), -EINVAL);
+	assert_reported(c, "t.yaml:6: topics.t.uplink.acks: acks cannot be set to \"1\": "
+			"the uplink needs acks=all");
+	assert_reported(c, "t.yaml:11: topics.u.uplink.enable.idempotence: enable.idempotence "
+			"cannot be set to \"false\": the uplink needs the idempotent producer");
+	assert_reported(c, "t.yaml:12: topics.u.uplink.partition.offset: must be between 0 and 1048576 (got -1)");
+	assert_errors(c, 3);
+	assert_int_equal(fwc_config_validate(cfg, 0, &c->diag), -EINVAL);
+	assert_reported(c, "t.yaml:4: topics.t.uplink.bootstrap.servers: required when the topic "
+			"has an uplink");
+	assert_reported(c, "t.yaml:4: topics.t.uplink.topic: invalid topic name \"bad/name\"");
+	assert_reported(c, "t.yaml:5: topics.t.uplink.no.such.property: librdkafka: No such "
+			"configuration property: \"no.such.property\"");
+	assert_reported(c, "t.yaml:8: topics.t.uplink.linger.ms: librdkafka: Invalid value "
+			"for configuration property \"queue.buffering.max.ms\"");
+	assert_errors(c, 7);
+	free(cfg);
+	free(c);
+}
+
 static void test_config_errors_wrong_types(void **state)
 {
 	struct capture *c = load_bad("broker:\n  auto.create.topics.enable: yes\n  log.dirs: [a, b]\n"
@@ -288,6 +326,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_config_errors_unknown_keys),
 		cmocka_unit_test(test_config_errors_wrong_types),
+		cmocka_unit_test(test_config_errors_uplink),
 		cmocka_unit_test(test_config_errors_out_of_range),
 		cmocka_unit_test(test_config_errors_topic_configs),
 		cmocka_unit_test(test_config_errors_structure),

@@ -154,10 +154,41 @@ static void test_retention_delete_below(void **state)
 	assert_int_equal(st_log_retain(f->log, 0, &res), 0);
 }
 
+/* A hold (the uplink's cursor) keeps every segment at or above it, by time, size and floor. */
+static void test_retention_hold_keeps_unshipped(void **state)
+{
+	struct lf *f = *state;
+	struct st_log_retain_result res;
+
+	f->cfg.retention_ms = 10;
+	fill(f);
+	/* offset 9 is in segment 8: segments 0 and 4 may go, nothing after */
+	st_log_set_retain_hold(f->log, 9);
+	st_log_set_delete_below(f->log, 1000);
+	assert_int_equal(st_log_retain(f->log, 1 << 30, &res), 2);
+	assert_int_equal(st_log_start_offset(f->log), 8);
+	assert_int_equal(st_log_retain(f->log, 1 << 30, &res), 0);
+	assert_int_equal(st_log_segment_count(f->log), 3);
+	/* bytes still to ship from 9: segments 8, 12 and 16 */
+	assert_int_equal(st_log_bytes_from(f->log, 9), 3 * (lf_file_size(f->root, 8, ".log")));
+	assert_int_equal(st_log_bytes_from(f->log, 20), 0);
+	assert_int_equal(st_log_bytes_from(f->log, 2), -ERANGE);
+	/* the hold moves on: at a segment's base the one before it goes */
+	st_log_set_retain_hold(f->log, 16);
+	assert_int_equal(st_log_retain(f->log, 1 << 30, &res), 2);
+	assert_int_equal(st_log_start_offset(f->log), 16);
+	/* removed: everything expired goes, an empty segment is rolled */
+	st_log_set_retain_hold(f->log, -1);
+	assert_int_equal(st_log_retain(f->log, 1 << 30, &res), 1);
+	assert_int_equal(st_log_start_offset(f->log), 20);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_retention_by_bytes, lf_setup, lf_teardown),
+		cmocka_unit_test_setup_teardown(test_retention_hold_keeps_unshipped, lf_setup,
+						lf_teardown),
 		cmocka_unit_test_setup_teardown(test_retention_by_time, lf_setup, lf_teardown),
 		cmocka_unit_test_setup_teardown(test_retention_everything_rolls_empty, lf_setup, lf_teardown),
 		cmocka_unit_test_setup_teardown(test_retention_reader_holds_segment, lf_setup, lf_teardown),
