@@ -243,6 +243,22 @@ static int make_dirs(const char *path)
 	return 0;
 }
 
+/* An SSL listener needs a certificate and key; client auth needs CAs. */
+static int check_ssl_keys(const struct fwc_broker *b, const struct ctl_listener *l)
+{
+	const char *missing = !b->ssl_certificate_location[0] ? "ssl.certificate.location"
+			      : !b->ssl_key_location[0]        ? "ssl.key.location"
+			      : b->ssl_client_auth != FWC_SSL_CLIENT_AUTH_NONE && !b->ssl_ca_location[0]
+				      ? "ssl.ca.location"
+				      : NULL;
+
+	if (!missing)
+		return 0;
+	fprintf(stderr, "sluiced: listeners: '%s://%s:%u' is SSL but %s is not set\n", l->name,
+		l->host, l->port, missing);
+	return -EINVAL;
+}
+
 static int check_listeners(const struct fwc_config *cfg)
 {
 	struct ctl_listener l;
@@ -252,10 +268,12 @@ static int check_listeners(const struct fwc_config *cfg)
 		rc = ctl_listener_parse(cfg->broker.listeners[i], &l);
 		if (rc < 0) {
 			fprintf(stderr, "sluiced: listeners: '%s': %s\n", cfg->broker.listeners[i],
-				rc == -ENOTSUP ? "security protocol not supported yet"
+				rc == -ENOTSUP ? "SASL is not supported yet (PLAINTEXT or SSL)"
 					       : "expected NAME://host:port");
 			return rc;
 		}
+		if (l.security == CTL_SEC_SSL && (rc = check_ssl_keys(&cfg->broker, &l)) < 0)
+			return rc;
 	}
 	return 0;
 }

@@ -10,6 +10,13 @@
  * such a slot is written piece by piece, its own bytes with write() and the
  * ranges with sendfile(), so record data never passes through user space.
  *
+ * On an SSL listener the same steps run through ctl_tls.c: the handshake
+ * first (its WANT_READ/WANT_WRITE become the epoll mask), then SSL_read,
+ * SSL_write one slot at a time, and file ranges with kTLS sendfile or a
+ * bounce buffer.  OpenSSL may hold decrypted input the socket no longer
+ * signals, so a TLS connection reads until OpenSSL wants more (no per-event
+ * budget) and reads again when back-pressure lifts.
+ *
  * A connection is never freed while the loop may still hold it: closing
  * unregisters and closes the socket at once but the struct is freed by
  * ctl_conn_reap() at the end of the loop pass.
@@ -22,10 +29,13 @@
 #include <sys/sendfile.h>
 #include <sys/uio.h>
 
+#include <openssl/ssl.h>
+
 #include "ctl_log.h"
 #include "ctl_server_int.h"
 
 static void conn_process(struct ctl_conn *c);
+static void conn_readable(struct ctl_conn *c);
 
 static void lru_unlink(struct ctl_server *s, struct ctl_conn *c)
 {
@@ -67,7 +77,7 @@ static void lru_touch(struct ctl_conn *c)
 static void conn_set_events(struct ctl_conn *c)
 {
 	uint32_t want = (c->paused ? 0 : EPOLLIN) |
-			(c->q_head && c->q_head->ready ? EPOLLOUT : 0);
+			(c->q_head && c->q_head->ready ? EPOLLOUT : 0) | c->tls_want;
 	struct epoll_event ev = { .events = want, .data.ptr = &c->src };
 
 	if (c->closed || want == c->ev_mask)
@@ -76,7 +86,7 @@ static void conn_set_events(struct ctl_conn *c)
 		c->ev_mask = want;
 }
 
-int ctl_conn_open(struct ctl_server *s, int fd, const char *peer)
+int ctl_conn_open(struct ctl_server *s, int fd, const char *peer, bool tls)
 {
 	struct ctl_conn *c = calloc(1, sizeof(*c));
 	struct epoll_event ev = { .events = EPOLLIN };
@@ -88,10 +98,16 @@ int ctl_conn_open(struct ctl_server *s, int fd, const char *peer)
 	c->srv = s;
 	c->ev_mask = EPOLLIN;
 	snprintf(c->peer, sizeof(c->peer), "%s", peer);
+	if (tls && !(c->ssl = ctl_tls_conn_new(s->tls, fd))) {
+		free(c);
+		return -ENOMEM;
+	}
+	c->tls_ready = !tls;
 	ev.data.ptr = &c->src;
 	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		int rc = -errno;
 
+		ctl_tls_conn_free(c->ssl);
 		free(c);
 		return rc;
 	}
@@ -144,6 +160,7 @@ static ssize_t resp_write_piece(struct ctl_conn *c, const struct ctl_resp *r)
 {
 	uint64_t at = 0;        /* frame position of the current piece */
 	size_t wpos = 0;        /* writer bytes before it */
+	uint32_t want;          /* TLS: EPOLLOUT is armed while the slot waits anyway */
 	ssize_t n;
 
 	for (unsigned int i = 0; i <= r->n_files; i++) {
@@ -152,6 +169,8 @@ static ssize_t resp_write_piece(struct ctl_conn *c, const struct ctl_resp *r)
 		if (r->sent < at + (wend - wpos)) {
 			size_t off = wpos + (size_t)(r->sent - at);
 
+			if (c->ssl)
+				return ctl_tls_write(c->ssl, r->w.buf + off, wend - off, &want);
 			n = write(c->fd, r->w.buf + off, wend - off);
 			return n < 0 ? -errno : n;
 		}
@@ -161,6 +180,9 @@ static ssize_t resp_write_piece(struct ctl_conn *c, const struct ctl_resp *r)
 			const struct ctl_resp_file *f = &r->files[i];
 			off_t o = (off_t)(f->pos + (r->sent - at));
 
+			if (c->ssl)
+				return ctl_tls_sendfile(c->srv->tls, c->ssl, f->fd, (uint64_t)o,
+							(size_t)(at + f->len - r->sent), &want);
 			n = sendfile(c->fd, f->fd, &o, (size_t)(at + f->len - r->sent));
 			if (n == 0)
 				return -EIO; /* the file is shorter than the range */
@@ -184,6 +206,8 @@ void ctl_conn_close(struct ctl_conn *c, const char *why)
 		CTL_LOG(DEBUG, "connection %s closed: %s", c->peer, why);
 	c->closed = true;
 	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	ctl_tls_conn_free(c->ssl);
+	c->ssl = NULL;
 	close(c->fd);
 	c->fd = -1;
 	lru_unlink(s, c);
@@ -263,11 +287,11 @@ static void conn_flush(struct ctl_conn *c)
 
 	while (!c->closed && c->q_head && c->q_head->ready) {
 		struct ctl_resp *r = c->q_head;
-		bool piecewise = r->send && r->n_files;
+		bool piecewise = (r->send && r->n_files) || c->ssl; /* TLS: no writev */
 		int k = 0;
 
 		if (piecewise) {
-			n = resp_write_piece(c, r);
+			n = r->send ? resp_write_piece(c, r) : 0;
 		} else {
 			/* Gather plain slots up to the next one holding file ranges. */
 			for (; r && r->ready && k < 64 && !(r->send && r->n_files); r = r->next)
@@ -313,8 +337,11 @@ static void conn_flush(struct ctl_conn *c)
 		return;
 	conn_backpressure(c);
 	conn_set_events(c);
-	if (was_paused && !c->paused && !c->processing)
+	if (was_paused && !c->paused && !c->processing) {
 		conn_process(c); /* frames buffered while paused */
+		if (c->ssl && !c->closed && !c->paused && ctl_tls_pending(c->ssl))
+			conn_readable(c); /* and input OpenSSL holds, which epoll cannot see */
+	}
 }
 
 static void resp_count(struct ctl_resp *r)
@@ -552,24 +579,44 @@ nomem:
 	return -ENOMEM;
 }
 
-/* Read what the socket has (bounded per event, for fairness) and process it. */
+/* One read: @return bytes, 0 (peer closed), or -errno (-EAGAIN: nothing more now). */
+static ssize_t conn_recv(struct ctl_conn *c, size_t room)
+{
+	ssize_t n;
+
+	if (c->ssl) {
+		c->tls_want = 0;
+		n = ctl_tls_read(c->ssl, c->in + c->in_len, room, &c->tls_want);
+		if (c->tls_want == EPOLLIN)
+			c->tls_want = 0; /* EPOLLIN is watched anyway */
+		conn_set_events(c);
+		return n;
+	}
+	n = read(c->fd, c->in + c->in_len, room);
+	return n < 0 ? -errno : n;
+}
+
+/*
+ * Read what the socket has (bounded per event, for fairness; TLS reads until
+ * OpenSSL wants more, see the top of the file) and process it.
+ */
 static void conn_readable(struct ctl_conn *c)
 {
-	for (int i = 0; i < 16 && !c->closed && !c->paused; i++) {
+	for (int i = 0; (c->ssl || i < 16) && !c->closed && !c->paused; i++) {
 		ssize_t room = conn_read_room(c), n;
 
 		if (room < 0)
 			return;
-		n = read(c->fd, c->in + c->in_len, (size_t)room);
+		n = conn_recv(c, (size_t)room);
 		if (n == 0) {
 			ctl_conn_close(c, "peer closed");
 			return;
 		}
 		if (n < 0) {
-			if (errno == EINTR)
+			if (n == -EINTR)
 				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				ctl_conn_close(c, strerror(errno));
+			if (n != -EAGAIN && n != -EWOULDBLOCK)
+				ctl_conn_close(c, strerror((int)-n));
 			return;
 		}
 		c->in_len += (size_t)n;
@@ -579,10 +626,51 @@ static void conn_readable(struct ctl_conn *c)
 	}
 }
 
+/* Advance the TLS handshake; @return true once it is done (connection open). */
+static bool conn_handshake(struct ctl_conn *c)
+{
+	struct ctl_server *s = c->srv;
+	char why[256];
+	int rc;
+
+	c->tls_want = 0;
+	rc = ctl_tls_handshake(c->ssl, &c->tls_want, why, sizeof(why));
+	if (rc == 1) {
+		c->tls_ready = true;
+		c->tls_want = 0;
+		lru_touch(c);
+		CTL_LOG(DEBUG, "connection %s: TLS %s, %s%s", c->peer, SSL_get_version(c->ssl),
+			SSL_get_cipher_name(c->ssl),
+			ctl_tls_ktls_send(c->ssl) ? ", kernel TLS send" : "");
+	} else if (rc == -EAGAIN) {
+		if (c->tls_want == EPOLLIN)
+			c->tls_want = 0;
+	} else {
+		s->st.tls_handshake_failures++;
+		CTL_LOG_RL(&s->log_rl[CTL_RL_TLS], NOTICE,
+			   "connection %s closed: TLS handshake failed: %s", c->peer, why);
+		ctl_conn_close(c, NULL);
+		return false;
+	}
+	conn_set_events(c);
+	return c->tls_ready;
+}
+
 void ctl_conn_event(struct ctl_conn *c, uint32_t events)
 {
 	if (c->closed)
 		return;
+	if (!c->tls_ready) {
+		/* The client's first request may already sit in OpenSSL's buffer. */
+		if (conn_handshake(c))
+			conn_readable(c);
+		return;
+	}
+	if (c->ssl && (c->tls_want & EPOLLOUT) && (events & EPOLLOUT)) {
+		conn_readable(c); /* a read that waited to write (TLS key update) */
+		if (c->closed)
+			return;
+	}
 	if (events & EPOLLOUT)
 		conn_flush(c);
 	if (!c->closed && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)))

@@ -17,7 +17,7 @@ static const struct {
 	int supported;
 } ctl_security_names[] = {
 	{ "PLAINTEXT", CTL_SEC_PLAINTEXT, 1 },
-	{ "SSL", CTL_SEC_SSL, 0 },
+	{ "SSL", CTL_SEC_SSL, 1 },
 	{ "SASL_PLAINTEXT", CTL_SEC_SASL_PLAINTEXT, 0 },
 	{ "SASL_SSL", CTL_SEC_SASL_SSL, 0 },
 };

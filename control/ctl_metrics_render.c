@@ -193,6 +193,8 @@ static void render_kafka(FILE *out, const struct ctl_metrics_snap *s)
 		  "Request frames with a size <= 0 (connection closed)."),
 		C("requests_refused_total", requests_refused,
 		  "Requests for unadvertised APIs or versions, or malformed (connection closed)."),
+		C("tls_handshake_failures_total", tls_handshake_failures,
+		  "TLS handshakes that failed on SSL listeners (connection closed)."),
 		C("received_bytes_total", bytes_in, "Bytes read from Kafka connections."),
 		C("sent_bytes_total", bytes_out, "Bytes written to Kafka connections."),
 #undef C

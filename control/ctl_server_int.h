@@ -10,6 +10,7 @@
 #include "fwc_log.h"
 #include "fwc_config.h"
 #include "kp_buf.h"
+#include "ctl_tls.h"
 
 /* Back-pressure: stop reading a connection with this many slots queued... */
 #define CTL_CONN_QUEUE_MAX      256
@@ -35,6 +36,7 @@ struct ctl_lsock {
 	struct ctl_src src;
 	int fd;
 	uint16_t port;
+	bool tls;                       /* SSL:// listener: connections start a handshake */
 	char text[FWC_STR_MAX];
 };
 
@@ -79,11 +81,14 @@ struct ctl_conn {
 	uint64_t last_ns;               /* last read or write progress */
 	struct ctl_conn *prev, *next;   /* LRU list of live connections */
 	struct ctl_conn *dead_next;     /* closed, freed at the end of the loop pass */
+	SSL *ssl;                       /* NULL on a plaintext listener */
+	bool tls_ready;                 /* handshake done */
+	uint32_t tls_want;              /* EPOLLOUT: OpenSSL waits to write (handshake, read) */
 	char peer[64];
 };
 
 /* Rate-limited log call sites of the server (CTL_LOG_RL): 10 lines, then 1 a second. */
-enum ctl_log_rl { CTL_RL_MALFORMED, CTL_RL_FRAME_SIZE, CTL_RL__COUNT };
+enum ctl_log_rl { CTL_RL_MALFORMED, CTL_RL_FRAME_SIZE, CTL_RL_TLS, CTL_RL__COUNT };
 
 struct ctl_server {
 	struct fwc_ratelimit log_rl[CTL_RL__COUNT];
@@ -95,6 +100,7 @@ struct ctl_server {
 	int evfd;
 	struct ctl_src sig_src;
 	int sigfd;
+	struct ctl_tls *tls;            /* with an SSL listener */
 	struct ctl_lsock ls[FWC_MAX_LISTENERS];
 	unsigned int n_ls;
 	bool ls_paused;
@@ -119,7 +125,8 @@ struct ctl_server {
 
 /* Free a slot, releasing its file ranges. */
 void ctl_resp_free(struct ctl_resp *r);
-int ctl_conn_open(struct ctl_server *s, int fd, const char *peer);
+/* @tls: the listener is SSL:// (the connection starts with a handshake). */
+int ctl_conn_open(struct ctl_server *s, int fd, const char *peer, bool tls);
 void ctl_conn_event(struct ctl_conn *c, uint32_t events);
 void ctl_conn_close(struct ctl_conn *c, const char *why);
 void ctl_conn_reap(struct ctl_server *s);

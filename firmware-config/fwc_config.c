@@ -76,6 +76,7 @@ static const char *const rkey_names[] = { "none", "source", NULL };
 static const char *const header_names[] = { "addresses", NULL };
 static const char *const cleanup_names[] = { "delete", NULL };
 static const char *const rx_ts_names[] = { "auto", "hardware", "software", NULL };
+static const char *const client_auth_names[] = { "none", "requested", "required", NULL };
 static const char *const tstype_names[] = { "CreateTime", "LogAppendTime", NULL };
 
 /* Within a section the order is the dump order. */
@@ -113,6 +114,10 @@ static const struct fwc_key keys[] = {
 	K_INT(B, SB, max_broker_partitions, "max.broker.partitions", 1, INT32_MAX, 0),
 	K_INT(B, SB, producer_id_expiration_ms, "producer.id.expiration.ms", 1, INT32_MAX, 0),
 	K_STR(B, SB, metrics_listener, "metrics.listener", FWC_F_HOSTPORT),
+	K_STR(B, SB, ssl_certificate_location, "ssl.certificate.location", 0),
+	K_STR(B, SB, ssl_key_location, "ssl.key.location", 0),
+	K_STR(B, SB, ssl_ca_location, "ssl.ca.location", 0),
+	K_ENUM(B, SB, ssl_client_auth, "ssl.client.auth", client_auth_names),
 
 	K_INT(S, SS, writer_threads, "writer.threads", 1, 16, 0),
 	K_INTLIST(S, SS, writer_cpus, n_writer_cpus, writer_cpus_origin, "writer.cpus", 0, CPU_MAX),

@@ -5,9 +5,9 @@
  * Kafka names a listener "NAME://host:port" (listeners, advertised.listeners);
  * the host may be empty (all addresses), a name, an IPv4 address or a
  * bracketed IPv6 address.  The control thread binds one socket per listener;
- * Metadata answers with the advertised host and port.  Only the PLAINTEXT
- * security protocol exists so far; SSL and SASL_* are recognised and refused
- * until TLS and SASL land, so a config written for them fails loudly.
+ * Metadata answers with the advertised host and port.  PLAINTEXT and SSL
+ * (TLS, ctl_tls.c) are served; SASL_* are recognised and refused until SASL
+ * lands, so a config written for them fails loudly.
  */
 #ifndef CTL_LISTENER_H
 #define CTL_LISTENER_H

@@ -90,6 +90,7 @@ struct ctl_server_stats {
 	uint64_t frames_too_large;      /* size > socket.request.max.bytes */
 	uint64_t frames_invalid;        /* size <= 0 */
 	uint64_t requests_refused;      /* unadvertised API/version or malformed: closed */
+	uint64_t tls_handshake_failures; /* SSL listeners: handshakes refused or broken off */
 	uint64_t bytes_in, bytes_out;
 	uint32_t conn_open;
 };

@@ -58,6 +58,10 @@ struct fwc_origin {
 	unsigned int line;      /* 1-based; for overrides the argument index */
 };
 
+/* ssl.client.auth: Kafka's values. */
+enum fwc_ssl_client_auth { FWC_SSL_CLIENT_AUTH_NONE = 0, FWC_SSL_CLIENT_AUTH_REQUESTED,
+			   FWC_SSL_CLIENT_AUTH_REQUIRED };
+
 /* broker: Kafka's names, Kafka's defaults unless noted. */
 struct fwc_broker {
 	int32_t broker_id;                      /* broker.id (0) */
@@ -94,6 +98,11 @@ struct fwc_broker {
 	int32_t max_broker_partitions;          /* max.broker.partitions: partitions in all (1000) */
 	int64_t producer_id_expiration_ms;      /* producer.id.expiration.ms (86400000) */
 	char metrics_listener[FWC_STR_MAX];     /* metrics.listener ("127.0.0.1:9644"; "" = off) */
+	/* TLS on SSL:// listeners (Kafka's keystore/truststore settings as PEM files) */
+	char ssl_certificate_location[PATH_MAX]; /* ssl.certificate.location: server chain, PEM ("") */
+	char ssl_key_location[PATH_MAX];        /* ssl.key.location: its private key, PEM ("") */
+	char ssl_ca_location[PATH_MAX];         /* ssl.ca.location: CAs trusted for client certs ("") */
+	enum fwc_ssl_client_auth ssl_client_auth; /* ssl.client.auth (none) */
 };
 
 /* What a consumer may read: up to which watermark (storage.consumer.visibility). */

@@ -77,6 +77,10 @@ static void check_broker(const struct fwc_broker *b)
 	assert_int_equal(b->max_broker_partitions, 900);
 	assert_int_equal(b->producer_id_expiration_ms, 3600000);
 	assert_string_equal(b->metrics_listener, "0.0.0.0:9700");
+	assert_string_equal(b->ssl_certificate_location, "/etc/sluice/tls/server.pem");
+	assert_string_equal(b->ssl_key_location, "/etc/sluice/tls/server.key");
+	assert_string_equal(b->ssl_ca_location, "/etc/sluice/tls/ca.pem");
+	assert_int_equal(b->ssl_client_auth, FWC_SSL_CLIENT_AUTH_REQUIRED);
 }
 
 static void check_storage_control(const struct fwc_config *cfg)
@@ -122,8 +126,8 @@ static void check_dataplane(const struct fwc_dataplane *dp)
 	assert_false(p->promiscuous);
 	assert_int_equal(p->mbufs, 65536);
 	assert_int_equal(p->rx_timestamp, FWC_RX_TS_SOFTWARE);
-	assert_int_equal(p->origin.line, 59);
-	assert_int_equal(p->lcores_origin.line, 63);
+	assert_int_equal(p->origin.line, 63);
+	assert_int_equal(p->lcores_origin.line, 67);
 }
 
 static void check_topic(const struct fwc_config *cfg)
