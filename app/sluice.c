@@ -54,6 +54,8 @@ static const struct sluice_cmd sluice_cmds[] = {
 	  sluice_cmd_produce_udp },
 	{ "top", "[--metrics H:P] [--once|--json]", "live view of a running sluiced (its metrics endpoint)",
 	  sluice_cmd_top },
+	{ "users", "add|delete|list --file F", "manage SASL users (SCRAM credentials) in a file",
+	  sluice_cmd_users },
 	{ "verify", "DIR", "check a data directory: CRCs, offsets, indexes",
 	  cmd_verify },
 };
