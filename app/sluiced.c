@@ -268,12 +268,18 @@ static int check_listeners(const struct fwc_config *cfg)
 		rc = ctl_listener_parse(cfg->broker.listeners[i], &l);
 		if (rc < 0) {
 			fprintf(stderr, "sluiced: listeners: '%s': %s\n", cfg->broker.listeners[i],
-				rc == -ENOTSUP ? "SASL is not supported yet (PLAINTEXT or SSL)"
-					       : "expected NAME://host:port");
+				"expected NAME://host:port");
 			return rc;
 		}
-		if (l.security == CTL_SEC_SSL && (rc = check_ssl_keys(&cfg->broker, &l)) < 0)
+		if ((l.security == CTL_SEC_SSL || l.security == CTL_SEC_SASL_SSL) &&
+		    (rc = check_ssl_keys(&cfg->broker, &l)) < 0)
 			return rc;
+		if ((l.security == CTL_SEC_SASL_PLAINTEXT || l.security == CTL_SEC_SASL_SSL) &&
+		    !cfg->broker.sasl_credentials_location[0]) {
+			fprintf(stderr, "sluiced: listeners: '%s' is SASL but "
+				"sasl.credentials.location is not set\n", cfg->broker.listeners[i]);
+			return -EINVAL;
+		}
 	}
 	return 0;
 }

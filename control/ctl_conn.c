@@ -33,6 +33,7 @@
 
 #include "ctl_log.h"
 #include "ctl_server_int.h"
+#include "kp_api.h"
 
 static void conn_process(struct ctl_conn *c);
 static void conn_readable(struct ctl_conn *c);
@@ -76,7 +77,7 @@ static void lru_touch(struct ctl_conn *c)
 
 static void conn_set_events(struct ctl_conn *c)
 {
-	uint32_t want = (c->paused ? 0 : EPOLLIN) |
+	uint32_t want = (c->paused || c->closing ? 0 : EPOLLIN) |
 			(c->q_head && c->q_head->ready ? EPOLLOUT : 0) | c->tls_want;
 	struct epoll_event ev = { .events = want, .data.ptr = &c->src };
 
@@ -86,7 +87,7 @@ static void conn_set_events(struct ctl_conn *c)
 		c->ev_mask = want;
 }
 
-int ctl_conn_open(struct ctl_server *s, int fd, const char *peer, bool tls)
+int ctl_conn_open(struct ctl_server *s, int fd, const char *peer, const struct ctl_lsock *l)
 {
 	struct ctl_conn *c = calloc(1, sizeof(*c));
 	struct epoll_event ev = { .events = EPOLLIN };
@@ -98,16 +99,19 @@ int ctl_conn_open(struct ctl_server *s, int fd, const char *peer, bool tls)
 	c->srv = s;
 	c->ev_mask = EPOLLIN;
 	snprintf(c->peer, sizeof(c->peer), "%s", peer);
-	if (tls && !(c->ssl = ctl_tls_conn_new(s->tls, fd))) {
+	if ((l->tls && !(c->ssl = ctl_tls_conn_new(s->tls, fd))) ||
+	    (l->sasl && !(c->sasl = ctl_sasl_conn_new()))) {
+		ctl_tls_conn_free(c->ssl);
 		free(c);
 		return -ENOMEM;
 	}
-	c->tls_ready = !tls;
+	c->tls_ready = !l->tls;
 	ev.data.ptr = &c->src;
 	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		int rc = -errno;
 
 		ctl_tls_conn_free(c->ssl);
+		ctl_sasl_conn_free(c->sasl);
 		free(c);
 		return rc;
 	}
@@ -238,6 +242,7 @@ void ctl_conn_reap(struct ctl_server *s)
 		struct ctl_conn *c = s->dead;
 
 		s->dead = c->dead_next;
+		ctl_sasl_conn_free(c->sasl);
 		free(c->in);
 		free(c);
 	}
@@ -317,6 +322,7 @@ static void conn_flush(struct ctl_conn *c)
 		/* Retire fully written (and silent) slots. */
 		while ((r = c->q_head) && r->ready) {
 			uint64_t left = r->send ? resp_total(r) - r->sent : 0;
+			bool last = r->close_after;
 
 			if ((uint64_t)n < left) {
 				r->sent += (size_t)n;
@@ -329,6 +335,10 @@ static void conn_flush(struct ctl_conn *c)
 			c->q_n--;
 			c->out_bytes -= r->send ? resp_total(r) : 0;
 			ctl_resp_free(r);
+			if (last) {
+				ctl_conn_close(c, "answered a failed login");
+				return;
+			}
 		}
 		if (!piecewise && k && c->q_head && c->q_head->ready && c->q_head->sent)
 			break; /* short write: the socket is full */
@@ -367,7 +377,7 @@ static void resp_ready(struct ctl_resp *r, bool send)
 {
 	if (send && r->w.len >= 4)
 		kp_write_patch_i32(&r->w, 0, (int32_t)(resp_total(r) - 4));
-	if (r->w.err || (send && r->w.len < 8) || resp_total(r) - 4 > INT32_MAX)
+	if (r->w.err || (send && r->w.len < (r->raw ? 4u : 8u)) || resp_total(r) - 4 > INT32_MAX)
 		send = false; /* could not build it: drop rather than send garbage */
 	r->ready = true;
 	r->send = send;
@@ -441,16 +451,50 @@ static void log_unsupported(struct ctl_conn *c, const uint8_t *frame, size_t len
 		"connection closed (logged once per API key)", c->peer, key, version);
 }
 
+/*
+ * Before a SASL login: a bare token after SaslHandshake v0, or else only
+ * ApiVersions, SaslHandshake and SaslAuthenticate (Kafka closes on others).
+ * @return 1: handled here, 0: dispatch as usual, -1: connection closed.
+ */
+static int conn_sasl_gate(struct ctl_conn *c, struct ctl_resp *r, const uint8_t *frame,
+			  size_t len)
+{
+	if (!c->sasl || ctl_sasl_conn_authenticated(c->sasl))
+		return 0;
+	if (ctl_sasl_conn_raw(c->sasl)) {
+		r->api_key = -1; /* no header to count it under */
+		r->raw = true;
+		kp_write_i32_slot(&r->w);
+		if (!ctl_sasl_raw_token(c, frame, len, r)) {
+			ctl_conn_close(c, "SASL login failed");
+			return -1;
+		}
+		resp_ready(r, true);
+		return 1;
+	}
+	if (r->api_key == KP_API_API_VERSIONS || r->api_key == KP_API_SASL_HANDSHAKE ||
+	    r->api_key == KP_API_SASL_AUTHENTICATE)
+		return 0;
+	c->srv->st.requests_refused++;
+	CTL_LOG_RL(&c->srv->log_rl[CTL_RL_SASL], NOTICE,
+		   "connection %s closed: api_key %d before a SASL login", c->peer, r->api_key);
+	ctl_conn_close(c, NULL);
+	return -1;
+}
+
 /* @return false when the connection was closed. */
 static bool conn_dispatch(struct ctl_conn *c, const uint8_t *frame, size_t len)
 {
 	struct ctl_server *s = c->srv;
 	struct ctl_resp *r = resp_new(c, frame, len);
+	int gate;
 
 	if (!r) {
 		ctl_conn_close(c, "out of memory");
 		return false;
 	}
+	if ((gate = conn_sasl_gate(c, r, frame, len)) != 0)
+		return gate > 0 && !c->closed;
 	switch (s->dispatch(s->dispatch_arg, frame, len, r)) {
 	case CTL_DISP_RESPOND:
 		resp_ready(r, true);
@@ -505,7 +549,7 @@ static void conn_process(struct ctl_conn *c)
 	size_t off = 0;
 
 	c->processing = true;
-	while (!c->closed && !c->paused && c->in_len - off >= 4) {
+	while (!c->closed && !c->paused && !c->closing && c->in_len - off >= 4) {
 		struct kp_reader rd;
 		int32_t size;
 
@@ -602,7 +646,7 @@ static ssize_t conn_recv(struct ctl_conn *c, size_t room)
  */
 static void conn_readable(struct ctl_conn *c)
 {
-	for (int i = 0; (c->ssl || i < 16) && !c->closed && !c->paused; i++) {
+	for (int i = 0; (c->ssl || i < 16) && !c->closed && !c->paused && !c->closing; i++) {
 		ssize_t room = conn_read_room(c), n;
 
 		if (room < 0)

@@ -335,7 +335,13 @@ static int auth_hmac(const struct ctl_scram *s, const uint8_t *key, const char *
 	return hmac(s->mech, key, ctl_scram_key_len(s->mech), am, (size_t)n, out);
 }
 
-/* The c= value must be base64(gs2 header); the r= value the whole nonce. */
+/*
+ * The c= value must be base64(gs2 header); the r= value must end with the
+ * whole nonce.  RFC 5802 wants it equal, but librdkafka (2.0) sends the
+ * client nonce followed by the whole nonce, and Kafka's broker accepts any
+ * r= that ends with it (ScramSaslServer: endsWith), so we do too: the value
+ * is part of the AuthMessage the proof signs either way.
+ */
 static int final_attrs(const struct ctl_scram *s, const char *m, size_t wo_proof)
 {
 	char name, cb[sizeof(s->gs2_header) * 2];
@@ -348,7 +354,8 @@ static int final_attrs(const struct ctl_scram *s, const char *m, size_t wo_proof
 	if (vlen != strlen(cb) || memcmp(val, cb, vlen))
 		return -EINVAL;
 	if (!next_attr(m, wo_proof, &pos, &name, &val, &vlen) || name != 'r' ||
-	    vlen != strlen(s->nonce) || memcmp(val, s->nonce, vlen))
+	    vlen < strlen(s->nonce) ||
+	    memcmp(val + vlen - strlen(s->nonce), s->nonce, strlen(s->nonce)))
 		return -EINVAL;
 	return 0;
 }

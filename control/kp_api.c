@@ -31,11 +31,13 @@ static const struct kp_api_entry api_table[] = {
 	{ KP_API_SYNC_GROUP, 0, 3, 4, "SyncGroup", kp_handle_sync_group },
 	{ KP_API_DESCRIBE_GROUPS, 0, 2, 5, "DescribeGroups", kp_handle_describe_groups },
 	{ KP_API_LIST_GROUPS, 0, 2, 3, "ListGroups", kp_handle_list_groups },
+	{ KP_API_SASL_HANDSHAKE, 0, 1, 2, "SaslHandshake", kp_handle_sasl_handshake },
 	{ KP_API_API_VERSIONS, 0, 2, 3, "ApiVersions", kp_handle_api_versions },
 	{ KP_API_CREATE_TOPICS, 0, 4, 5, "CreateTopics", kp_handle_create_topics },
 	{ KP_API_DELETE_TOPICS, 0, 3, 4, "DeleteTopics", kp_handle_delete_topics },
 	{ KP_API_INIT_PRODUCER_ID, 0, 1, 2, "InitProducerId", kp_handle_init_producer_id },
 	{ KP_API_DESCRIBE_CONFIGS, 0, 1, 4, "DescribeConfigs", kp_handle_describe_configs },
+	{ KP_API_SASL_AUTHENTICATE, 0, 2, 2, "SaslAuthenticate", kp_handle_sasl_authenticate },
 };
 
 const struct kp_api_entry *kp_api_table(size_t *n)

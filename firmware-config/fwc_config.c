@@ -118,6 +118,11 @@ static const struct fwc_key keys[] = {
 	K_STR(B, SB, ssl_key_location, "ssl.key.location", 0),
 	K_STR(B, SB, ssl_ca_location, "ssl.ca.location", 0),
 	K_ENUM(B, SB, ssl_client_auth, "ssl.client.auth", client_auth_names),
+	K_STRLIST(B, SB, sasl_enabled_mechanisms, n_sasl_mechanisms, "sasl.enabled.mechanisms",
+		  FWC_F_NONEMPTY, ','),
+	K_STR(B, SB, sasl_credentials_location, "sasl.credentials.location", 0),
+	K_INT(B, SB, sasl_max_failed_logins_per_minute, "sasl.max.failed.logins.per.minute", 0,
+	      INT32_MAX, 0),
 
 	K_INT(S, SS, writer_threads, "writer.threads", 1, 16, 0),
 	K_INTLIST(S, SS, writer_cpus, n_writer_cpus, writer_cpus_origin, "writer.cpus", 0, CPU_MAX),
@@ -282,6 +287,12 @@ static void broker_defaults(struct fwc_broker *b)
 	b->broker_id = 0;
 	b->n_listeners = 1;
 	fwc_copy_str(b->listeners[0], FWC_STR_MAX, "PLAINTEXT://127.0.0.1:9092");
+	b->n_sasl_mechanisms = 2;
+	fwc_copy_str(b->sasl_enabled_mechanisms[0], sizeof(b->sasl_enabled_mechanisms[0]),
+		     "SCRAM-SHA-256");
+	fwc_copy_str(b->sasl_enabled_mechanisms[1], sizeof(b->sasl_enabled_mechanisms[1]),
+		     "SCRAM-SHA-512");
+	b->sasl_max_failed_logins_per_minute = 10;
 	fwc_copy_str(b->log_dirs, sizeof(b->log_dirs), "./data");
 	b->num_partitions = 1;
 	b->auto_create_topics_enable = true;

@@ -49,11 +49,13 @@ enum kp_api_key {
 	KP_API_SYNC_GROUP = 14,
 	KP_API_DESCRIBE_GROUPS = 15,
 	KP_API_LIST_GROUPS = 16,
+	KP_API_SASL_HANDSHAKE = 17,
 	KP_API_API_VERSIONS = 18,
 	KP_API_CREATE_TOPICS = 19,
 	KP_API_DELETE_TOPICS = 20,
 	KP_API_INIT_PRODUCER_ID = 22,
 	KP_API_DESCRIBE_CONFIGS = 32,
+	KP_API_SASL_AUTHENTICATE = 36,
 };
 
 /* What the handlers need; owned by the caller, read-only to handlers. */
@@ -154,6 +156,11 @@ enum ctl_disp kp_handle_create_topics(struct kp_req *req, struct kp_reader *r, s
 enum ctl_disp kp_handle_delete_topics(struct kp_req *req, struct kp_reader *r, struct kp_writer *w);
 enum ctl_disp kp_handle_describe_configs(struct kp_req *req, struct kp_reader *r,
 					 struct kp_writer *w);
+/* kp_sasl.c */
+enum ctl_disp kp_handle_sasl_handshake(struct kp_req *req, struct kp_reader *r,
+				       struct kp_writer *w);
+enum ctl_disp kp_handle_sasl_authenticate(struct kp_req *req, struct kp_reader *r,
+					  struct kp_writer *w);
 enum ctl_disp kp_handle_produce(struct kp_req *req, struct kp_reader *r, struct kp_writer *w);
 enum ctl_disp kp_handle_fetch(struct kp_req *req, struct kp_reader *r, struct kp_writer *w);
 enum ctl_disp kp_handle_list_offsets(struct kp_req *req, struct kp_reader *r,

@@ -103,6 +103,11 @@ struct fwc_broker {
 	char ssl_key_location[PATH_MAX];        /* ssl.key.location: its private key, PEM ("") */
 	char ssl_ca_location[PATH_MAX];         /* ssl.ca.location: CAs trusted for client certs ("") */
 	enum fwc_ssl_client_auth ssl_client_auth; /* ssl.client.auth (none) */
+	/* SASL on SASL_PLAINTEXT:// and SASL_SSL:// listeners */
+	unsigned int n_sasl_mechanisms;
+	char sasl_enabled_mechanisms[3][32];    /* sasl.enabled.mechanisms (ours: SCRAM-SHA-256,SCRAM-SHA-512) */
+	char sasl_credentials_location[PATH_MAX]; /* sasl.credentials.location: `sluice users` file ("") */
+	int32_t sasl_max_failed_logins_per_minute; /* per source address, then refused (10; 0 = no limit) */
 };
 
 /* What a consumer may read: up to which watermark (storage.consumer.visibility). */

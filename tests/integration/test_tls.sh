@@ -20,23 +20,7 @@ command -v openssl >/dev/null || skip "no openssl CLI"
 command -v kcat >/dev/null || skip "no kcat"
 
 pki=$work/pki
-mkdir -p "$pki"
-cd "$pki"
-gen() { openssl "$@" >>"$pki/openssl.log" 2>&1 || { cat "$pki/openssl.log"; fail "openssl $1"; }; }
-# ca NAME: a self-signed CA
-ca() { gen req -x509 -newkey rsa:2048 -nodes -keyout "$1.key" -out "$1.pem" -days 2 -subj "/CN=$1"; }
-# cert NAME CA [SAN]: a key and a certificate signed by CA
-cert() {
-	gen req -newkey rsa:2048 -nodes -keyout "$1.key" -out "$1.csr" -subj "/CN=$1"
-	if [ -n "${3:-}" ]; then printf 'subjectAltName=%s\n' "$3" >"$1.ext"; else : >"$1.ext"; fi
-	gen x509 -req -in "$1.csr" -CA "$2.pem" -CAkey "$2.key" -CAcreateserial -out "$1.pem" \
-		-days 2 -extfile "$1.ext"
-}
-ca ca
-ca rogue
-cert server ca "IP:127.0.0.1,DNS:localhost"
-cert client ca
-cert intruder rogue
+tls_pki "$pki"
 ok "certificates made (CA, server, client; rogue CA and a client cert it signed)"
 
 cd "$src"
