@@ -550,6 +550,7 @@ static int run(const struct sluiced_opts *o, const struct fwc_config *cfg)
 	    (rc = ctl_catalog_create(cfg, ctl_store_catalog_ops(), store, &cat)) < 0 ||
 	    (rc = ctl_store_opened(store)) < 0 ||
 	    (rc = kp_api_ctx_init(&api, cfg, cat)) < 0 ||
+	    (rc = kp_authz_create(&cfg->broker, &api.authz)) < 0 ||
 	    (rc = ctl_pids_open(cfg->broker.log_dirs, &api.pids)) < 0 ||
 	    (rc = kp_data_create(store, &api.data)) < 0 ||
 	    (rc = ctl_groups_create(cat, cfg, &api.groups)) < 0 ||
@@ -560,6 +561,7 @@ static int run(const struct sluiced_opts *o, const struct fwc_config *cfg)
 		ctl_server_destroy(srv);
 		ctl_groups_destroy(api.groups);
 		kp_data_destroy(api.data);
+		kp_authz_destroy(api.authz);
 		ctl_pids_close(api.pids);
 		ctl_catalog_destroy(cat);
 		ctl_store_destroy(store);
@@ -593,6 +595,7 @@ static int run(const struct sluiced_opts *o, const struct fwc_config *cfg)
 	ctl_server_destroy(srv);
 	ctl_groups_destroy(api.groups); /* after the server: parked responses are gone */
 	kp_data_destroy(api.data); /* after the server: waiting responses are gone */
+	kp_authz_destroy(api.authz);
 	ctl_pids_close(api.pids);
 	dp_lcores_free(lcores);
 	dp_rules_free(rules);

@@ -123,6 +123,9 @@ static const struct fwc_key keys[] = {
 	K_STR(B, SB, sasl_credentials_location, "sasl.credentials.location", 0),
 	K_INT(B, SB, sasl_max_failed_logins_per_minute, "sasl.max.failed.logins.per.minute", 0,
 	      INT32_MAX, 0),
+	K_STR(B, SB, acls_location, "acls.location", 0),
+	K_STR(B, SB, super_users, "super.users", 0),
+	K_BOOL(B, SB, allow_everyone_if_no_acl_found, "allow.everyone.if.no.acl.found"),
 
 	K_INT(S, SS, writer_threads, "writer.threads", 1, 16, 0),
 	K_INTLIST(S, SS, writer_cpus, n_writer_cpus, writer_cpus_origin, "writer.cpus", 0, CPU_MAX),

@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "ctl_server.h"
+#include "ctl_acl.h"
 #include "kp_buf.h"
 #include "kp_err.h"
 
@@ -69,6 +70,7 @@ struct kp_api_ctx {
 	struct kp_data *data;           /* record APIs' state (kp_data_create); NULL: none */
 	struct ctl_groups *groups;      /* the group coordinator (ctl_groups_create); NULL: none */
 	struct ctl_pids *pids;          /* producer ids (ctl_pids_open); NULL: InitProducerId answers 15 */
+	struct kp_authz *authz;         /* ACLs (kp_authz_create); NULL: no authorizer, all allowed */
 };
 
 /* One request being handled. */
@@ -140,6 +142,17 @@ int kp_data_create(struct ctl_store *store, struct kp_data **out);
  * (its closing hook is removed here).  NULL is a no-op.
  */
 void kp_data_destroy(struct kp_data *d);
+
+/**
+ * The authorizer from acls.location, super.users and
+ * allow.everyone.if.no.acl.found; *@out stays NULL without acls.location.
+ * @return 0, -EINVAL (the file is missing or malformed: logged), -ENOMEM.
+ */
+int kp_authz_create(const struct fwc_broker *b, struct kp_authz **out);
+void kp_authz_destroy(struct kp_authz *z);
+/** May the request's principal do @op on resource @res @name?  True without an authorizer. */
+bool kp_authorized(struct kp_req *req, enum ctl_acl_op op, enum ctl_acl_res res,
+		   struct kp_str name);
 
 /** Write an error code and count it when non-zero. */
 static inline void kp_write_err(struct kp_req *req, struct kp_writer *w, int16_t code)

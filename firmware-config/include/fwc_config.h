@@ -108,6 +108,10 @@ struct fwc_broker {
 	char sasl_enabled_mechanisms[3][32];    /* sasl.enabled.mechanisms (ours: SCRAM-SHA-256,SCRAM-SHA-512) */
 	char sasl_credentials_location[PATH_MAX]; /* sasl.credentials.location: `sluice users` file ("") */
 	int32_t sasl_max_failed_logins_per_minute; /* per source address, then refused (10; 0 = no limit) */
+	/* ACLs (kafka-acls.sh semantics) */
+	char acls_location[PATH_MAX];           /* acls.location: `sluice acls` file ("" = no authorizer) */
+	char super_users[FWC_STR_MAX];          /* super.users: "User:a;User:b" ("") */
+	bool allow_everyone_if_no_acl_found;    /* allow.everyone.if.no.acl.found (false) */
 };
 
 /* What a consumer may read: up to which watermark (storage.consumer.visibility). */
