@@ -23,6 +23,7 @@
 #include <rte_log.h>
 
 #include "sluice_build.h"
+#include "sluiced_priv.h"
 #include "fwc_config.h"
 #include "fwc_log.h"
 #include "ctl_catalog.h"
@@ -271,6 +272,8 @@ static int check_listeners(const struct fwc_config *cfg)
 				"expected NAME://host:port");
 			return rc;
 		}
+		if ((rc = sluiced_check_insecure(&cfg->broker, &l, cfg->broker.listeners[i])) < 0)
+			return rc;
 		if ((l.security == CTL_SEC_SSL || l.security == CTL_SEC_SASL_SSL) &&
 		    (rc = check_ssl_keys(&cfg->broker, &l)) < 0)
 			return rc;
@@ -539,6 +542,11 @@ static int run(const struct sluiced_opts *o, const struct fwc_config *cfg)
 		dp_eal_fini();
 		return 1;
 	}
+	if (sluiced_drop_privileges(&cfg->control, cfg->broker.log_dirs) < 0) {
+		dp_ports_stop(&ports);
+		dp_eal_fini();
+		return 1;
+	}
 	/*
 	 * This thread is the control thread from here on: storage (log.dirs,
 	 * writer threads), the catalog (which opens every partition), producer
@@ -630,6 +638,8 @@ int main(int argc, char **argv)
 		fwc_config_dump(&cfg, stdout);
 		return 0;
 	}
+	if (sluiced_eal_for_user(&cfg, &o.eal_argc, &o.eal_argv) < 0)
+		return 1;
 	if (o.dry_run) {
 		struct dp_eal_args eal;
 

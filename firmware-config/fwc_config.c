@@ -126,6 +126,7 @@ static const struct fwc_key keys[] = {
 	K_STR(B, SB, acls_location, "acls.location", 0),
 	K_STR(B, SB, super_users, "super.users", 0),
 	K_BOOL(B, SB, allow_everyone_if_no_acl_found, "allow.everyone.if.no.acl.found"),
+	K_BOOL(B, SB, listeners_allow_insecure, "listeners.allow.insecure"),
 
 	K_INT(S, SS, writer_threads, "writer.threads", 1, 16, 0),
 	K_INTLIST(S, SS, writer_cpus, n_writer_cpus, writer_cpus_origin, "writer.cpus", 0, CPU_MAX),
@@ -140,6 +141,8 @@ static const struct fwc_key keys[] = {
 	{ .sec = FWC_SEC_CONTROL, .name = "cpu", .type = FWC_T_INT,
 	  .off = offsetof(struct fwc_control, cpu), .size = sizeof(int32_t), .is_signed = true,
 	  .origin_off = offsetof(struct fwc_control, origin), .min = -1, .max = CPU_MAX },
+	K_STR(FWC_SEC_CONTROL, struct fwc_control, user, "user", 0),
+	K_STR(FWC_SEC_CONTROL, struct fwc_control, group, "group", 0),
 
 	K_STRLIST(D, SD, eal_args, n_eal_args, "eal", 0, ' '),
 	K_BOOL(D, SD, exclusive_lcores, "exclusive.lcores"),

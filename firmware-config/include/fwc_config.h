@@ -112,6 +112,7 @@ struct fwc_broker {
 	char acls_location[PATH_MAX];           /* acls.location: `sluice acls` file ("" = no authorizer) */
 	char super_users[FWC_STR_MAX];          /* super.users: "User:a;User:b" ("") */
 	bool allow_everyone_if_no_acl_found;    /* allow.everyone.if.no.acl.found (false) */
+	bool listeners_allow_insecure;          /* listeners.allow.insecure: PLAINTEXT beyond loopback (false) */
 };
 
 /* What a consumer may read: up to which watermark (storage.consumer.visibility). */
@@ -142,6 +143,8 @@ struct fwc_storage {
 struct fwc_control {
 	int32_t cpu;                    /* cpu: pin the control thread (-1: unpinned; default 0) */
 	struct fwc_origin origin;       /* of cpu */
+	char user[64];                  /* user: drop root to it after EAL and ports ("" = stay) */
+	char group[64];                 /* group: with user ("" = the user's group) */
 };
 
 /* Where a tap record's receive time comes from (rx.timestamp; docs/dataplane.md). */

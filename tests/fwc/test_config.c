@@ -89,6 +89,7 @@ static void check_broker(const struct fwc_broker *b)
 	assert_string_equal(b->acls_location, "/etc/sluice/acls");
 	assert_string_equal(b->super_users, "User:admin;User:ops");
 	assert_true(b->allow_everyone_if_no_acl_found);
+	assert_true(b->listeners_allow_insecure);
 }
 
 static void check_storage_control(const struct fwc_config *cfg)
@@ -134,8 +135,8 @@ static void check_dataplane(const struct fwc_dataplane *dp)
 	assert_false(p->promiscuous);
 	assert_int_equal(p->mbufs, 65536);
 	assert_int_equal(p->rx_timestamp, FWC_RX_TS_SOFTWARE);
-	assert_int_equal(p->origin.line, 69);
-	assert_int_equal(p->lcores_origin.line, 73);
+	assert_int_equal(p->origin.line, 72);
+	assert_int_equal(p->lcores_origin.line, 76);
 }
 
 static void check_topic(const struct fwc_config *cfg)
