@@ -3,14 +3,13 @@
  * ctl_acl.c - the ACL file and Kafka's authorization decision (ctl_acl.h).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include "ctl_acl.h"
+#include "ctl_textfile.h"
 
 struct ctl_acls {
 	struct ctl_acl_rule *r;
@@ -129,72 +128,46 @@ const struct ctl_acl_rule *ctl_acls_rule(const struct ctl_acls *a, unsigned int 
 	return i < a->n ? &a->r[i] : NULL;
 }
 
-int ctl_acls_load(const char *path, struct ctl_acls **out, unsigned int *bad_line)
+static int load_line(char *line, void *arg)
 {
 	struct ctl_acl_rule rule;
+	int rc = ctl_acl_rule_parse(line, &rule);
+
+	return rc < 0 ? rc : (rc = ctl_acls_add(arg, &rule)) < 0 ? rc : 0;
+}
+
+int ctl_acls_load(const char *path, struct ctl_acls **out, unsigned int *bad_line)
+{
 	struct ctl_acls *a = NULL;
-	char line[1024];
-	unsigned int ln = 0;
-	FILE *f = fopen(path, "re");
 	int rc;
 
 	*out = NULL;
 	*bad_line = 0;
-	if (!f)
-		return -errno;
 	if ((rc = ctl_acls_new(&a)) < 0)
-		goto out;
-	while (fgets(line, sizeof(line), f)) {
-		char *p = line + strspn(line, " \t");
-
-		ln++;
-		if (*p == '#' || *p == '\n' || *p == '\0')
-			continue;
-		if ((rc = ctl_acl_rule_parse(p, &rule)) < 0 || (rc = ctl_acls_add(a, &rule)) < 0) {
-			*bad_line = ln;
-			goto out;
-		}
-	}
-	*out = a;
-	a = NULL;
-	rc = 0;
-out:
-	ctl_acls_free(a);
-	fclose(f);
-	return rc;
-}
-
-int ctl_acls_save(const struct ctl_acls *a, const char *path)
-{
-	char tmp[4096], line[2 * CTL_ACL_NAME_MAX + 64];
-	int fd, rc = 0;
-	FILE *f;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	if (!(f = fdopen(fd, "w"))) {
-		rc = -errno;
-		close(fd);
-		unlink(tmp);
+		return rc;
+	if ((rc = ctl_textfile_read(path, load_line, a, bad_line)) < 0) {
+		ctl_acls_free(a);
 		return rc;
 	}
+	*out = a;
+	return 0;
+}
+
+static void save_lines(FILE *f, const void *arg)
+{
+	const struct ctl_acls *a = arg;
+	char line[2 * CTL_ACL_NAME_MAX + 64];
+
 	fprintf(f, "# sluice ACLs (sluice acls): PERMISSION PRINCIPAL OPERATION RESOURCE PATTERN NAME\n");
 	for (unsigned int i = 0; i < a->n; i++) {
 		ctl_acl_rule_format(&a->r[i], line, sizeof(line));
 		fprintf(f, "%s\n", line);
 	}
-	if (fflush(f) != 0 || fsync(fileno(f)) != 0)
-		rc = -errno;
-	if (fclose(f) != 0 && rc == 0)
-		rc = -errno;
-	if (rc == 0 && rename(tmp, path) != 0)
-		rc = -errno;
-	if (rc < 0)
-		unlink(tmp);
-	return rc;
+}
+
+int ctl_acls_save(const struct ctl_acls *a, const char *path)
+{
+	return ctl_textfile_replace(path, save_lines, a);
 }
 
 /* ---- the decision ------------------------------------------------------ */

@@ -5,13 +5,12 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "ctl_creds.h"
+#include "ctl_textfile.h"
 
 struct creds_entry {
 	char user[CTL_SCRAM_NAME_MAX];
@@ -173,64 +172,36 @@ static int parse_line(char *line, struct creds_entry *e)
 	return 0;
 }
 
+static int load_line(char *line, void *arg)
+{
+	struct creds_entry e;
+	int rc = parse_line(line, &e);
+
+	return rc < 0 ? rc : ctl_creds_set(arg, e.user, e.mech, &e.cred);
+}
+
 int ctl_creds_load(const char *path, struct ctl_creds **out, unsigned int *bad_line)
 {
 	struct ctl_creds *c = NULL;
-	struct creds_entry e;
-	char line[1024];
-	unsigned int ln = 0;
-	FILE *f = fopen(path, "re");
 	int rc;
 
 	*out = NULL;
 	*bad_line = 0;
-	if (!f)
-		return -errno;
 	if ((rc = ctl_creds_new(&c)) < 0)
-		goto out;
-	while (fgets(line, sizeof(line), f)) {
-		char *p = line + strspn(line, " \t");
-
-		ln++;
-		if (*p == '#' || *p == '\n' || *p == '\0')
-			continue;
-		if (!strchr(line, '\n') && !feof(f)) {
-			rc = -EINVAL; /* a line longer than any valid one */
-			goto bad;
-		}
-		if ((rc = parse_line(p, &e)) < 0 ||
-		    (rc = ctl_creds_set(c, e.user, e.mech, &e.cred)) < 0)
-			goto bad;
+		return rc;
+	if ((rc = ctl_textfile_read(path, load_line, c, bad_line)) < 0) {
+		ctl_creds_free(c);
+		return rc;
 	}
 	*out = c;
-	c = NULL;
-	rc = 0;
-	goto out;
-bad:
-	*bad_line = ln;
-out:
-	ctl_creds_free(c);
-	fclose(f);
-	return rc;
+	return 0;
 }
 
-int ctl_creds_save(const struct ctl_creds *c, const char *path)
+static void save_lines(FILE *f, const void *arg)
 {
-	char tmp[4096], salt[128], sk[128], vk[128];
-	int fd, rc = 0;
-	FILE *f;
+	const struct ctl_creds *c = arg;
+	char salt[128], sk[128], vk[128];
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	f = fdopen(fd, "w");
-	if (!f) {
-		rc = -errno;
-		close(fd);
-		goto out;
-	}
 	fprintf(f, "# sluice SASL credentials (sluice users): NAME MECHANISM SALT ITERATIONS "
 		   "STOREDKEY SERVERKEY\n");
 	for (unsigned int i = 0; i < c->n; i++) {
@@ -243,14 +214,9 @@ int ctl_creds_save(const struct ctl_creds *c, const char *path)
 		fprintf(f, "%s %s %s %u %s %s\n", e->user, ctl_sasl_mech_name(e->mech), salt,
 			e->cred.iterations, sk, vk);
 	}
-	if (fflush(f) != 0 || fsync(fileno(f)) != 0)
-		rc = -errno;
-	if (fclose(f) != 0 && rc == 0)
-		rc = -errno;
-	if (rc == 0 && rename(tmp, path) != 0)
-		rc = -errno;
-out:
-	if (rc < 0)
-		unlink(tmp);
-	return rc;
+}
+
+int ctl_creds_save(const struct ctl_creds *c, const char *path)
+{
+	return ctl_textfile_replace(path, save_lines, c);
 }
