@@ -683,6 +683,8 @@ static bool conn_handshake(struct ctl_conn *c)
 		c->tls_ready = true;
 		c->tls_want = 0;
 		lru_touch(c);
+		if (ctl_tls_peer_principal(c->ssl, c->tls_principal, sizeof(c->tls_principal)) < 1)
+			c->tls_principal[0] = '\0'; /* none, or a DN too long to name: anonymous */
 		CTL_LOG(DEBUG, "connection %s: TLS %s, %s%s", c->peer, SSL_get_version(c->ssl),
 			SSL_get_cipher_name(c->ssl),
 			ctl_tls_ktls_send(c->ssl) ? ", kernel TLS send" : "");

@@ -168,9 +168,12 @@ bool ctl_sasl_conn_raw(const struct ctl_sasl_conn *sc)
 
 const char *ctl_resp_principal(const struct ctl_resp *resp)
 {
-	const struct ctl_sasl_conn *sc = resp && resp->conn ? resp->conn->sasl : NULL;
+	const struct ctl_conn *c = resp ? resp->conn : NULL;
+	const struct ctl_sasl_conn *sc = c ? c->sasl : NULL;
 
-	return sc && sc->stage == SASL_DONE ? sc->principal : "User:ANONYMOUS";
+	if (sc && sc->stage == SASL_DONE)
+		return sc->principal;
+	return c && c->tls_principal[0] ? c->tls_principal : "User:ANONYMOUS";
 }
 
 /* ---- failed logins ----------------------------------------------------- */

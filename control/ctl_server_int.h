@@ -89,6 +89,7 @@ struct ctl_conn {
 	bool closing;                   /* answered a failed login: read nothing more */
 	bool tls_ready;                 /* handshake done */
 	uint32_t tls_want;              /* EPOLLOUT: OpenSSL waits to write (handshake, read) */
+	char tls_principal[256];        /* "User:<DN>" of a verified client certificate, or "" */
 	char peer[64];
 };
 

@@ -16,6 +16,7 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "ctl_log.h"
 #include "ctl_tls.h"
@@ -233,6 +234,27 @@ ssize_t ctl_tls_write(SSL *ssl, const void *buf, size_t len, uint32_t *want)
 		ERR_clear_error();
 		return rc == 0 ? -ECONNRESET : rc;
 	}
+	return rc;
+}
+
+int ctl_tls_peer_principal(SSL *ssl, char *buf, size_t len)
+{
+	X509 *cert = SSL_get0_peer_certificate(ssl);
+	BIO *bio;
+	int n, rc = -ENOSPC;
+
+	if (!cert || SSL_get_verify_result(ssl) != X509_V_OK)
+		return 0;
+	if (len < 6 || !(bio = BIO_new(BIO_s_mem())))
+		return -ENOSPC;
+	if (X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253) >= 0 &&
+	    (n = BIO_read(bio, buf + 5, (int)len - 6)) > 0 && BIO_pending(bio) == 0) {
+		memcpy(buf, "User:", 5);
+		buf[5 + n] = '\0';
+		rc = 1;
+	}
+	BIO_free(bio);
+	ERR_clear_error();
 	return rc;
 }
 

@@ -60,6 +60,13 @@ ssize_t ctl_tls_write(SSL *ssl, const void *buf, size_t len, uint32_t *want);
  */
 ssize_t ctl_tls_sendfile(struct ctl_tls *t, SSL *ssl, int fd, uint64_t pos, size_t len,
 			 uint32_t *want);
+/**
+ * The principal of a verified client certificate, as Kafka's default SSL
+ * principal builder names it: "User:" + the subject DN in RFC 2253 form
+ * ("User:CN=alice,O=example").
+ * @return 1 (written to @buf), 0 (no verified certificate), -ENOSPC.
+ */
+int ctl_tls_peer_principal(SSL *ssl, char *buf, size_t len);
 /** True when the connection sends through kernel TLS. */
 int ctl_tls_ktls_send(SSL *ssl);
 /** True when OpenSSL holds received bytes not yet returned by ctl_tls_read. */

@@ -203,7 +203,10 @@ bool ctl_resp_orphaned(const struct ctl_resp *resp);
 
 /* ---- SASL state of the request's connection (ctl_sasl.c) ------------------ */
 
-/** "User:NAME" after a SASL login, else "User:ANONYMOUS" (as Kafka names them). */
+/**
+ * As Kafka names them: "User:NAME" after a SASL login, else "User:<DN>" of a
+ * verified TLS client certificate, else "User:ANONYMOUS".
+ */
 const char *ctl_resp_principal(const struct ctl_resp *resp);
 /** Mechanisms offered there: bits 1u << enum ctl_sasl_mech; 0: not a SASL listener. */
 unsigned int ctl_resp_sasl_mechs(const struct ctl_resp *resp);

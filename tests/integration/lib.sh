@@ -54,7 +54,8 @@ wait_for() {
 
 # tls_pki DIR: certificates made with the openssl CLI, for TLS tests: a CA
 # (ca), a server cert for 127.0.0.1/localhost (server), a client cert
-# (client), and a second CA sluiced does not trust (rogue) with a client
+# (client, CN=client), a second client cert of the same CA (other,
+# CN=other), and a second CA sluiced does not trust (rogue) with a client
 # cert it signed (intruder).  NAME.pem + NAME.key each.
 tls_pki() {
 	local d=$1
@@ -71,5 +72,6 @@ tls_pki() {
 	_ca rogue
 	_cert server ca "IP:127.0.0.1,DNS:localhost"
 	_cert client ca
+	_cert other ca
 	_cert intruder rogue
 }

@@ -13,6 +13,8 @@
 #   a client certificate signed by the rogue CA is refused by sluiced;
 # - with ssl.client.auth=required a client without a certificate is
 #   refused and one with a good certificate is served;
+# - the certificate names the principal for ACLs: User:CN=client may read
+#   topic tls, User:CN=other (same CA) gets TOPIC_AUTHORIZATION_FAILED;
 # - an SSL listener without ssl.key.location stops the start naming the key.
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" -eq 0 ] || skip "DPDK virtual ports need root"
@@ -108,12 +110,18 @@ alive "after untrusted certificates"
 ok "untrusted CA refused both ways (client side and ssl.client.auth=requested)"
 stop
 
-start --override ssl.client.auth=required
+"$bld/sluice" acls add --file "$work/acls" --allow-principal User:CN=client --operation Read \
+	--topic tls || fail "sluice acls add"
+start --override ssl.client.auth=required --override "acls.location=$work/acls"
 refused "${tls[@]}" || fail "ssl.client.auth=required served a client without a certificate"
 timeout 30 kcat -b "127.0.0.1:$port" "${tls[@]}" "${mine[@]}" -C -t tls -o beginning -e -q \
 	>"$work/req.out" 2>&1 || { cat "$work/req.out"; fail "client with a certificate refused"; }
 [ "$(wc -l <"$work/req.out")" -eq 50 ] || fail "required: read $(wc -l <"$work/req.out") of 50"
 ok "ssl.client.auth=required: no certificate refused, a CA-signed one reads all 50"
+timeout 30 kcat -b "127.0.0.1:$port" "${tls[@]}" -X "ssl.certificate.location=$pki/other.pem" \
+	-X "ssl.key.location=$pki/other.key" -C -t tls -o beginning -e -q >"$work/other.out" 2>&1
+grep -qi "authorization failed" "$work/other.out" || { cat "$work/other.out"; fail "CN=other read topic tls"; }
+ok "ACLs by certificate: User:CN=client reads, User:CN=other is refused (TOPIC_AUTHORIZATION_FAILED)"
 stop
 
 launch --override ssl.key.location=
