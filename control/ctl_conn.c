@@ -106,6 +106,7 @@ int ctl_conn_open(struct ctl_server *s, int fd, const char *peer, const struct c
 		return -ENOMEM;
 	}
 	c->tls_ready = !l->tls;
+	c->ls_index = (unsigned int)(l - s->ls);
 	ev.data.ptr = &c->src;
 	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		int rc = -errno;
@@ -733,6 +734,11 @@ struct kp_writer *ctl_resp_writer(struct ctl_resp *resp)
 struct ctl_server *ctl_resp_server(const struct ctl_resp *resp)
 {
 	return resp->srv;
+}
+
+int ctl_resp_listener(const struct ctl_resp *resp)
+{
+	return resp->conn ? (int)resp->conn->ls_index : -1;
 }
 
 const char *ctl_resp_peer(const struct ctl_resp *resp)

@@ -90,6 +90,7 @@ struct ctl_conn {
 	bool tls_ready;                 /* handshake done */
 	uint32_t tls_want;              /* EPOLLOUT: OpenSSL waits to write (handshake, read) */
 	char tls_principal[256];        /* "User:<DN>" of a verified client certificate, or "" */
+	unsigned int ls_index;          /* the listener it came in on (broker listeners order) */
 	char peer[64];
 };
 

@@ -35,7 +35,8 @@ enum ctl_disp kp_handle_find_coordinator(struct kp_req *req, struct kp_reader *r
 	const struct kp_api_ctx *ctx = req->ctx;
 	int8_t key_type = 0;
 	int16_t err = KP_ERR_NONE;
-	const char *msg = NULL;
+	const char *msg = NULL, *host;
+	int32_t port;
 
 	(void)kp_read_str(r);                            /* key */
 	if (req->api_version >= 1)
@@ -62,8 +63,9 @@ enum ctl_disp kp_handle_find_coordinator(struct kp_req *req, struct kp_reader *r
 	if (req->api_version >= 1)
 		kp_write_str(w, msg);                    /* error_message */
 	kp_write_i32(w, err ? -1 : ctx->node_id);        /* node_id */
-	kp_write_str(w, err ? "" : ctx->host);           /* host */
-	kp_write_i32(w, err ? -1 : ctx->port);           /* port */
+	kp_api_advertised(req, &host, &port);
+	kp_write_str(w, err ? "" : host);                /* host */
+	kp_write_i32(w, err ? -1 : port);                /* port */
 	return CTL_DISP_RESPOND;
 }
 

@@ -80,11 +80,14 @@ static void answer_topic(struct kp_req *req, struct kp_writer *w, struct kp_str 
 static void write_brokers(struct kp_req *req, struct kp_writer *w)
 {
 	const struct kp_api_ctx *ctx = req->ctx;
+	const char *host;
+	int32_t port;
 
+	kp_api_advertised(req, &host, &port);
 	kp_write_i32(w, 1);                              /* brokers */
 	kp_write_i32(w, ctx->node_id);                   /* node_id */
-	kp_write_str(w, ctx->host);                      /* host */
-	kp_write_i32(w, ctx->port);                      /* port */
+	kp_write_str(w, host);                           /* host */
+	kp_write_i32(w, port);                           /* port */
 	if (req->api_version >= 1)
 		kp_write_str(w, NULL);                   /* rack */
 }

@@ -203,6 +203,8 @@ bool ctl_resp_orphaned(const struct ctl_resp *resp);
 
 /* ---- SASL state of the request's connection (ctl_sasl.c) ------------------ */
 
+/** Index in listeners of the one the request came in on; -1 once orphaned. */
+int ctl_resp_listener(const struct ctl_resp *resp);
 /**
  * As Kafka names them: "User:NAME" after a SASL login, else "User:<DN>" of a
  * verified TLS client certificate, else "User:ANONYMOUS".

@@ -60,12 +60,17 @@ enum kp_api_key {
 };
 
 /* What the handlers need; owned by the caller, read-only to handlers. */
+#define KP_MAX_LISTENERS 4    /* = FWC_MAX_LISTENERS */
+
 struct kp_api_ctx {
 	struct ctl_catalog *cat;
 	const struct fwc_config *cfg;
 	int32_t node_id;                /* broker.id */
-	char host[256];                 /* advertised host */
-	int32_t port;                   /* advertised port */
+	struct {
+		char host[256];
+		int32_t port;
+	} adv[KP_MAX_LISTENERS];        /* advertised address, per listener (listeners order) */
+	unsigned int n_adv;
 	char cluster_id[64];
 	struct kp_data *data;           /* record APIs' state (kp_data_create); NULL: none */
 	struct ctl_groups *groups;      /* the group coordinator (ctl_groups_create); NULL: none */
@@ -153,6 +158,12 @@ void kp_authz_destroy(struct kp_authz *z);
 /** May the request's principal do @op on resource @res @name?  True without an authorizer. */
 bool kp_authorized(struct kp_req *req, enum ctl_acl_op op, enum ctl_acl_res res,
 		   struct kp_str name);
+
+/**
+ * The address Metadata and FindCoordinator give: that of the listener the
+ * request came in on (kp_api_ctx.adv), the first one without a server.
+ */
+void kp_api_advertised(const struct kp_req *req, const char **host, int32_t *port);
 
 /** Write an error code and count it when non-zero. */
 static inline void kp_write_err(struct kp_req *req, struct kp_writer *w, int16_t code)

@@ -5,8 +5,10 @@
 # - SASL_SSL + SCRAM-SHA-256: kcat produces 30 messages and reads them back;
 #   a wrong password is refused with the authentication failure librdkafka
 #   reports, counted in sluice_kafka_auth_failures_total{mechanism};
-# - SASL_PLAINTEXT: kafka-python with PLAIN and with SCRAM-SHA-512 (the v0
-#   handshake and bare token frames) produces and consumes; a wrong PLAIN
+# - SASL_PLAINTEXT next to a PLAINTEXT listener (listed first): each one's
+#   Metadata advertises itself; kafka-python with PLAIN and with
+#   SCRAM-SHA-512 (the v0 handshake and bare token frames) produces and
+#   consumes on the SASL one; a wrong PLAIN
 #   password fails; a Metadata request before logging in closes the
 #   connection and sluiced keeps serving;
 # - after sasl.max.failed.logins.per.minute failures from 127.0.0.1 even the
@@ -79,9 +81,16 @@ alive "after a failed login"
 ok "wrong password: kcat reports the authentication failure; counted ($fails)"
 stop
 
-launch --override "listeners=SASL_PLAINTEXT://127.0.0.1:$port" \
+pport=$(free_port)
+launch --override "listeners=PLAINTEXT://127.0.0.1:$pport,SASL_PLAINTEXT://127.0.0.1:$port" \
 	--override "sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512" \
 	--override sasl.max.failed.logins.per.minute=3
+timeout 30 kcat -b "127.0.0.1:$pport" -L -m 10 2>&1 | grep -q "at 127.0.0.1:$pport" ||
+	fail "the PLAINTEXT listener does not advertise itself"
+timeout 30 kcat -b "127.0.0.1:$port" -X security.protocol=SASL_PLAINTEXT -X sasl.mechanisms=PLAIN \
+	-X sasl.username=alice -X sasl.password=alice-secret -L -m 10 2>&1 |
+	grep -q "at 127.0.0.1:$port" || fail "the SASL listener does not advertise itself"
+ok "two listeners: Metadata on each advertises that listener"
 /usr/bin/python3 - "$port" <<'EOF' || fail "kafka-python over SASL_PLAINTEXT"
 import socket, struct, sys
 from kafka import KafkaConsumer, KafkaProducer
