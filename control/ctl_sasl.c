@@ -26,6 +26,7 @@
 #include <openssl/crypto.h>
 
 #include "ctl_creds.h"
+#include "ctl_textfile.h"
 #include "ctl_log.h"
 #include "ctl_server_int.h"
 #include "kp_err.h"
@@ -69,13 +70,11 @@ static int creds_load(struct ctl_sasl *s, bool at_start)
 	struct stat st;
 	int rc;
 
-	if (stat(path, &st) < 0) {
-		rc = -errno;
+	if ((rc = ctl_textfile_changed(path, at_start ? NULL : &s->creds_st, &st)) <= 0) {
+		if (rc == 0)
+			return 0;
 		goto fail;
 	}
-	if (!at_start && st.st_ino == s->creds_st.st_ino && st.st_mtim.tv_sec == s->creds_st.st_mtim.tv_sec &&
-	    st.st_mtim.tv_nsec == s->creds_st.st_mtim.tv_nsec && st.st_size == s->creds_st.st_size)
-		return 0;
 	if ((rc = ctl_creds_load(path, &c, &line)) < 0)
 		goto fail;
 	ctl_creds_free(s->creds);

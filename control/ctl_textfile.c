@@ -36,6 +36,15 @@ int ctl_textfile_read(const char *path, int (*fn)(char *line, void *arg), void *
 	return rc;
 }
 
+int ctl_textfile_changed(const char *path, const struct stat *seen, struct stat *now)
+{
+	if (stat(path, now) < 0)
+		return -errno;
+	return !seen || now->st_ino != seen->st_ino || now->st_size != seen->st_size ||
+	       now->st_mtim.tv_sec != seen->st_mtim.tv_sec ||
+	       now->st_mtim.tv_nsec != seen->st_mtim.tv_nsec;
+}
+
 int ctl_textfile_replace(const char *path, void (*fn)(FILE *f, const void *arg), const void *arg)
 {
 	char tmp[4096];

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "ctl_acl.h"
+#include "ctl_textfile.h"
 #include "ctl_log.h"
 #include "fwc_config.h"
 #include "kp_api.h"
@@ -33,15 +34,12 @@ static int authz_load(struct kp_authz *z, bool at_start)
 	struct stat st;
 	int rc;
 
-	if (stat(path, &st) < 0) {
-		rc = -errno;
-		CTL_LOG(ERR, "acls.location %s: %s%s", path, strerror(-rc),
-			at_start ? "" : " (keeping the ACLs loaded before)");
+	if ((rc = ctl_textfile_changed(path, at_start ? NULL : &z->st, &st)) <= 0) {
+		if (rc < 0)
+			CTL_LOG(ERR, "acls.location %s: %s%s", path, strerror(-rc),
+				at_start ? "" : " (keeping the ACLs loaded before)");
 		return rc;
 	}
-	if (!at_start && st.st_ino == z->st.st_ino && st.st_size == z->st.st_size &&
-	    st.st_mtim.tv_sec == z->st.st_mtim.tv_sec && st.st_mtim.tv_nsec == z->st.st_mtim.tv_nsec)
-		return 0;
 	if ((rc = ctl_acls_load(path, &a, &line)) < 0) {
 		if (rc == -EINVAL)
 			CTL_LOG(ERR, "acls.location: %s:%u: malformed rule%s", path, line,

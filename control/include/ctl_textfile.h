@@ -8,7 +8,9 @@
 #ifndef CTL_TEXTFILE_H
 #define CTL_TEXTFILE_H
 
+#include <stdbool.h>
 #include <stdio.h>
+#include <sys/stat.h>
 
 /**
  * Call @fn on each entry line of @path (leading blanks skipped, newline
@@ -24,5 +26,11 @@ int ctl_textfile_read(const char *path, int (*fn)(char *line, void *arg), void *
  * @return 0 or -errno (nothing replaced).
  */
 int ctl_textfile_replace(const char *path, void (*fn)(FILE *f, const void *arg), const void *arg);
+
+/**
+ * Has @path changed since *@seen (inode, size, mtime)?  *@now gets its stat.
+ * @return 1 changed (or @seen NULL), 0 the same, -errno (stat failed).
+ */
+int ctl_textfile_changed(const char *path, const struct stat *seen, struct stat *now);
 
 #endif /* CTL_TEXTFILE_H */
