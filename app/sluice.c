@@ -41,6 +41,8 @@ static int cmd_groups(int argc, char **argv);
 static int cmd_verify(int argc, char **argv);
 
 static const struct sluice_cmd sluice_cmds[] = {
+	{ "acls", "add|remove|list --file F", "manage Kafka ACLs (Topic, Group) in a file",
+	  sluice_cmd_acls },
 	{ "check-config", "[FILE]", "validate a configuration file (default: the embedded one)",
 	  cmd_check_config },
 	{ "dump-log", "[--records] PATH...", "print the batches of segment files (.log/.index/.timeindex)",
@@ -54,6 +56,8 @@ static const struct sluice_cmd sluice_cmds[] = {
 	  sluice_cmd_produce_udp },
 	{ "top", "[--metrics H:P] [--once|--json]", "live view of a running sluiced (its metrics endpoint)",
 	  sluice_cmd_top },
+	{ "users", "add|delete|list --file F", "manage SASL users (SCRAM credentials) in a file",
+	  sluice_cmd_users },
 	{ "verify", "DIR", "check a data directory: CRCs, offsets, indexes",
 	  cmd_verify },
 };

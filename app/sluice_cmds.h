@@ -16,4 +16,10 @@ int sluice_cmd_export(int argc, char **argv);
 /** sluice top: a live view of a running sluiced from its metrics endpoint (sluice_top.c). */
 int sluice_cmd_top(int argc, char **argv);
 
+/** sluice users: add/delete/list SASL credentials in a file (sluice_users.c). */
+int sluice_cmd_users(int argc, char **argv);
+
+/** sluice acls: add/remove/list Kafka ACLs in a file (sluice_acls.c). */
+int sluice_cmd_acls(int argc, char **argv);
+
 #endif /* SLUICE_CMDS_H */

@@ -23,6 +23,7 @@
 #include <rte_log.h>
 
 #include "sluice_build.h"
+#include "sluiced_priv.h"
 #include "fwc_config.h"
 #include "fwc_log.h"
 #include "ctl_catalog.h"
@@ -244,6 +245,22 @@ static int make_dirs(const char *path)
 	return 0;
 }
 
+/* An SSL listener needs a certificate and key; client auth needs CAs. */
+static int check_ssl_keys(const struct fwc_broker *b, const struct ctl_listener *l)
+{
+	const char *missing = !b->ssl_certificate_location[0] ? "ssl.certificate.location"
+			      : !b->ssl_key_location[0]        ? "ssl.key.location"
+			      : b->ssl_client_auth != FWC_SSL_CLIENT_AUTH_NONE && !b->ssl_ca_location[0]
+				      ? "ssl.ca.location"
+				      : NULL;
+
+	if (!missing)
+		return 0;
+	fprintf(stderr, "sluiced: listeners: '%s://%s:%u' is SSL but %s is not set\n", l->name,
+		l->host, l->port, missing);
+	return -EINVAL;
+}
+
 static int check_listeners(const struct fwc_config *cfg)
 {
 	struct ctl_listener l;
@@ -253,9 +270,19 @@ static int check_listeners(const struct fwc_config *cfg)
 		rc = ctl_listener_parse(cfg->broker.listeners[i], &l);
 		if (rc < 0) {
 			fprintf(stderr, "sluiced: listeners: '%s': %s\n", cfg->broker.listeners[i],
-				rc == -ENOTSUP ? "security protocol not supported yet"
-					       : "expected NAME://host:port");
+				"expected NAME://host:port");
 			return rc;
+		}
+		if ((rc = sluiced_check_insecure(&cfg->broker, &l, cfg->broker.listeners[i])) < 0)
+			return rc;
+		if ((l.security == CTL_SEC_SSL || l.security == CTL_SEC_SASL_SSL) &&
+		    (rc = check_ssl_keys(&cfg->broker, &l)) < 0)
+			return rc;
+		if ((l.security == CTL_SEC_SASL_PLAINTEXT || l.security == CTL_SEC_SASL_SSL) &&
+		    !cfg->broker.sasl_credentials_location[0]) {
+			fprintf(stderr, "sluiced: listeners: '%s' is SASL but "
+				"sasl.credentials.location is not set\n", cfg->broker.listeners[i]);
+			return -EINVAL;
 		}
 	}
 	return 0;
@@ -518,6 +545,11 @@ static int run(const struct sluiced_opts *o, const struct fwc_config *cfg)
 		dp_eal_fini();
 		return 1;
 	}
+	if (sluiced_drop_privileges(&cfg->control, cfg->broker.log_dirs) < 0) {
+		dp_ports_stop(&ports);
+		dp_eal_fini();
+		return 1;
+	}
 	/*
 	 * This thread is the control thread from here on: storage (log.dirs,
 	 * writer threads), the catalog (which opens every partition), producer
@@ -529,6 +561,7 @@ static int run(const struct sluiced_opts *o, const struct fwc_config *cfg)
 	    (rc = ctl_catalog_create(cfg, ctl_store_catalog_ops(), store, &cat)) < 0 ||
 	    (rc = ctl_store_opened(store)) < 0 ||
 	    (rc = kp_api_ctx_init(&api, cfg, cat)) < 0 ||
+	    (rc = kp_authz_create(&cfg->broker, &api.authz)) < 0 ||
 	    (rc = ctl_pids_open(cfg->broker.log_dirs, &api.pids)) < 0 ||
 	    (rc = kp_data_create(store, &api.data)) < 0 ||
 	    (rc = ctl_groups_create(cat, cfg, &api.groups)) < 0 ||
@@ -541,6 +574,7 @@ static int run(const struct sluiced_opts *o, const struct fwc_config *cfg)
 		ctl_groups_destroy(api.groups);
 		ctl_uplinks_destroy(uplinks);
 		kp_data_destroy(api.data);
+		kp_authz_destroy(api.authz);
 		ctl_pids_close(api.pids);
 		ctl_catalog_destroy(cat);
 		ctl_store_destroy(store);
@@ -578,6 +612,7 @@ static int run(const struct sluiced_opts *o, const struct fwc_config *cfg)
 	ctl_groups_destroy(api.groups); /* after the server: parked responses are gone */
 	ctl_uplinks_destroy(uplinks); /* after the groups: no commit callback left */
 	kp_data_destroy(api.data); /* after the server: waiting responses are gone */
+	kp_authz_destroy(api.authz);
 	ctl_pids_close(api.pids);
 	dp_lcores_free(lcores);
 	dp_rules_free(rules);
@@ -612,6 +647,8 @@ int main(int argc, char **argv)
 		fwc_config_dump(&cfg, stdout);
 		return 0;
 	}
+	if (sluiced_eal_for_user(&cfg, &o.eal_argc, &o.eal_argv) < 0)
+		return 1;
 	if (o.dry_run) {
 		struct dp_eal_args eal;
 

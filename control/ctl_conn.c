@@ -10,6 +10,13 @@
  * such a slot is written piece by piece, its own bytes with write() and the
  * ranges with sendfile(), so record data never passes through user space.
  *
+ * On an SSL listener the same steps run through ctl_tls.c: the handshake
+ * first (its WANT_READ/WANT_WRITE become the epoll mask), then SSL_read,
+ * SSL_write one slot at a time, and file ranges with kTLS sendfile or a
+ * bounce buffer.  OpenSSL may hold decrypted input the socket no longer
+ * signals, so a TLS connection reads until OpenSSL wants more (no per-event
+ * budget) and reads again when back-pressure lifts.
+ *
  * A connection is never freed while the loop may still hold it: closing
  * unregisters and closes the socket at once but the struct is freed by
  * ctl_conn_reap() at the end of the loop pass.
@@ -22,10 +29,14 @@
 #include <sys/sendfile.h>
 #include <sys/uio.h>
 
+#include <openssl/ssl.h>
+
 #include "ctl_log.h"
 #include "ctl_server_int.h"
+#include "kp_api.h"
 
 static void conn_process(struct ctl_conn *c);
+static void conn_readable(struct ctl_conn *c);
 
 static void lru_unlink(struct ctl_server *s, struct ctl_conn *c)
 {
@@ -66,8 +77,8 @@ static void lru_touch(struct ctl_conn *c)
 
 static void conn_set_events(struct ctl_conn *c)
 {
-	uint32_t want = (c->paused ? 0 : EPOLLIN) |
-			(c->q_head && c->q_head->ready ? EPOLLOUT : 0);
+	uint32_t want = (c->paused || c->closing ? 0 : EPOLLIN) |
+			(c->q_head && c->q_head->ready ? EPOLLOUT : 0) | c->tls_want;
 	struct epoll_event ev = { .events = want, .data.ptr = &c->src };
 
 	if (c->closed || want == c->ev_mask)
@@ -76,7 +87,7 @@ static void conn_set_events(struct ctl_conn *c)
 		c->ev_mask = want;
 }
 
-int ctl_conn_open(struct ctl_server *s, int fd, const char *peer)
+int ctl_conn_open(struct ctl_server *s, int fd, const char *peer, const struct ctl_lsock *l)
 {
 	struct ctl_conn *c = calloc(1, sizeof(*c));
 	struct epoll_event ev = { .events = EPOLLIN };
@@ -88,10 +99,20 @@ int ctl_conn_open(struct ctl_server *s, int fd, const char *peer)
 	c->srv = s;
 	c->ev_mask = EPOLLIN;
 	snprintf(c->peer, sizeof(c->peer), "%s", peer);
+	if ((l->tls && !(c->ssl = ctl_tls_conn_new(s->tls, fd))) ||
+	    (l->sasl && !(c->sasl = ctl_sasl_conn_new()))) {
+		ctl_tls_conn_free(c->ssl);
+		free(c);
+		return -ENOMEM;
+	}
+	c->tls_ready = !l->tls;
+	c->ls_index = (unsigned int)(l - s->ls);
 	ev.data.ptr = &c->src;
 	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		int rc = -errno;
 
+		ctl_tls_conn_free(c->ssl);
+		ctl_sasl_conn_free(c->sasl);
 		free(c);
 		return rc;
 	}
@@ -144,6 +165,7 @@ static ssize_t resp_write_piece(struct ctl_conn *c, const struct ctl_resp *r)
 {
 	uint64_t at = 0;        /* frame position of the current piece */
 	size_t wpos = 0;        /* writer bytes before it */
+	uint32_t want;          /* TLS: EPOLLOUT is armed while the slot waits anyway */
 	ssize_t n;
 
 	for (unsigned int i = 0; i <= r->n_files; i++) {
@@ -152,6 +174,8 @@ static ssize_t resp_write_piece(struct ctl_conn *c, const struct ctl_resp *r)
 		if (r->sent < at + (wend - wpos)) {
 			size_t off = wpos + (size_t)(r->sent - at);
 
+			if (c->ssl)
+				return ctl_tls_write(c->ssl, r->w.buf + off, wend - off, &want);
 			n = write(c->fd, r->w.buf + off, wend - off);
 			return n < 0 ? -errno : n;
 		}
@@ -161,6 +185,9 @@ static ssize_t resp_write_piece(struct ctl_conn *c, const struct ctl_resp *r)
 			const struct ctl_resp_file *f = &r->files[i];
 			off_t o = (off_t)(f->pos + (r->sent - at));
 
+			if (c->ssl)
+				return ctl_tls_sendfile(c->srv->tls, c->ssl, f->fd, (uint64_t)o,
+							(size_t)(at + f->len - r->sent), &want);
 			n = sendfile(c->fd, f->fd, &o, (size_t)(at + f->len - r->sent));
 			if (n == 0)
 				return -EIO; /* the file is shorter than the range */
@@ -184,6 +211,8 @@ void ctl_conn_close(struct ctl_conn *c, const char *why)
 		CTL_LOG(DEBUG, "connection %s closed: %s", c->peer, why);
 	c->closed = true;
 	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	ctl_tls_conn_free(c->ssl);
+	c->ssl = NULL;
 	close(c->fd);
 	c->fd = -1;
 	lru_unlink(s, c);
@@ -214,6 +243,7 @@ void ctl_conn_reap(struct ctl_server *s)
 		struct ctl_conn *c = s->dead;
 
 		s->dead = c->dead_next;
+		ctl_sasl_conn_free(c->sasl);
 		free(c->in);
 		free(c);
 	}
@@ -263,11 +293,11 @@ static void conn_flush(struct ctl_conn *c)
 
 	while (!c->closed && c->q_head && c->q_head->ready) {
 		struct ctl_resp *r = c->q_head;
-		bool piecewise = r->send && r->n_files;
+		bool piecewise = (r->send && r->n_files) || c->ssl; /* TLS: no writev */
 		int k = 0;
 
 		if (piecewise) {
-			n = resp_write_piece(c, r);
+			n = r->send ? resp_write_piece(c, r) : 0;
 		} else {
 			/* Gather plain slots up to the next one holding file ranges. */
 			for (; r && r->ready && k < 64 && !(r->send && r->n_files); r = r->next)
@@ -293,6 +323,7 @@ static void conn_flush(struct ctl_conn *c)
 		/* Retire fully written (and silent) slots. */
 		while ((r = c->q_head) && r->ready) {
 			uint64_t left = r->send ? resp_total(r) - r->sent : 0;
+			bool last = r->close_after;
 
 			if ((uint64_t)n < left) {
 				r->sent += (size_t)n;
@@ -305,6 +336,10 @@ static void conn_flush(struct ctl_conn *c)
 			c->q_n--;
 			c->out_bytes -= r->send ? resp_total(r) : 0;
 			ctl_resp_free(r);
+			if (last) {
+				ctl_conn_close(c, "answered a failed login");
+				return;
+			}
 		}
 		if (!piecewise && k && c->q_head && c->q_head->ready && c->q_head->sent)
 			break; /* short write: the socket is full */
@@ -313,8 +348,11 @@ static void conn_flush(struct ctl_conn *c)
 		return;
 	conn_backpressure(c);
 	conn_set_events(c);
-	if (was_paused && !c->paused && !c->processing)
+	if (was_paused && !c->paused && !c->processing) {
 		conn_process(c); /* frames buffered while paused */
+		if (c->ssl && !c->closed && !c->paused && ctl_tls_pending(c->ssl))
+			conn_readable(c); /* and input OpenSSL holds, which epoll cannot see */
+	}
 }
 
 static void resp_count(struct ctl_resp *r)
@@ -340,7 +378,7 @@ static void resp_ready(struct ctl_resp *r, bool send)
 {
 	if (send && r->w.len >= 4)
 		kp_write_patch_i32(&r->w, 0, (int32_t)(resp_total(r) - 4));
-	if (r->w.err || (send && r->w.len < 8) || resp_total(r) - 4 > INT32_MAX)
+	if (r->w.err || (send && r->w.len < (r->raw ? 4u : 8u)) || resp_total(r) - 4 > INT32_MAX)
 		send = false; /* could not build it: drop rather than send garbage */
 	r->ready = true;
 	r->send = send;
@@ -414,16 +452,50 @@ static void log_unsupported(struct ctl_conn *c, const uint8_t *frame, size_t len
 		"connection closed (logged once per API key)", c->peer, key, version);
 }
 
+/*
+ * Before a SASL login: a bare token after SaslHandshake v0, or else only
+ * ApiVersions, SaslHandshake and SaslAuthenticate (Kafka closes on others).
+ * @return 1: handled here, 0: dispatch as usual, -1: connection closed.
+ */
+static int conn_sasl_gate(struct ctl_conn *c, struct ctl_resp *r, const uint8_t *frame,
+			  size_t len)
+{
+	if (!c->sasl || ctl_sasl_conn_authenticated(c->sasl))
+		return 0;
+	if (ctl_sasl_conn_raw(c->sasl)) {
+		r->api_key = -1; /* no header to count it under */
+		r->raw = true;
+		kp_write_i32_slot(&r->w);
+		if (!ctl_sasl_raw_token(c, frame, len, r)) {
+			ctl_conn_close(c, "SASL login failed");
+			return -1;
+		}
+		resp_ready(r, true);
+		return 1;
+	}
+	if (r->api_key == KP_API_API_VERSIONS || r->api_key == KP_API_SASL_HANDSHAKE ||
+	    r->api_key == KP_API_SASL_AUTHENTICATE)
+		return 0;
+	c->srv->st.requests_refused++;
+	CTL_LOG_RL(&c->srv->log_rl[CTL_RL_SASL], NOTICE,
+		   "connection %s closed: api_key %d before a SASL login", c->peer, r->api_key);
+	ctl_conn_close(c, NULL);
+	return -1;
+}
+
 /* @return false when the connection was closed. */
 static bool conn_dispatch(struct ctl_conn *c, const uint8_t *frame, size_t len)
 {
 	struct ctl_server *s = c->srv;
 	struct ctl_resp *r = resp_new(c, frame, len);
+	int gate;
 
 	if (!r) {
 		ctl_conn_close(c, "out of memory");
 		return false;
 	}
+	if ((gate = conn_sasl_gate(c, r, frame, len)) != 0)
+		return gate > 0 && !c->closed;
 	switch (s->dispatch(s->dispatch_arg, frame, len, r)) {
 	case CTL_DISP_RESPOND:
 		resp_ready(r, true);
@@ -478,7 +550,7 @@ static void conn_process(struct ctl_conn *c)
 	size_t off = 0;
 
 	c->processing = true;
-	while (!c->closed && !c->paused && c->in_len - off >= 4) {
+	while (!c->closed && !c->paused && !c->closing && c->in_len - off >= 4) {
 		struct kp_reader rd;
 		int32_t size;
 
@@ -552,24 +624,44 @@ nomem:
 	return -ENOMEM;
 }
 
-/* Read what the socket has (bounded per event, for fairness) and process it. */
+/* One read: @return bytes, 0 (peer closed), or -errno (-EAGAIN: nothing more now). */
+static ssize_t conn_recv(struct ctl_conn *c, size_t room)
+{
+	ssize_t n;
+
+	if (c->ssl) {
+		c->tls_want = 0;
+		n = ctl_tls_read(c->ssl, c->in + c->in_len, room, &c->tls_want);
+		if (c->tls_want == EPOLLIN)
+			c->tls_want = 0; /* EPOLLIN is watched anyway */
+		conn_set_events(c);
+		return n;
+	}
+	n = read(c->fd, c->in + c->in_len, room);
+	return n < 0 ? -errno : n;
+}
+
+/*
+ * Read what the socket has (bounded per event, for fairness; TLS reads until
+ * OpenSSL wants more, see the top of the file) and process it.
+ */
 static void conn_readable(struct ctl_conn *c)
 {
-	for (int i = 0; i < 16 && !c->closed && !c->paused; i++) {
+	for (int i = 0; (c->ssl || i < 16) && !c->closed && !c->paused && !c->closing; i++) {
 		ssize_t room = conn_read_room(c), n;
 
 		if (room < 0)
 			return;
-		n = read(c->fd, c->in + c->in_len, (size_t)room);
+		n = conn_recv(c, (size_t)room);
 		if (n == 0) {
 			ctl_conn_close(c, "peer closed");
 			return;
 		}
 		if (n < 0) {
-			if (errno == EINTR)
+			if (n == -EINTR)
 				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				ctl_conn_close(c, strerror(errno));
+			if (n != -EAGAIN && n != -EWOULDBLOCK)
+				ctl_conn_close(c, strerror((int)-n));
 			return;
 		}
 		c->in_len += (size_t)n;
@@ -579,10 +671,53 @@ static void conn_readable(struct ctl_conn *c)
 	}
 }
 
+/* Advance the TLS handshake; @return true once it is done (connection open). */
+static bool conn_handshake(struct ctl_conn *c)
+{
+	struct ctl_server *s = c->srv;
+	char why[256];
+	int rc;
+
+	c->tls_want = 0;
+	rc = ctl_tls_handshake(c->ssl, &c->tls_want, why, sizeof(why));
+	if (rc == 1) {
+		c->tls_ready = true;
+		c->tls_want = 0;
+		lru_touch(c);
+		if (ctl_tls_peer_principal(c->ssl, c->tls_principal, sizeof(c->tls_principal)) < 1)
+			c->tls_principal[0] = '\0'; /* none, or a DN too long to name: anonymous */
+		CTL_LOG(DEBUG, "connection %s: TLS %s, %s%s", c->peer, SSL_get_version(c->ssl),
+			SSL_get_cipher_name(c->ssl),
+			ctl_tls_ktls_send(c->ssl) ? ", kernel TLS send" : "");
+	} else if (rc == -EAGAIN) {
+		if (c->tls_want == EPOLLIN)
+			c->tls_want = 0;
+	} else {
+		s->st.tls_handshake_failures++;
+		CTL_LOG_RL(&s->log_rl[CTL_RL_TLS], NOTICE,
+			   "connection %s closed: TLS handshake failed: %s", c->peer, why);
+		ctl_conn_close(c, NULL);
+		return false;
+	}
+	conn_set_events(c);
+	return c->tls_ready;
+}
+
 void ctl_conn_event(struct ctl_conn *c, uint32_t events)
 {
 	if (c->closed)
 		return;
+	if (!c->tls_ready) {
+		/* The client's first request may already sit in OpenSSL's buffer. */
+		if (conn_handshake(c))
+			conn_readable(c);
+		return;
+	}
+	if (c->ssl && (c->tls_want & EPOLLOUT) && (events & EPOLLOUT)) {
+		conn_readable(c); /* a read that waited to write (TLS key update) */
+		if (c->closed)
+			return;
+	}
 	if (events & EPOLLOUT)
 		conn_flush(c);
 	if (!c->closed && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
@@ -599,6 +734,11 @@ struct kp_writer *ctl_resp_writer(struct ctl_resp *resp)
 struct ctl_server *ctl_resp_server(const struct ctl_resp *resp)
 {
 	return resp->srv;
+}
+
+int ctl_resp_listener(const struct ctl_resp *resp)
+{
+	return resp->conn ? (int)resp->conn->ls_index : -1;
 }
 
 const char *ctl_resp_peer(const struct ctl_resp *resp)

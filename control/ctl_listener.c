@@ -14,12 +14,11 @@
 static const struct {
 	const char *name;
 	enum ctl_security sec;
-	int supported;
 } ctl_security_names[] = {
-	{ "PLAINTEXT", CTL_SEC_PLAINTEXT, 1 },
-	{ "SSL", CTL_SEC_SSL, 0 },
-	{ "SASL_PLAINTEXT", CTL_SEC_SASL_PLAINTEXT, 0 },
-	{ "SASL_SSL", CTL_SEC_SASL_SSL, 0 },
+	{ "PLAINTEXT", CTL_SEC_PLAINTEXT },
+	{ "SSL", CTL_SEC_SSL },
+	{ "SASL_PLAINTEXT", CTL_SEC_SASL_PLAINTEXT },
+	{ "SASL_SSL", CTL_SEC_SASL_SSL },
 };
 
 static int parse_port(const char *s, uint16_t *port)
@@ -71,9 +70,7 @@ static int parse_hostport(const char *hp, struct ctl_listener *out)
 int ctl_listener_parse(const char *s, struct ctl_listener *out)
 {
 	const char *sep = strstr(s, "://");
-	int supported = 1; /* a custom listener name is PLAINTEXT */
 	size_t nlen;
-	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if (!sep)
@@ -82,17 +79,14 @@ int ctl_listener_parse(const char *s, struct ctl_listener *out)
 	if (nlen == 0 || nlen >= sizeof(out->name))
 		return -EINVAL;
 	memcpy(out->name, s, nlen);
-	out->security = CTL_SEC_PLAINTEXT;
+	out->security = CTL_SEC_PLAINTEXT; /* a custom listener name */
 	for (size_t i = 0; i < sizeof(ctl_security_names) / sizeof(ctl_security_names[0]); i++) {
 		if (!strcmp(out->name, ctl_security_names[i].name)) {
 			out->security = ctl_security_names[i].sec;
-			supported = ctl_security_names[i].supported;
 			break;
 		}
 	}
-	if ((rc = parse_hostport(sep + 3, out)) < 0)
-		return rc;
-	return supported ? 0 : -ENOTSUP;
+	return parse_hostport(sep + 3, out);
 }
 
 int ctl_listener_sockaddr(const struct ctl_listener *l, struct sockaddr_storage *ss,

@@ -17,6 +17,7 @@
 #include "ctl_group.h"
 #include "ctl_metrics.h"
 #include "ctl_uplink.h"
+#include "ctl_scram.h"
 #include "dp_stats.h"
 #include "kp_api.h"
 #include "st_writer.h"
@@ -194,6 +195,10 @@ static void render_kafka(FILE *out, const struct ctl_metrics_snap *s)
 		  "Request frames with a size <= 0 (connection closed)."),
 		C("requests_refused_total", requests_refused,
 		  "Requests for unadvertised APIs or versions, or malformed (connection closed)."),
+		C("tls_handshake_failures_total", tls_handshake_failures,
+		  "TLS handshakes that failed on SSL listeners (connection closed)."),
+		C("auth_refused_total", auth_refused,
+		  "SASL logins refused unchecked: sasl.max.failed.logins.per.minute reached."),
 		C("received_bytes_total", bytes_in, "Bytes read from Kafka connections."),
 		C("sent_bytes_total", bytes_out, "Bytes written to Kafka connections."),
 #undef C
@@ -212,6 +217,12 @@ static void render_kafka(FILE *out, const struct ctl_metrics_snap *s)
 		sample_u64(out, counters[i].name,
 			   *(const uint64_t *)((const char *)st + counters[i].off));
 	}
+	family(out, "sluice_kafka_auth_failures_total", "counter",
+	       "SASL logins that failed (bad credentials or messages), by mechanism.");
+	for (int m = 0; m < CTL_MECH__COUNT; m++)
+		fprintf(out, "sluice_kafka_auth_failures_total{mechanism=\"%s\"} %llu\n",
+			ctl_sasl_mech_name((enum ctl_sasl_mech)m),
+			(unsigned long long)st->auth_failures[m]);
 }
 
 /* Fields of struct ctl_metrics_part, rendered one family at a time. */

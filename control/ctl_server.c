@@ -213,7 +213,7 @@ static void listener_accept(struct ctl_server *s, struct ctl_lsock *l)
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		peer_text(&ss, peer, sizeof(peer));
-		if (ctl_conn_open(s, fd, peer) < 0)
+		if (ctl_conn_open(s, fd, peer, l) < 0)
 			close(fd);
 	}
 }
@@ -230,6 +230,12 @@ static int listener_open(struct ctl_server *s, const char *text, struct ctl_lsoc
 	l->fd = -1;
 	snprintf(l->text, sizeof(l->text), "%s", text);
 	if ((rc = ctl_listener_parse(text, &cl)) < 0 || (rc = ctl_listener_sockaddr(&cl, &ss, &sl)) < 0)
+		return rc;
+	l->tls = cl.security == CTL_SEC_SSL || cl.security == CTL_SEC_SASL_SSL;
+	l->sasl = cl.security == CTL_SEC_SASL_PLAINTEXT || cl.security == CTL_SEC_SASL_SSL;
+	if (l->tls && !s->tls && (rc = ctl_tls_create(s->b, &s->tls)) < 0)
+		return rc;
+	if (l->sasl && !s->sasl && (rc = ctl_sasl_create(s->b, &s->sasl)) < 0)
 		return rc;
 	l->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (l->fd < 0)
@@ -576,6 +582,8 @@ void ctl_server_destroy(struct ctl_server *s)
 		close(s->evfd);
 	if (s->epfd >= 0)
 		close(s->epfd);
+	ctl_tls_destroy(s->tls);
+	ctl_sasl_destroy(s->sasl);
 	free(s);
 }
 

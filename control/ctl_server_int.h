@@ -10,6 +10,7 @@
 #include "fwc_log.h"
 #include "fwc_config.h"
 #include "kp_buf.h"
+#include "ctl_tls.h"
 
 /* Back-pressure: stop reading a connection with this many slots queued... */
 #define CTL_CONN_QUEUE_MAX      256
@@ -35,6 +36,8 @@ struct ctl_lsock {
 	struct ctl_src src;
 	int fd;
 	uint16_t port;
+	bool tls;                       /* SSL:// listener: connections start a handshake */
+	bool sasl;                      /* SASL_*:// listener: requests wait for a login */
 	char text[FWC_STR_MAX];
 };
 
@@ -60,6 +63,8 @@ struct ctl_resp {
 	uint64_t t0;
 	int16_t api_key;
 	bool ready, send, pending;
+	bool raw;                       /* a bare SASL token frame: no header, may be empty */
+	bool close_after;               /* close the connection once this is written */
 	unsigned int errors;
 	void (*cancel)(void *arg, struct ctl_resp *r);
 	void *cancel_arg;
@@ -79,11 +84,18 @@ struct ctl_conn {
 	uint64_t last_ns;               /* last read or write progress */
 	struct ctl_conn *prev, *next;   /* LRU list of live connections */
 	struct ctl_conn *dead_next;     /* closed, freed at the end of the loop pass */
+	SSL *ssl;                       /* NULL on a plaintext listener */
+	struct ctl_sasl_conn *sasl;     /* SASL_* listener: the exchange, the principal */
+	bool closing;                   /* answered a failed login: read nothing more */
+	bool tls_ready;                 /* handshake done */
+	uint32_t tls_want;              /* EPOLLOUT: OpenSSL waits to write (handshake, read) */
+	char tls_principal[256];        /* "User:<DN>" of a verified client certificate, or "" */
+	unsigned int ls_index;          /* the listener it came in on (broker listeners order) */
 	char peer[64];
 };
 
 /* Rate-limited log call sites of the server (CTL_LOG_RL): 10 lines, then 1 a second. */
-enum ctl_log_rl { CTL_RL_MALFORMED, CTL_RL_FRAME_SIZE, CTL_RL__COUNT };
+enum ctl_log_rl { CTL_RL_MALFORMED, CTL_RL_FRAME_SIZE, CTL_RL_TLS, CTL_RL_SASL, CTL_RL__COUNT };
 
 struct ctl_server {
 	struct fwc_ratelimit log_rl[CTL_RL__COUNT];
@@ -95,6 +107,8 @@ struct ctl_server {
 	int evfd;
 	struct ctl_src sig_src;
 	int sigfd;
+	struct ctl_tls *tls;            /* with an SSL listener */
+	struct ctl_sasl *sasl;          /* with a SASL listener */
 	struct ctl_lsock ls[FWC_MAX_LISTENERS];
 	unsigned int n_ls;
 	bool ls_paused;
@@ -119,7 +133,22 @@ struct ctl_server {
 
 /* Free a slot, releasing its file ranges. */
 void ctl_resp_free(struct ctl_resp *r);
-int ctl_conn_open(struct ctl_server *s, int fd, const char *peer);
+/* @l: the listener (TLS handshake first; SASL login before other requests). */
+int ctl_conn_open(struct ctl_server *s, int fd, const char *peer, const struct ctl_lsock *l);
+
+/* ---- SASL (ctl_sasl.c) ---- */
+struct ctl_sasl;
+struct ctl_sasl_conn;
+/* From sasl.enabled.mechanisms and sasl.credentials.location (logged). @return 0, -EINVAL, -ENOMEM. */
+int ctl_sasl_create(const struct fwc_broker *b, struct ctl_sasl **out);
+void ctl_sasl_destroy(struct ctl_sasl *s);
+struct ctl_sasl_conn *ctl_sasl_conn_new(void);
+void ctl_sasl_conn_free(struct ctl_sasl_conn *sc);
+bool ctl_sasl_conn_authenticated(const struct ctl_sasl_conn *sc);
+/* After SaslHandshake v0: the next frame is a bare token. */
+bool ctl_sasl_conn_raw(const struct ctl_sasl_conn *sc);
+/* A bare token: the reply appended to @r's writer.  @return false: login failed, close. */
+bool ctl_sasl_raw_token(struct ctl_conn *c, const uint8_t *tok, size_t len, struct ctl_resp *r);
 void ctl_conn_event(struct ctl_conn *c, uint32_t events);
 void ctl_conn_close(struct ctl_conn *c, const char *why);
 void ctl_conn_reap(struct ctl_server *s);

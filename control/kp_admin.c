@@ -160,7 +160,12 @@ enum ctl_disp kp_handle_create_topics(struct kp_req *req, struct kp_reader *r, s
 	kp_write_i32(w, n);                              /* topics */
 	for (i = 0; i < n; i++) {
 		char msg[512] = "";
-		enum kp_err err = ct_apply(req, &ts[i], validate_only, msg, sizeof(msg));
+		enum kp_err err = KP_ERR_TOPIC_AUTHORIZATION_FAILED;
+
+		if (kp_authorized(req, CTL_ACL_CREATE, CTL_ACL_TOPIC, ts[i].name))
+			err = ct_apply(req, &ts[i], validate_only, msg, sizeof(msg));
+		else
+			snprintf(msg, sizeof(msg), "Authorization failed.");
 
 		kp_write_strn(w, ts[i].name.ptr, ts[i].name.len); /* name */
 		kp_write_err(req, w, (int16_t)err);      /* error_code */
@@ -197,8 +202,11 @@ enum ctl_disp kp_handle_delete_topics(struct kp_req *req, struct kp_reader *r, s
 		struct kp_str name = kp_read_str(&names);
 
 		kp_write_strn(w, name.ptr, name.len);    /* name */
-		kp_write_err(req, w, (int16_t)ctl_catalog_topic_delete(req->ctx->cat, name.ptr,
-								       (size_t)name.len));
+		if (!kp_authorized(req, CTL_ACL_DELETE, CTL_ACL_TOPIC, name))
+			kp_write_err(req, w, KP_ERR_TOPIC_AUTHORIZATION_FAILED); /* error_code */
+		else
+			kp_write_err(req, w, (int16_t)ctl_catalog_topic_delete(req->ctx->cat, name.ptr,
+									       (size_t)name.len));
 	}
 	return CTL_DISP_RESPOND;
 }

@@ -31,11 +31,13 @@ static const struct kp_api_entry api_table[] = {
 	{ KP_API_SYNC_GROUP, 0, 3, 4, "SyncGroup", kp_handle_sync_group },
 	{ KP_API_DESCRIBE_GROUPS, 0, 2, 5, "DescribeGroups", kp_handle_describe_groups },
 	{ KP_API_LIST_GROUPS, 0, 2, 3, "ListGroups", kp_handle_list_groups },
+	{ KP_API_SASL_HANDSHAKE, 0, 1, 2, "SaslHandshake", kp_handle_sasl_handshake },
 	{ KP_API_API_VERSIONS, 0, 2, 3, "ApiVersions", kp_handle_api_versions },
 	{ KP_API_CREATE_TOPICS, 0, 4, 5, "CreateTopics", kp_handle_create_topics },
 	{ KP_API_DELETE_TOPICS, 0, 3, 4, "DeleteTopics", kp_handle_delete_topics },
 	{ KP_API_INIT_PRODUCER_ID, 0, 1, 2, "InitProducerId", kp_handle_init_producer_id },
 	{ KP_API_DESCRIBE_CONFIGS, 0, 1, 4, "DescribeConfigs", kp_handle_describe_configs },
+	{ KP_API_SASL_AUTHENTICATE, 0, 2, 2, "SaslAuthenticate", kp_handle_sasl_authenticate },
 };
 
 const struct kp_api_entry *kp_api_table(size_t *n)
@@ -145,43 +147,94 @@ enum ctl_disp kp_api_serve(void *arg, const uint8_t *frame, size_t len, struct c
 	return kp_api_dispatch(arg, frame, len, ctl_resp_writer(resp), resp);
 }
 
-/* First entry of a comma-separated listener list. */
-static int first_listener(const char *list, struct ctl_listener *l)
+/*
+ * The advertised listener named @name in a comma-separated list (@name
+ * NULL: the first entry).  @return 0, -ENOENT (none of that name), -EINVAL.
+ */
+static int advertised_listener(const char *list, const char *name, struct ctl_listener *l)
 {
 	char one[FWC_STR_MAX];
-	size_t n = strcspn(list, ",");
 
-	if (n >= sizeof(one))
-		return -EINVAL;
-	memcpy(one, list, n);
-	one[n] = '\0';
-	return ctl_listener_parse(one, l);
+	for (const char *p = list; *p; p += *p == ',') {
+		size_t n = strcspn(p, ",");
+
+		if (n >= sizeof(one))
+			return -EINVAL;
+		memcpy(one, p, n);
+		one[n] = '\0';
+		p += n;
+		if (ctl_listener_parse(one, l) < 0)
+			return -EINVAL;
+		if (!name || !strcmp(l->name, name))
+			return 0;
+	}
+	return -ENOENT;
+}
+
+/* The host clients are told for @l: a wildcard or empty host is this machine's name. */
+static void advertised_host(const struct ctl_listener *l, char *host, size_t len)
+{
+	if (!l->host[0] || strcmp(l->host, "0.0.0.0") == 0 || strcmp(l->host, "::") == 0) {
+		if (gethostname(host, len - 1) < 0)
+			snprintf(host, len, "localhost");
+	} else {
+		snprintf(host, len, "%s", l->host);
+	}
+}
+
+_Static_assert(KP_MAX_LISTENERS == FWC_MAX_LISTENERS, "one advertised address per listener");
+
+/*
+ * Per listener, as Kafka: the advertised.listeners entry of the same name,
+ * else its first entry, else the listener's own address.
+ */
+static int advertised_init(struct kp_api_ctx *ctx, const struct fwc_broker *b)
+{
+	struct ctl_listener own, l;
+	int rc;
+
+	for (unsigned int i = 0; i < b->n_listeners && i < KP_MAX_LISTENERS; i++) {
+		if (ctl_listener_parse(b->listeners[i], &own) < 0)
+			return -EINVAL;
+		rc = b->advertised_listeners[0]
+			     ? advertised_listener(b->advertised_listeners, own.name, &l) : -ENOENT;
+		if (rc == -ENOENT && b->advertised_listeners[0])
+			rc = advertised_listener(b->advertised_listeners, NULL, &l);
+		if (rc == -ENOENT) {
+			l = own;
+			rc = 0;
+		}
+		if (rc < 0)
+			return -EINVAL;
+		advertised_host(&l, ctx->adv[i].host, sizeof(ctx->adv[i].host));
+		ctx->adv[i].port = l.port;
+		ctx->n_adv = i + 1;
+	}
+	return ctx->n_adv ? 0 : -EINVAL;
+}
+
+void kp_api_advertised(const struct kp_req *req, const char **host, int32_t *port)
+{
+	int i = req->resp ? ctl_resp_listener(req->resp) : 0;
+
+	if (i < 0 || (unsigned int)i >= req->ctx->n_adv)
+		i = 0;
+	*host = req->ctx->adv[i].host;
+	*port = req->ctx->adv[i].port;
 }
 
 int kp_api_ctx_init(struct kp_api_ctx *ctx, const struct fwc_config *cfg,
 		    struct ctl_catalog *cat)
 {
 	const struct fwc_broker *b = &cfg->broker;
-	struct ctl_listener l;
 	int rc;
 
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->cat = cat;
 	ctx->cfg = cfg;
 	ctx->node_id = b->broker_id;
-	if (b->advertised_listeners[0])
-		rc = first_listener(b->advertised_listeners, &l);
-	else
-		rc = b->n_listeners ? ctl_listener_parse(b->listeners[0], &l) : -EINVAL;
-	if (rc < 0)
+	if (advertised_init(ctx, b) < 0)
 		return -EINVAL;
-	if (!l.host[0] || strcmp(l.host, "0.0.0.0") == 0 || strcmp(l.host, "::") == 0) {
-		if (gethostname(ctx->host, sizeof(ctx->host) - 1) < 0)
-			snprintf(ctx->host, sizeof(ctx->host), "localhost");
-	} else {
-		snprintf(ctx->host, sizeof(ctx->host), "%s", l.host);
-	}
-	ctx->port = l.port;
 	rc = b->log_dirs[0] ? ctl_cluster_id_load(b->log_dirs, b->broker_id, ctx->cluster_id,
 						  sizeof(ctx->cluster_id))
 			    : -ENOENT;

@@ -236,15 +236,17 @@ static int16_t part_read(const struct part_state *ps, const struct fetch_part *f
 
 /* One partitions[] entry of the response. */
 static void write_part(struct kp_req *req, struct kp_writer *w, struct ctl_topic *t,
-		       const struct fetch_part *fp, int64_t *budget, bool *first)
+		       const struct fetch_part *fp, int64_t *budget, bool *first, bool denied)
 {
 	int16_t v = req->api_version;
-	struct st_log_range range;
-	struct part_state ps;
-	int16_t err;
+	struct st_log_range range = { 0 };
+	struct part_state ps = { .hw = -1, .log_start = -1 };
+	int16_t err = KP_ERR_TOPIC_AUTHORIZATION_FAILED;
 
-	part_state(req->ctx, t, fp, &ps);
-	err = part_read(&ps, fp, budget, first, &range);
+	if (!denied) {
+		part_state(req->ctx, t, fp, &ps);
+		err = part_read(&ps, fp, budget, first, &range);
+	}
 	kp_write_i32(w, fp->partition);                  /* partition_index */
 	kp_write_err(req, w, err);                       /* error_code */
 	kp_write_i64(w, ps.hw);                          /* high_watermark */
@@ -285,6 +287,7 @@ static void fetch_write(struct kp_req *req, struct kp_reader *r, struct kp_write
 		struct kp_str name = kp_read_str(r);     /* topic */
 		struct ctl_topic *t = ctl_catalog_find(req->ctx->cat, name.ptr, (size_t)name.len);
 		int32_t n = kp_read_array(r, 16);        /* partitions */
+		bool denied = !kp_authorized(req, CTL_ACL_READ, CTL_ACL_TOPIC, name);
 
 		kp_write_strn(w, name.ptr, name.len);    /* topic */
 		kp_write_i32(w, n);                      /* partitions */
@@ -292,7 +295,7 @@ static void fetch_write(struct kp_req *req, struct kp_reader *r, struct kp_write
 			struct fetch_part fp;
 
 			read_part(r, v, &fp);
-			write_part(req, w, t, &fp, &budget, &first);
+			write_part(req, w, t, &fp, &budget, &first, denied);
 		}
 	}
 }
@@ -395,6 +398,24 @@ static bool fetch_defer(struct kp_req *req, const struct kp_reader *topics,
 	return true;
 }
 
+/* A topic the principal may not Read: answered at once (29), never parked. */
+static bool fetch_denied(struct kp_req *req, struct kp_reader r)
+{
+	int32_t n_topics = kp_read_array(&r, 6);
+
+	for (int32_t i = 0; i < n_topics; i++) {
+		struct kp_str name = kp_read_str(&r);    /* topic */
+		int32_t n = kp_read_array(&r, 16);       /* partitions */
+		struct fetch_part fp;
+
+		if (!kp_authorized(req, CTL_ACL_READ, CTL_ACL_TOPIC, name))
+			return true;
+		for (int32_t j = 0; j < n; j++)
+			read_part(&r, req->api_version, &fp);
+	}
+	return false;
+}
+
 enum ctl_disp kp_handle_fetch(struct kp_req *req, struct kp_reader *r, struct kp_writer *w)
 {
 	struct kp_data *d = req->ctx->data;
@@ -407,7 +428,7 @@ enum ctl_disp kp_handle_fetch(struct kp_req *req, struct kp_reader *r, struct kp
 		return CTL_DISP_CLOSE;
 	if (!d) {
 		h.max_wait_ms = 0; /* no storage: every partition is unknown */
-	} else if (h.max_wait_ms > 0 && req->resp &&
+	} else if (h.max_wait_ms > 0 && req->resp && !fetch_denied(req, topics) &&
 		   kp_data_bind(d, ctl_resp_server(req->resp), req->ctx->cat) == 0 &&
 		   !fetch_ready(req->ctx, topics, req->api_version, h.min_bytes) &&
 		   fetch_defer(req, &topics, &h)) {

@@ -35,7 +35,8 @@ enum ctl_disp kp_handle_find_coordinator(struct kp_req *req, struct kp_reader *r
 	const struct kp_api_ctx *ctx = req->ctx;
 	int8_t key_type = 0;
 	int16_t err = KP_ERR_NONE;
-	const char *msg = NULL;
+	const char *msg = NULL, *host;
+	int32_t port;
 
 	(void)kp_read_str(r);                            /* key */
 	if (req->api_version >= 1)
@@ -62,8 +63,9 @@ enum ctl_disp kp_handle_find_coordinator(struct kp_req *req, struct kp_reader *r
 	if (req->api_version >= 1)
 		kp_write_str(w, msg);                    /* error_message */
 	kp_write_i32(w, err ? -1 : ctx->node_id);        /* node_id */
-	kp_write_str(w, err ? "" : ctx->host);           /* host */
-	kp_write_i32(w, err ? -1 : ctx->port);           /* port */
+	kp_api_advertised(req, &host, &port);
+	kp_write_str(w, err ? "" : host);                /* host */
+	kp_write_i32(w, err ? -1 : port);                /* port */
 	return CTL_DISP_RESPOND;
 }
 
@@ -166,8 +168,11 @@ enum ctl_disp kp_handle_join_group(struct kp_req *req, struct kp_reader *r, stru
 	}
 	client_host(req, host, sizeof(host));
 	j.client_host = host;
-	err = req->ctx->groups ? grp_join(req->ctx->groups, &j, req->resp, &now, &new_id)
-			       : KP_ERR_COORDINATOR_NOT_AVAILABLE;
+	if (!kp_authorized(req, CTL_ACL_READ, CTL_ACL_GROUP, j.group_id))
+		err = KP_ERR_GROUP_AUTHORIZATION_FAILED;
+	else
+		err = req->ctx->groups ? grp_join(req->ctx->groups, &j, req->resp, &now, &new_id)
+				       : KP_ERR_COORDINATOR_NOT_AVAILABLE;
 	free(j.protos);
 	if (err) {
 		join_error(req, w, err, new_id ? cstr(new_id) : j.member_id);
@@ -229,9 +234,12 @@ enum ctl_disp kp_handle_sync_group(struct kp_req *req, struct kp_reader *r, stru
 		free(as);
 		return CTL_DISP_CLOSE;
 	}
-	err = req->ctx->groups ? grp_sync(req->ctx->groups, group_id, generation, member_id, as, n,
-					  req->resp, req->api_version, &now)
-			       : KP_ERR_COORDINATOR_NOT_AVAILABLE;
+	if (!kp_authorized(req, CTL_ACL_READ, CTL_ACL_GROUP, group_id))
+		err = KP_ERR_GROUP_AUTHORIZATION_FAILED;
+	else
+		err = req->ctx->groups ? grp_sync(req->ctx->groups, group_id, generation, member_id,
+						  as, n, req->resp, req->api_version, &now)
+				       : KP_ERR_COORDINATOR_NOT_AVAILABLE;
 	free(as);
 	if (err || now) {
 		if (err)
@@ -256,8 +264,12 @@ enum ctl_disp kp_handle_heartbeat(struct kp_req *req, struct kp_reader *r, struc
 		(void)kp_read_nstr(r);                   /* group_instance_id */
 	if (!kp_reader_ok(r))
 		return CTL_DISP_CLOSE;
-	err = req->ctx->groups ? grp_heartbeat(req->ctx->groups, group_id, generation, member_id)
-			       : KP_ERR_COORDINATOR_NOT_AVAILABLE;
+	if (!kp_authorized(req, CTL_ACL_READ, CTL_ACL_GROUP, group_id))
+		err = KP_ERR_GROUP_AUTHORIZATION_FAILED;
+	else
+		err = req->ctx->groups ? grp_heartbeat(req->ctx->groups, group_id, generation,
+						       member_id)
+				       : KP_ERR_COORDINATOR_NOT_AVAILABLE;
 	if (req->api_version >= 1)
 		kp_write_i32(w, 0);                      /* throttle_time_ms */
 	kp_write_err(req, w, err);                       /* error_code */
@@ -409,8 +421,11 @@ enum ctl_disp kp_handle_offset_commit(struct kp_req *req, struct kp_reader *r, s
 	c->n = n;
 	if (ctl_group_id_internal(group_id.ptr, group_id.ptr ? (size_t)group_id.len : 0))
 		err = KP_ERR_INVALID_GROUP_ID;  /* the appliance's own (the uplink's cursors) */
+	else if (!kp_authorized(req, CTL_ACL_READ, CTL_ACL_GROUP, group_id))
+		err = KP_ERR_GROUP_AUTHORIZATION_FAILED;
 	else
-		err = gs ? grp_commit_begin(gs, group_id, generation, member_id, req->resp != NULL, &g)
+		err = gs ? grp_commit_begin(gs, group_id, generation, member_id, req->resp != NULL,
+					    &g)
 			 : KP_ERR_COORDINATOR_NOT_AVAILABLE;
 	commit_parts(req, r, w, parts, c, err);
 	for (int32_t i = 0; i < n; i++)
@@ -494,6 +509,8 @@ enum ctl_disp kp_handle_offset_fetch(struct kp_req *req, struct kp_reader *r, st
 		return CTL_DISP_CLOSE;
 	if (!group_id.ptr || group_id.len == 0)
 		err = KP_ERR_INVALID_GROUP_ID;
+	else if (!kp_authorized(req, CTL_ACL_DESCRIBE, CTL_ACL_GROUP, group_id))
+		err = KP_ERR_GROUP_AUTHORIZATION_FAILED;
 	else if (!req->ctx->groups)
 		err = KP_ERR_COORDINATOR_NOT_AVAILABLE;
 	g = err ? NULL : ctl_groups_find(req->ctx->groups, group_id.ptr, (size_t)group_id.len);

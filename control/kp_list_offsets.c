@@ -129,6 +129,13 @@ enum ctl_disp kp_handle_list_offsets(struct kp_req *req, struct kp_reader *r, st
 			int32_t index = kp_read_i32(&topics);      /* partition_index */
 			int64_t timestamp = kp_read_i64(&topics);  /* timestamp */
 
+			if (!kp_authorized(req, CTL_ACL_DESCRIBE, CTL_ACL_TOPIC, name)) {
+				kp_write_i32(w, index);  /* partition_index */
+				kp_write_err(req, w, KP_ERR_TOPIC_AUTHORIZATION_FAILED);
+				kp_write_i64(w, -1);     /* timestamp */
+				kp_write_i64(w, -1);     /* offset */
+				continue;
+			}
 			answer_partition(req, w, t, index, timestamp);
 		}
 	}

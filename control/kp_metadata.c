@@ -57,11 +57,16 @@ static void answer_topic(struct kp_req *req, struct kp_writer *w, struct kp_str 
 	char msg[256];
 	enum kp_err err;
 
+	if (!kp_authorized(req, CTL_ACL_DESCRIBE, CTL_ACL_TOPIC, name)) {
+		write_missing(req, w, name, KP_ERR_TOPIC_AUTHORIZATION_FAILED);
+		return;
+	}
 	if (t) {
 		write_topic(req, w, t);
 		return;
 	}
-	if (!allow_auto || !ctl_catalog_auto_create_enabled(cat)) {
+	if (!allow_auto || !ctl_catalog_auto_create_enabled(cat) ||
+	    !kp_authorized(req, CTL_ACL_CREATE, CTL_ACL_TOPIC, name)) {
 		write_missing(req, w, name, KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
 		return;
 	}
@@ -75,11 +80,14 @@ static void answer_topic(struct kp_req *req, struct kp_writer *w, struct kp_str 
 static void write_brokers(struct kp_req *req, struct kp_writer *w)
 {
 	const struct kp_api_ctx *ctx = req->ctx;
+	const char *host;
+	int32_t port;
 
+	kp_api_advertised(req, &host, &port);
 	kp_write_i32(w, 1);                              /* brokers */
 	kp_write_i32(w, ctx->node_id);                   /* node_id */
-	kp_write_str(w, ctx->host);                      /* host */
-	kp_write_i32(w, ctx->port);                      /* port */
+	kp_write_str(w, host);                           /* host */
+	kp_write_i32(w, port);                           /* port */
 	if (req->api_version >= 1)
 		kp_write_str(w, NULL);                   /* rack */
 }
@@ -108,12 +116,20 @@ enum ctl_disp kp_handle_metadata(struct kp_req *req, struct kp_reader *r, struct
 		kp_write_str(w, req->ctx->cluster_id);   /* cluster_id */
 	if (v >= 1)
 		kp_write_i32(w, req->ctx->node_id);      /* controller_id */
-	if (n < 0 || (n == 0 && v == 0)) {               /* all topics */
-		size_t count = ctl_catalog_count(cat);
+	if (n < 0 || (n == 0 && v == 0)) {               /* all topics: those it may Describe */
+		size_t count = ctl_catalog_count(cat), pos = kp_write_i32_slot(w);
+		int32_t shown = 0;
 
-		kp_write_i32(w, (int32_t)count);         /* topics */
-		for (size_t i = 0; i < count; i++)
-			write_topic(req, w, ctl_catalog_at(cat, i));
+		for (size_t i = 0; i < count; i++) {
+			struct ctl_topic *t = ctl_catalog_at(cat, i);
+			struct kp_str tn = { t->name, (int32_t)strlen(t->name) };
+
+			if (!kp_authorized(req, CTL_ACL_DESCRIBE, CTL_ACL_TOPIC, tn))
+				continue;
+			write_topic(req, w, t);
+			shown++;
+		}
+		kp_write_patch_i32(w, pos, shown);       /* topics */
 		return CTL_DISP_RESPOND;
 	}
 	kp_write_i32(w, n);                              /* topics */

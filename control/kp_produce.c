@@ -507,7 +507,10 @@ static void produce_topics(struct kp_req *req, struct kp_reader *r, struct kp_wr
 	for (int32_t i = 0; i < n_topics; i++) {
 		struct kp_str name = kp_read_str(r);     /* name */
 		int32_t n = kp_read_array(r, 8);         /* partition_data */
-		struct ctl_topic *t = req_err ? NULL : produce_topic(req->ctx->cat, name);
+		int16_t terr = req_err ? req_err
+				       : !kp_authorized(req, CTL_ACL_WRITE, CTL_ACL_TOPIC, name)
+					       ? KP_ERR_TOPIC_AUTHORIZATION_FAILED : KP_ERR_NONE;
+		struct ctl_topic *t = terr ? NULL : produce_topic(req->ctx->cat, name);
 
 		kp_write_strn(w, name.ptr, name.len);    /* name */
 		kp_write_i32(w, n);                      /* partition_responses */
@@ -515,7 +518,7 @@ static void produce_topics(struct kp_req *req, struct kp_reader *r, struct kp_wr
 			int32_t index = kp_read_i32(r);  /* index */
 			struct kp_str records = kp_read_bytes(r); /* records */
 			struct kp_pp *pp = &pr->parts[k++];
-			int16_t err = req_err;
+			int16_t err = terr;
 
 			pp->pr = pr;
 			pp->state = PP_DONE;

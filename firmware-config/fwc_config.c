@@ -76,6 +76,7 @@ static const char *const rkey_names[] = { "none", "source", NULL };
 static const char *const header_names[] = { "addresses", NULL };
 static const char *const cleanup_names[] = { "delete", NULL };
 static const char *const rx_ts_names[] = { "auto", "hardware", "software", NULL };
+static const char *const client_auth_names[] = { "none", "requested", "required", NULL };
 static const char *const tstype_names[] = { "CreateTime", "LogAppendTime", NULL };
 
 /* Within a section the order is the dump order. */
@@ -113,6 +114,19 @@ static const struct fwc_key keys[] = {
 	K_INT(B, SB, max_broker_partitions, "max.broker.partitions", 1, INT32_MAX, 0),
 	K_INT(B, SB, producer_id_expiration_ms, "producer.id.expiration.ms", 1, INT32_MAX, 0),
 	K_STR(B, SB, metrics_listener, "metrics.listener", FWC_F_HOSTPORT),
+	K_STR(B, SB, ssl_certificate_location, "ssl.certificate.location", 0),
+	K_STR(B, SB, ssl_key_location, "ssl.key.location", 0),
+	K_STR(B, SB, ssl_ca_location, "ssl.ca.location", 0),
+	K_ENUM(B, SB, ssl_client_auth, "ssl.client.auth", client_auth_names),
+	K_STRLIST(B, SB, sasl_enabled_mechanisms, n_sasl_mechanisms, "sasl.enabled.mechanisms",
+		  FWC_F_NONEMPTY, ','),
+	K_STR(B, SB, sasl_credentials_location, "sasl.credentials.location", 0),
+	K_INT(B, SB, sasl_max_failed_logins_per_minute, "sasl.max.failed.logins.per.minute", 0,
+	      INT32_MAX, 0),
+	K_STR(B, SB, acls_location, "acls.location", 0),
+	K_STR(B, SB, super_users, "super.users", 0),
+	K_BOOL(B, SB, allow_everyone_if_no_acl_found, "allow.everyone.if.no.acl.found"),
+	K_BOOL(B, SB, listeners_allow_insecure, "listeners.allow.insecure"),
 
 	K_INT(S, SS, writer_threads, "writer.threads", 1, 16, 0),
 	K_INTLIST(S, SS, writer_cpus, n_writer_cpus, writer_cpus_origin, "writer.cpus", 0, CPU_MAX),
@@ -127,6 +141,8 @@ static const struct fwc_key keys[] = {
 	{ .sec = FWC_SEC_CONTROL, .name = "cpu", .type = FWC_T_INT,
 	  .off = offsetof(struct fwc_control, cpu), .size = sizeof(int32_t), .is_signed = true,
 	  .origin_off = offsetof(struct fwc_control, origin), .min = -1, .max = CPU_MAX },
+	K_STR(FWC_SEC_CONTROL, struct fwc_control, user, "user", 0),
+	K_STR(FWC_SEC_CONTROL, struct fwc_control, group, "group", 0),
 
 	K_STRLIST(D, SD, eal_args, n_eal_args, "eal", 0, ' '),
 	K_BOOL(D, SD, exclusive_lcores, "exclusive.lcores"),
@@ -282,6 +298,12 @@ static void broker_defaults(struct fwc_broker *b)
 	b->broker_id = 0;
 	b->n_listeners = 1;
 	fwc_copy_str(b->listeners[0], FWC_STR_MAX, "PLAINTEXT://127.0.0.1:9092");
+	b->n_sasl_mechanisms = 2;
+	fwc_copy_str(b->sasl_enabled_mechanisms[0], sizeof(b->sasl_enabled_mechanisms[0]),
+		     "SCRAM-SHA-256");
+	fwc_copy_str(b->sasl_enabled_mechanisms[1], sizeof(b->sasl_enabled_mechanisms[1]),
+		     "SCRAM-SHA-512");
+	b->sasl_max_failed_logins_per_minute = 10;
 	fwc_copy_str(b->log_dirs, sizeof(b->log_dirs), "./data");
 	b->num_partitions = 1;
 	b->auto_create_topics_enable = true;

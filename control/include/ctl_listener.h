@@ -5,9 +5,9 @@
  * Kafka names a listener "NAME://host:port" (listeners, advertised.listeners);
  * the host may be empty (all addresses), a name, an IPv4 address or a
  * bracketed IPv6 address.  The control thread binds one socket per listener;
- * Metadata answers with the advertised host and port.  Only the PLAINTEXT
- * security protocol exists so far; SSL and SASL_* are recognised and refused
- * until TLS and SASL land, so a config written for them fails loudly.
+ * Metadata answers with the advertised host and port.  The listener name
+ * is the security protocol: PLAINTEXT, SSL (TLS, ctl_tls.c), SASL_PLAINTEXT
+ * and SASL_SSL (ctl_sasl.c); any other name is PLAINTEXT.
  */
 #ifndef CTL_LISTENER_H
 #define CTL_LISTENER_H
@@ -27,8 +27,7 @@ struct ctl_listener {
 /**
  * Parse "NAME://host:port".
  *
- * @return 0, -EINVAL (malformed), -ERANGE (port), -ENOTSUP (security
- *   protocol not implemented yet).
+ * @return 0, -EINVAL (malformed), -ERANGE (port).
  */
 int ctl_listener_parse(const char *s, struct ctl_listener *out);
 

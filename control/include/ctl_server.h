@@ -90,6 +90,9 @@ struct ctl_server_stats {
 	uint64_t frames_too_large;      /* size > socket.request.max.bytes */
 	uint64_t frames_invalid;        /* size <= 0 */
 	uint64_t requests_refused;      /* unadvertised API/version or malformed: closed */
+	uint64_t tls_handshake_failures; /* SSL listeners: handshakes refused or broken off */
+	uint64_t auth_failures[3];      /* SASL logins failed, by enum ctl_sasl_mech */
+	uint64_t auth_refused;          /* SASL logins refused: too many failures from the address */
 	uint64_t bytes_in, bytes_out;
 	uint32_t conn_open;
 };
@@ -197,6 +200,33 @@ int ctl_resp_add_file(struct ctl_resp *resp, int fd, uint64_t pos, uint32_t len,
 		      void (*release)(void *arg), void *arg);
 /** True once the connection behind a pending slot is gone. */
 bool ctl_resp_orphaned(const struct ctl_resp *resp);
+
+/* ---- SASL state of the request's connection (ctl_sasl.c) ------------------ */
+
+/** Index in listeners of the one the request came in on; -1 once orphaned. */
+int ctl_resp_listener(const struct ctl_resp *resp);
+/**
+ * As Kafka names them: "User:NAME" after a SASL login, else "User:<DN>" of a
+ * verified TLS client certificate, else "User:ANONYMOUS".
+ */
+const char *ctl_resp_principal(const struct ctl_resp *resp);
+/** Mechanisms offered there: bits 1u << enum ctl_sasl_mech; 0: not a SASL listener. */
+unsigned int ctl_resp_sasl_mechs(const struct ctl_resp *resp);
+/**
+ * SaslHandshake: start an exchange with mechanism @mech (@len bytes); @raw
+ * (v0): the tokens follow as bare frames.
+ * @return a Kafka error code: 0, UNSUPPORTED_SASL_MECHANISM, ILLEGAL_SASL_STATE.
+ */
+int16_t ctl_resp_sasl_handshake(struct ctl_resp *resp, const char *mech, size_t len, bool raw);
+/**
+ * SaslAuthenticate: one client token; the reply token goes to @out
+ * (*@out_len bytes).  On SASL_AUTHENTICATION_FAILED the connection is
+ * closed once this response is written.
+ * @return a Kafka error code (0, ILLEGAL_SASL_STATE, SASL_AUTHENTICATION_FAILED),
+ *   with *@msg the error_message (NULL on success).
+ */
+int16_t ctl_resp_sasl_authenticate(struct ctl_resp *resp, const uint8_t *tok, size_t len,
+				   char *out, size_t cap, int *out_len, const char **msg);
 /**
  * Finish a pending slot: patch the frame size, send it when its turn comes
  * (@send false: no response, the slot just leaves the queue).  Frees an

@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "ctl_server.h"
+#include "ctl_acl.h"
 #include "kp_buf.h"
 #include "kp_err.h"
 
@@ -49,24 +50,32 @@ enum kp_api_key {
 	KP_API_SYNC_GROUP = 14,
 	KP_API_DESCRIBE_GROUPS = 15,
 	KP_API_LIST_GROUPS = 16,
+	KP_API_SASL_HANDSHAKE = 17,
 	KP_API_API_VERSIONS = 18,
 	KP_API_CREATE_TOPICS = 19,
 	KP_API_DELETE_TOPICS = 20,
 	KP_API_INIT_PRODUCER_ID = 22,
 	KP_API_DESCRIBE_CONFIGS = 32,
+	KP_API_SASL_AUTHENTICATE = 36,
 };
 
 /* What the handlers need; owned by the caller, read-only to handlers. */
+#define KP_MAX_LISTENERS 4    /* = FWC_MAX_LISTENERS */
+
 struct kp_api_ctx {
 	struct ctl_catalog *cat;
 	const struct fwc_config *cfg;
 	int32_t node_id;                /* broker.id */
-	char host[256];                 /* advertised host */
-	int32_t port;                   /* advertised port */
+	struct {
+		char host[256];
+		int32_t port;
+	} adv[KP_MAX_LISTENERS];        /* advertised address, per listener (listeners order) */
+	unsigned int n_adv;
 	char cluster_id[64];
 	struct kp_data *data;           /* record APIs' state (kp_data_create); NULL: none */
 	struct ctl_groups *groups;      /* the group coordinator (ctl_groups_create); NULL: none */
 	struct ctl_pids *pids;          /* producer ids (ctl_pids_open); NULL: InitProducerId answers 15 */
+	struct kp_authz *authz;         /* ACLs (kp_authz_create); NULL: no authorizer, all allowed */
 };
 
 /* One request being handled. */
@@ -139,6 +148,23 @@ int kp_data_create(struct ctl_store *store, struct kp_data **out);
  */
 void kp_data_destroy(struct kp_data *d);
 
+/**
+ * The authorizer from acls.location, super.users and
+ * allow.everyone.if.no.acl.found; *@out stays NULL without acls.location.
+ * @return 0, -EINVAL (the file is missing or malformed: logged), -ENOMEM.
+ */
+int kp_authz_create(const struct fwc_broker *b, struct kp_authz **out);
+void kp_authz_destroy(struct kp_authz *z);
+/** May the request's principal do @op on resource @res @name?  True without an authorizer. */
+bool kp_authorized(struct kp_req *req, enum ctl_acl_op op, enum ctl_acl_res res,
+		   struct kp_str name);
+
+/**
+ * The address Metadata and FindCoordinator give: that of the listener the
+ * request came in on (kp_api_ctx.adv), the first one without a server.
+ */
+void kp_api_advertised(const struct kp_req *req, const char **host, int32_t *port);
+
 /** Write an error code and count it when non-zero. */
 static inline void kp_write_err(struct kp_req *req, struct kp_writer *w, int16_t code)
 {
@@ -154,6 +180,11 @@ enum ctl_disp kp_handle_create_topics(struct kp_req *req, struct kp_reader *r, s
 enum ctl_disp kp_handle_delete_topics(struct kp_req *req, struct kp_reader *r, struct kp_writer *w);
 enum ctl_disp kp_handle_describe_configs(struct kp_req *req, struct kp_reader *r,
 					 struct kp_writer *w);
+/* kp_sasl.c */
+enum ctl_disp kp_handle_sasl_handshake(struct kp_req *req, struct kp_reader *r,
+				       struct kp_writer *w);
+enum ctl_disp kp_handle_sasl_authenticate(struct kp_req *req, struct kp_reader *r,
+					  struct kp_writer *w);
 enum ctl_disp kp_handle_produce(struct kp_req *req, struct kp_reader *r, struct kp_writer *w);
 enum ctl_disp kp_handle_fetch(struct kp_req *req, struct kp_reader *r, struct kp_writer *w);
 enum ctl_disp kp_handle_list_offsets(struct kp_req *req, struct kp_reader *r,

@@ -35,6 +35,10 @@
 	X(INVALID_SESSION_TIMEOUT, 26)                \
 	X(REBALANCE_IN_PROGRESS, 27)                  \
 	X(INVALID_COMMIT_OFFSET_SIZE, 28)             \
+	X(TOPIC_AUTHORIZATION_FAILED, 29)             \
+	X(GROUP_AUTHORIZATION_FAILED, 30)             \
+	X(UNSUPPORTED_SASL_MECHANISM, 33)             \
+	X(ILLEGAL_SASL_STATE, 34)                     \
 	X(UNSUPPORTED_VERSION, 35)                    \
 	X(TOPIC_ALREADY_EXISTS, 36)                   \
 	X(INVALID_PARTITIONS, 37)                     \
@@ -50,6 +54,7 @@
 	X(INVALID_PRODUCER_EPOCH, 47)                 \
 	X(TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 53)  \
 	X(KAFKA_STORAGE_ERROR, 56)                    \
+	X(SASL_AUTHENTICATION_FAILED, 58)             \
 	X(UNKNOWN_PRODUCER_ID, 59)                    \
 	X(TOPIC_DELETION_DISABLED, 73)                \
 	X(MEMBER_ID_REQUIRED, 79)                     \

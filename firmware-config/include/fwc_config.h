@@ -59,6 +59,10 @@ struct fwc_origin {
 	unsigned int line;      /* 1-based; for overrides the argument index */
 };
 
+/* ssl.client.auth: Kafka's values. */
+enum fwc_ssl_client_auth { FWC_SSL_CLIENT_AUTH_NONE = 0, FWC_SSL_CLIENT_AUTH_REQUESTED,
+			   FWC_SSL_CLIENT_AUTH_REQUIRED };
+
 /* broker: Kafka's names, Kafka's defaults unless noted. */
 struct fwc_broker {
 	int32_t broker_id;                      /* broker.id (0) */
@@ -95,6 +99,21 @@ struct fwc_broker {
 	int32_t max_broker_partitions;          /* max.broker.partitions: partitions in all (1000) */
 	int64_t producer_id_expiration_ms;      /* producer.id.expiration.ms (86400000) */
 	char metrics_listener[FWC_STR_MAX];     /* metrics.listener ("127.0.0.1:9644"; "" = off) */
+	/* TLS on SSL:// listeners (Kafka's keystore/truststore settings as PEM files) */
+	char ssl_certificate_location[PATH_MAX]; /* ssl.certificate.location: server chain, PEM ("") */
+	char ssl_key_location[PATH_MAX];        /* ssl.key.location: its private key, PEM ("") */
+	char ssl_ca_location[PATH_MAX];         /* ssl.ca.location: CAs trusted for client certs ("") */
+	enum fwc_ssl_client_auth ssl_client_auth; /* ssl.client.auth (none) */
+	/* SASL on SASL_PLAINTEXT:// and SASL_SSL:// listeners */
+	unsigned int n_sasl_mechanisms;
+	char sasl_enabled_mechanisms[3][32];    /* sasl.enabled.mechanisms (ours: SCRAM-SHA-256,SCRAM-SHA-512) */
+	char sasl_credentials_location[PATH_MAX]; /* sasl.credentials.location: `sluice users` file ("") */
+	int32_t sasl_max_failed_logins_per_minute; /* per source address, then refused (10; 0 = no limit) */
+	/* ACLs (kafka-acls.sh semantics) */
+	char acls_location[PATH_MAX];           /* acls.location: `sluice acls` file ("" = no authorizer) */
+	char super_users[FWC_STR_MAX];          /* super.users: "User:a;User:b" ("") */
+	bool allow_everyone_if_no_acl_found;    /* allow.everyone.if.no.acl.found (false) */
+	bool listeners_allow_insecure;          /* listeners.allow.insecure: PLAINTEXT beyond loopback (false) */
 };
 
 /* What a consumer may read: up to which watermark (storage.consumer.visibility). */
@@ -125,6 +144,8 @@ struct fwc_storage {
 struct fwc_control {
 	int32_t cpu;                    /* cpu: pin the control thread (-1: unpinned; default 0) */
 	struct fwc_origin origin;       /* of cpu */
+	char user[64];                  /* user: drop root to it after EAL and ports ("" = stay) */
+	char group[64];                 /* group: with user ("" = the user's group) */
 };
 
 /* Where a tap record's receive time comes from (rx.timestamp; docs/dataplane.md). */

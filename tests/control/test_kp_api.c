@@ -106,7 +106,7 @@ static void test_kp_api_api_versions_all_versions(void **state)
 		g_begin(&exp);
 		g_i32(&exp, 100 + v);
 		g_i16(&exp, 0);
-		g_i32(&exp, 18);
+		g_i32(&exp, 20);
 		g_i16(&exp, 0); g_i16(&exp, 0); g_i16(&exp, 7);
 		g_i16(&exp, 1); g_i16(&exp, 4); g_i16(&exp, 11);
 		g_i16(&exp, 2); g_i16(&exp, 1); g_i16(&exp, 2);
@@ -120,11 +120,13 @@ static void test_kp_api_api_versions_all_versions(void **state)
 		g_i16(&exp, 14); g_i16(&exp, 0); g_i16(&exp, 3);
 		g_i16(&exp, 15); g_i16(&exp, 0); g_i16(&exp, 2);
 		g_i16(&exp, 16); g_i16(&exp, 0); g_i16(&exp, 2);
+		g_i16(&exp, 17); g_i16(&exp, 0); g_i16(&exp, 1);
 		g_i16(&exp, 18); g_i16(&exp, 0); g_i16(&exp, 2);
 		g_i16(&exp, 19); g_i16(&exp, 0); g_i16(&exp, 4);
 		g_i16(&exp, 20); g_i16(&exp, 0); g_i16(&exp, 3);
 		g_i16(&exp, 22); g_i16(&exp, 0); g_i16(&exp, 1);
 		g_i16(&exp, 32); g_i16(&exp, 0); g_i16(&exp, 1);
+		g_i16(&exp, 36); g_i16(&exp, 0); g_i16(&exp, 2);
 		if (v >= 1)
 			g_i32(&exp, 0);
 		g_end(&exp);
@@ -675,6 +677,71 @@ static void test_kp_api_init_producer_id_errors(void **state)
 	pids_down(f, dir);
 }
 
+/* ---- SaslHandshake, SaslAuthenticate ------------------------------------- */
+
+#define NO_SASL "SaslAuthenticate outside a SASL exchange"
+
+/*
+ * Without a SASL listener (here: no server at all) both answer
+ * ILLEGAL_SASL_STATE (34): the handshake with no mechanisms, authenticate
+ * with its error_message and an empty token.  The SASL exchange itself is
+ * test_scram.c's and test_sasl.sh's.
+ */
+static void test_kp_api_sasl_all_versions(void **state)
+{
+	struct gb req, exp;
+
+	for (int v = 0; v <= 1; v++) {
+		g_req(&req, 17, v, 0x1700 + v);
+		g_str(&req, "SCRAM-SHA-256");                   /* mechanism */
+		g_end(&req);
+		g_begin(&exp);
+		g_i32(&exp, 0x1700 + v);
+		g_i16(&exp, 34);                                /* error_code */
+		g_i32(&exp, 0);                                 /* mechanisms */
+		g_end(&exp);
+		expect_frame(*state, &req, &exp);
+	}
+	for (int v = 0; v <= 2; v++) {
+		g_req(&req, 36, v, 0x3600 + v);
+		if (v < 2) {
+			g_i32(&req, 3);                         /* auth_bytes */
+			g_raw(&req, "abc", 3);
+		} else {
+			g_i8(&req, 0);                          /* header tagged fields */
+			g_i8(&req, 4);                          /* auth_bytes (compact) */
+			g_raw(&req, "abc", 3);
+			g_i8(&req, 0);                          /* tagged fields */
+		}
+		g_end(&req);
+		g_begin(&exp);
+		g_i32(&exp, 0x3600 + v);
+		if (v == 2)
+			g_i8(&exp, 0);                          /* response header tags */
+		g_i16(&exp, 34);                                /* error_code */
+		if (v < 2) {
+			g_str(&exp, NO_SASL);                   /* error_message */
+			g_i32(&exp, 0);                         /* auth_bytes */
+		} else {
+			g_i8(&exp, (int)strlen(NO_SASL) + 1);
+			g_raw(&exp, NO_SASL, strlen(NO_SASL));
+			g_i8(&exp, 1);                          /* empty compact bytes */
+		}
+		if (v >= 1)
+			g_i64(&exp, 0);                         /* session_lifetime_ms */
+		if (v == 2)
+			g_i8(&exp, 0);
+		g_end(&exp);
+		expect_frame(*state, &req, &exp);
+	}
+	/* A truncated mechanism closes, as any malformed request. */
+	g_req(&req, 17, 1, 1);
+	g_i16(&req, 20);
+	g_raw(&req, "PLAIN", 5);
+	g_end(&req);
+	assert_int_equal(dispatch_raw(*state, req.b + 4, req.n - 4), CTL_DISP_CLOSE);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 
 int main(void)
@@ -693,6 +760,7 @@ int main(void)
 		T(test_kp_api_describe_configs_bad_resource),
 		T(test_kp_api_init_producer_id_all_versions),
 		T(test_kp_api_init_producer_id_errors),
+		T(test_kp_api_sasl_all_versions),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -51,8 +51,14 @@ static void test_listener_parse_errors(void **state)
 	assert_int_equal(ctl_listener_parse("PLAINTEXT://[::1]9092", &l), -EINVAL);
 	assert_int_equal(ctl_listener_parse("PLAINTEXT://host:65536", &l), -ERANGE);
 	assert_int_equal(ctl_listener_parse("://host:1", &l), -EINVAL);
-	assert_int_equal(ctl_listener_parse("SSL://host:9093", &l), -ENOTSUP);
-	assert_int_equal(ctl_listener_parse("SASL_SSL://host:9093", &l), -ENOTSUP);
+	assert_int_equal(ctl_listener_parse("SASL_SSL://host:9093", &l), 0);
+	assert_int_equal(l.security, CTL_SEC_SASL_SSL);
+	assert_int_equal(ctl_listener_parse("SASL_PLAINTEXT://host:9093", &l), 0);
+	assert_int_equal(l.security, CTL_SEC_SASL_PLAINTEXT);
+	/* Every security protocol is served: SSL parses with its own. */
+	assert_int_equal(ctl_listener_parse("SSL://host:9093", &l), 0);
+	assert_int_equal(l.security, CTL_SEC_SSL);
+	assert_int_equal(l.port, 9093);
 }
 
 static void test_listener_sockaddr(void **state)

@@ -490,6 +490,38 @@ static void segments(void)
 	free(tix);
 }
 
+/* SASL client messages (fuzz_sasl): mechanism byte, message, 0xff, message. */
+static void sasl(void)
+{
+	static const struct { const char *name; uint8_t mech; const char *m1, *m2; size_t n1; } s[] = {
+		{ "plain-ok", 0, "\0user\0pencil", NULL, 12 },
+		{ "plain-authzid", 0, "user\0user\0pencil", NULL, 16 },
+		{ "plain-bad", 0, "user\0pencil", NULL, 11 },
+		{ "scram256-rfc7677", 1, "n,,n=user,r=rOprNGfwEbeRWgbNEkqO",
+		  "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,"
+		  "p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=", 0 },
+		{ "scram512-authzid", 2, "n,a=user,n=user,r=abcdefgh", "c=biws,r=abcdefgh,p=AAAA", 0 },
+		{ "scram-escaped-name", 1, "y,,n=us=2Cer=3D,r=x", NULL, 0 },
+		{ "scram-cbind", 1, "p=tls-unique,,n=user,r=abc", NULL, 0 },
+		{ "scram-ext", 2, "n,,n=user,r=abc,tokenauth=true", "c=biws,r=abc,e=x,p=", 0 },
+	};
+	uint8_t buf[512];
+
+	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
+		size_t n1 = s[i].n1 ? s[i].n1 : strlen(s[i].m1), n = 0;
+
+		buf[n++] = s[i].mech;
+		memcpy(buf + n, s[i].m1, n1);
+		n += n1;
+		if (s[i].m2) {
+			buf[n++] = 0xff;
+			memcpy(buf + n, s[i].m2, strlen(s[i].m2));
+			n += strlen(s[i].m2);
+		}
+		put("fuzz_sasl", s[i].name, buf, n);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
@@ -505,5 +537,6 @@ int main(int argc, char **argv)
 	kafka_requests();
 	configs();
 	segments();
+	sasl();
 	return 0;
 }

@@ -77,6 +77,19 @@ static void check_broker(const struct fwc_broker *b)
 	assert_int_equal(b->max_broker_partitions, 900);
 	assert_int_equal(b->producer_id_expiration_ms, 3600000);
 	assert_string_equal(b->metrics_listener, "0.0.0.0:9700");
+	assert_string_equal(b->ssl_certificate_location, "/etc/sluice/tls/server.pem");
+	assert_string_equal(b->ssl_key_location, "/etc/sluice/tls/server.key");
+	assert_string_equal(b->ssl_ca_location, "/etc/sluice/tls/ca.pem");
+	assert_int_equal(b->ssl_client_auth, FWC_SSL_CLIENT_AUTH_REQUIRED);
+	assert_int_equal(b->n_sasl_mechanisms, 2);
+	assert_string_equal(b->sasl_enabled_mechanisms[0], "PLAIN");
+	assert_string_equal(b->sasl_enabled_mechanisms[1], "SCRAM-SHA-512");
+	assert_string_equal(b->sasl_credentials_location, "/etc/sluice/users");
+	assert_int_equal(b->sasl_max_failed_logins_per_minute, 3);
+	assert_string_equal(b->acls_location, "/etc/sluice/acls");
+	assert_string_equal(b->super_users, "User:admin;User:ops");
+	assert_true(b->allow_everyone_if_no_acl_found);
+	assert_true(b->listeners_allow_insecure);
 }
 
 static void check_storage_control(const struct fwc_config *cfg)
@@ -122,8 +135,8 @@ static void check_dataplane(const struct fwc_dataplane *dp)
 	assert_false(p->promiscuous);
 	assert_int_equal(p->mbufs, 65536);
 	assert_int_equal(p->rx_timestamp, FWC_RX_TS_SOFTWARE);
-	assert_int_equal(p->origin.line, 59);
-	assert_int_equal(p->lcores_origin.line, 63);
+	assert_int_equal(p->origin.line, 72);
+	assert_int_equal(p->lcores_origin.line, 76);
 }
 
 static void check_topic(const struct fwc_config *cfg)
