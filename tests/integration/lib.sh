@@ -55,8 +55,9 @@ wait_for() {
 # tls_pki DIR: certificates made with the openssl CLI, for TLS tests: a CA
 # (ca), a server cert for 127.0.0.1/localhost (server), a client cert
 # (client, CN=client), a second client cert of the same CA (other,
-# CN=other), and a second CA sluiced does not trust (rogue) with a client
-# cert it signed (intruder).  NAME.pem + NAME.key each.
+# CN=other), a second CA sluiced does not trust (rogue) with a client
+# cert it signed (intruder), and a client cert of the CA that expired a day
+# ago (expired).  NAME.pem + NAME.key each.
 tls_pki() {
 	local d=$1
 	mkdir -p "$d"
@@ -66,7 +67,7 @@ tls_pki() {
 		_gen req -newkey rsa:2048 -nodes -keyout "$d/$1.key" -out "$d/$1.csr" -subj "/CN=$1"
 		if [ -n "${3:-}" ]; then printf 'subjectAltName=%s\n' "$3" >"$d/$1.ext"; else : >"$d/$1.ext"; fi
 		_gen x509 -req -in "$d/$1.csr" -CA "$d/$2.pem" -CAkey "$d/$2.key" -CAcreateserial \
-			-out "$d/$1.pem" -days 2 -extfile "$d/$1.ext"
+			-out "$d/$1.pem" -days "${4:-2}" -extfile "$d/$1.ext"
 	}
 	_ca ca
 	_ca rogue
@@ -74,4 +75,5 @@ tls_pki() {
 	_cert client ca
 	_cert other ca
 	_cert intruder rogue
+	_cert expired ca "" -1
 }

@@ -70,6 +70,22 @@ got=$(timeout 60 kcat -b "127.0.0.1:$port" $(scram alice alice-secret) -C -t sas
 [ "$(echo "$got" | wc -l)" -eq 30 ] && [ "$(echo "$got" | tail -1)" = sasl-30 ] ||
 	fail "read back over SASL_SSL: '$got'"
 ok "SASL_SSL SCRAM-SHA-256 (kcat): 30 produced, 30 read back"
+/usr/bin/python3 - "$port" "$pki/ca.pem" <<'EOF' || fail "kafka-python over SASL_SSL"
+import sys
+from kafka import KafkaConsumer, KafkaProducer
+conf = dict(bootstrap_servers=f"127.0.0.1:{sys.argv[1]}", security_protocol="SASL_SSL",
+            ssl_cafile=sys.argv[2], ssl_check_hostname=False, sasl_mechanism="SCRAM-SHA-256",
+            sasl_plain_username="alice", sasl_plain_password="alice-secret")
+p = KafkaProducer(acks="all", **conf)
+for i in range(10):
+    p.send("sasl-py", f"py-{i}".encode()).get(timeout=30)
+p.close()
+c = KafkaConsumer("sasl-py", auto_offset_reset="earliest", consumer_timeout_ms=10000, **conf)
+got = [m.value.decode() for m in c]
+c.close()
+assert got == [f"py-{i}" for i in range(10)], got
+print("ok - SASL_SSL SCRAM-SHA-256 (kafka-python): 10 produced, 10 consumed")
+EOF
 
 ! timeout 30 kcat -b "127.0.0.1:$port" $(scram alice wrong) -L -m 5 >"$work/bad.out" 2>&1 ||
 	fail "a wrong password got metadata"

@@ -106,8 +106,11 @@ grep -qi "certificate verify failed\|ssl handshake failed" "$work/refused.out" |
 refused "${tls[@]}" -X "ssl.certificate.location=$pki/intruder.pem" \
 	-X "ssl.key.location=$pki/intruder.key" ||
 	fail "a client certificate signed by an untrusted CA was accepted"
+refused "${tls[@]}" -X "ssl.certificate.location=$pki/expired.pem" \
+	-X "ssl.key.location=$pki/expired.key" ||
+	fail "an expired client certificate was accepted"
 alive "after untrusted certificates"
-ok "untrusted CA refused both ways (client side and ssl.client.auth=requested)"
+ok "untrusted CA refused both ways, an expired client certificate refused (ssl.client.auth=requested)"
 stop
 
 "$bld/sluice" acls add --file "$work/acls" --allow-principal User:CN=client --operation Read \
