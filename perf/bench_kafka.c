@@ -32,6 +32,10 @@
  * --idempotence-compare adds, per round, two more produce phases against
  * the broker with acks=all: enable.idempotence=false and =true (alternating
  * order), and prints the ratio idempotent/plain of their medians.
+ * --tls-brokers HOST:PORT --tls-ca FILE adds, per round, the same produce
+ * and fetch against that listener of the same broker over TLS
+ * (security.protocol=SSL, the broker's CA in FILE) and prints the ratio
+ * TLS/plaintext of their medians.
  * The last line, "RESULT key=value ...", is for perf/run.
  *
  * Exit codes: 0 done (ratios printed, no target asserted), 1 a phase
@@ -65,6 +69,8 @@ struct opts {
 	const char *acks;               /* producer acks (default 1) */
 	bool idempotence;               /* producer enable.idempotence */
 	bool idem_compare;              /* also plain vs idempotent, acks=all, broker only */
+	const char *tls_brokers;        /* also the broker's TLS listener; NULL: no */
+	const char *tls_ca;             /* the CA its certificate verifies against */
 };
 
 struct result {
@@ -131,6 +137,10 @@ static rd_kafka_conf_t *client_conf(const char *brokers, bool producer, const st
 		rc |= conf_set(c, prod[i][0], prod[i][1]);
 	for (size_t i = 0; !producer && i < sizeof(cons) / sizeof(cons[0]); i++)
 		rc |= conf_set(c, cons[i][0], cons[i][1]);
+	if (o->tls_brokers && strcmp(brokers, o->tls_brokers) == 0) {
+		rc |= conf_set(c, "security.protocol", "SSL");
+		rc |= conf_set(c, "ssl.ca.location", o->tls_ca);
+	}
 	if (producer) {
 		rc |= conf_set(c, "acks", o->acks);
 		rc |= conf_set(c, "enable.idempotence", o->idempotence ? "true" : "false");
@@ -371,6 +381,7 @@ static void usage(FILE *out)
 		"Usage: bench_kafka [--brokers HOST:PORT] [--smoke] [-n MESSAGES] [-p PARTITIONS]\n"
 		"                   [-k FETCH-PER-PARTITION] [-r FETCH-PASSES] [-s SIZE] [-t TOPIC]\n"
 		"                   [-R ROUNDS] [--acks A] [--idempotence-compare]\n"
+		"                   [--tls-brokers HOST:PORT --tls-ca CA.pem]\n"
 		"Produce and fetch throughput against librdkafka's mock cluster and, with\n"
 		"--brokers, against that broker, ROUNDS times interleaved; prints msgs/s,\n"
 		"MB/s, the medians and the ratios of the medians.\n"
@@ -383,7 +394,9 @@ static int parse(int argc, char **argv, struct opts *o)
 	static const struct option lo[] = {
 		{ "brokers", required_argument, NULL, 'b' }, { "smoke", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' }, { "acks", required_argument, NULL, 'a' },
-		{ "idempotence-compare", no_argument, NULL, 'I' }, { NULL, 0, NULL, 0 },
+		{ "idempotence-compare", no_argument, NULL, 'I' },
+		{ "tls-brokers", required_argument, NULL, 'T' }, { "tls-ca", required_argument, NULL, 'C' },
+		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
@@ -408,12 +421,15 @@ static int parse(int argc, char **argv, struct opts *o)
 		case 'R': o->rounds = atoi(optarg); break;
 		case 'a': o->acks = optarg; break;
 		case 'I': o->idem_compare = true; break;
+		case 'T': o->tls_brokers = optarg; break;
+		case 'C': o->tls_ca = optarg; break;
 		case 'h': usage(stdout); return 1;
 		default: usage(stderr); return -1;
 		}
 	}
 	if (optind != argc || o->messages <= 0 || o->partitions <= 0 || o->fetch <= 0 || o->passes <= 0 ||
-	    o->size <= 0 || o->rounds <= 0 || o->rounds > BENCH_ROUNDS_MAX) {
+	    o->size <= 0 || o->rounds <= 0 || o->rounds > BENCH_ROUNDS_MAX ||
+	    !o->tls_brokers != !o->tls_ca || (o->tls_brokers && !o->brokers)) {
 		usage(stderr);
 		return -1;
 	}
@@ -497,11 +513,36 @@ static int run_idem(const struct opts *o, int round, double *plain, double *idem
 	return 0;
 }
 
+/* Round @round of produce and fetch against the broker's TLS listener. */
+static int run_tls(const struct opts *o, int round, double *prod, double *fetch_r)
+{
+	struct opts to = *o;
+	struct result r = { 0 };
+	char topic[256];
+	int rc;
+
+	snprintf(topic, sizeof(topic), "%s-tls-%d", o->topic, round + 1);
+	to.topic = topic;
+	rc = produce(o->tls_brokers, &to, true, &r);
+	for (int i = 0; i < o->passes && rc == 0; i++)
+		rc = fetch(o->tls_brokers, &to, &r);
+	if (rc < 0) {
+		fprintf(stderr, "bench_kafka: TLS run against %s failed\n", o->tls_brokers);
+		return rc;
+	}
+	snprintf(topic, sizeof(topic), "tls#%d", round + 1);
+	report(topic, o, &r);
+	*prod = produce_rate(&r);
+	*fetch_r = fetch_rate(&r);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	double rate[2][2][BENCH_ROUNDS_MAX];    /* [mock, broker][produce, fetch][round] */
 	double idem[2][BENCH_ROUNDS_MAX];       /* [plain, idempotent][round] */
-	double med[2][2], med_idem[2] = { 0, 0 };
+	double tls[2][BENCH_ROUNDS_MAX];        /* [produce, fetch][round] over TLS */
+	double med[2][2], med_idem[2] = { 0, 0 }, med_tls[2] = { 0, 0 };
 	struct opts o;
 	int rc = parse(argc, argv, &o);
 	int targets;
@@ -525,6 +566,8 @@ int main(int argc, char **argv)
 		}
 		if (o.brokers && o.idem_compare && run_idem(&o, i, &idem[0][i], &idem[1][i]) < 0)
 			return 1;
+		if (o.tls_brokers && run_tls(&o, i, &tls[0][i], &tls[1][i]) < 0)
+			return 1;
 	}
 	for (int t = 0; t < targets; t++)
 		for (int d = 0; d < 2; d++)
@@ -541,8 +584,16 @@ int main(int argc, char **argv)
 		med_idem[1] = median(idem[1], o.rounds);
 		printf("ratio idempotent/plain (acks=all): %.2f\n", med_idem[1] / med_idem[0]);
 	}
+	if (o.tls_brokers) {
+		med_tls[0] = median(tls[0], o.rounds);
+		med_tls[1] = median(tls[1], o.rounds);
+		printf("ratio TLS/plaintext (same broker): produce %.2f  fetch %.2f\n",
+		       med_tls[0] / med[1][0], med_tls[1] / med[1][1]);
+	}
 	printf("RESULT size=%d rounds=%d mock_produce_mps=%.0f mock_fetch_mps=%.0f "
-	       "sluiced_produce_mps=%.0f sluiced_fetch_mps=%.0f plain_all_mps=%.0f idem_mps=%.0f\n",
-	       o.size, o.rounds, med[0][0], med[0][1], med[1][0], med[1][1], med_idem[0], med_idem[1]);
+	       "sluiced_produce_mps=%.0f sluiced_fetch_mps=%.0f plain_all_mps=%.0f idem_mps=%.0f "
+	       "tls_produce_mps=%.0f tls_fetch_mps=%.0f\n",
+	       o.size, o.rounds, med[0][0], med[0][1], med[1][0], med[1][1], med_idem[0], med_idem[1],
+	       med_tls[0], med_tls[1]);
 	return 0;
 }
