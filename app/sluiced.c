@@ -267,7 +267,8 @@ static int check_listeners(const struct fwc_config *cfg)
 	int rc;
 
 	for (unsigned int i = 0; i < cfg->broker.n_listeners; i++) {
-		rc = ctl_listener_parse(cfg->broker.listeners[i], &l);
+		rc = ctl_listener_parse(cfg->broker.listeners[i],
+					cfg->broker.listener_security_protocol_map, &l);
 		if (rc < 0) {
 			fprintf(stderr, "sluiced: listeners: '%s': %s\n", cfg->broker.listeners[i],
 				"expected NAME://host:port");

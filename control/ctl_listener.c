@@ -67,10 +67,39 @@ static int parse_hostport(const char *hp, struct ctl_listener *out)
 	return parse_port(colon + 1, &out->port);
 }
 
-int ctl_listener_parse(const char *s, struct ctl_listener *out)
+static int security_by_name(const char *name, size_t len, enum ctl_security *sec)
+{
+	for (size_t i = 0; i < sizeof(ctl_security_names) / sizeof(ctl_security_names[0]); i++) {
+		if (strlen(ctl_security_names[i].name) == len &&
+		    !strncmp(name, ctl_security_names[i].name, len)) {
+			*sec = ctl_security_names[i].sec;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+/* @name's entry in "NAME:PROTOCOL,...": 0 and *@sec, -ENOENT, or -EINVAL (bad protocol). */
+static int security_by_map(const char *map, const char *name, enum ctl_security *sec)
+{
+	size_t nlen = strlen(name);
+
+	for (const char *p = map; p && *p; p += *p == ',') {
+		size_t n = strcspn(p, ",");
+		const char *colon = memchr(p, ':', n);
+
+		if (colon && (size_t)(colon - p) == nlen && !strncmp(p, name, nlen))
+			return security_by_name(colon + 1, n - nlen - 1, sec);
+		p += n;
+	}
+	return -ENOENT;
+}
+
+int ctl_listener_parse(const char *s, const char *map, struct ctl_listener *out)
 {
 	const char *sep = strstr(s, "://");
 	size_t nlen;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if (!sep)
@@ -79,13 +108,11 @@ int ctl_listener_parse(const char *s, struct ctl_listener *out)
 	if (nlen == 0 || nlen >= sizeof(out->name))
 		return -EINVAL;
 	memcpy(out->name, s, nlen);
-	out->security = CTL_SEC_PLAINTEXT; /* a custom listener name */
-	for (size_t i = 0; i < sizeof(ctl_security_names) / sizeof(ctl_security_names[0]); i++) {
-		if (!strcmp(out->name, ctl_security_names[i].name)) {
-			out->security = ctl_security_names[i].sec;
-			break;
-		}
-	}
+	rc = security_by_map(map, out->name, &out->security);
+	if (rc == -EINVAL)
+		return rc;
+	if (rc == -ENOENT && security_by_name(out->name, nlen, &out->security) < 0)
+		out->security = CTL_SEC_PLAINTEXT; /* a custom name the map does not list */
 	return parse_hostport(sep + 3, out);
 }
 

@@ -229,7 +229,7 @@ static int listener_open(struct ctl_server *s, const char *text, struct ctl_lsoc
 	l->src.kind = CTL_SRC_LISTENER;
 	l->fd = -1;
 	snprintf(l->text, sizeof(l->text), "%s", text);
-	if ((rc = ctl_listener_parse(text, &cl)) < 0 || (rc = ctl_listener_sockaddr(&cl, &ss, &sl)) < 0)
+	if ((rc = ctl_listener_parse(text, s->b->listener_security_protocol_map, &cl)) < 0 || (rc = ctl_listener_sockaddr(&cl, &ss, &sl)) < 0)
 		return rc;
 	l->tls = cl.security == CTL_SEC_SSL || cl.security == CTL_SEC_SASL_SSL;
 	l->sasl = cl.security == CTL_SEC_SASL_PLAINTEXT || cl.security == CTL_SEC_SASL_SSL;

@@ -163,7 +163,7 @@ static int advertised_listener(const char *list, const char *name, struct ctl_li
 		memcpy(one, p, n);
 		one[n] = '\0';
 		p += n;
-		if (ctl_listener_parse(one, l) < 0)
+		if (ctl_listener_parse(one, NULL, l) < 0)
 			return -EINVAL;
 		if (!name || !strcmp(l->name, name))
 			return 0;
@@ -194,7 +194,7 @@ static int advertised_init(struct kp_api_ctx *ctx, const struct fwc_broker *b)
 	int rc;
 
 	for (unsigned int i = 0; i < b->n_listeners && i < KP_MAX_LISTENERS; i++) {
-		if (ctl_listener_parse(b->listeners[i], &own) < 0)
+		if (ctl_listener_parse(b->listeners[i], b->listener_security_protocol_map, &own) < 0)
 			return -EINVAL;
 		rc = b->advertised_listeners[0]
 			     ? advertised_listener(b->advertised_listeners, own.name, &l) : -ENOENT;

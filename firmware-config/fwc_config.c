@@ -84,6 +84,7 @@ static const struct fwc_key keys[] = {
 	K_INT(B, SB, broker_id, "broker.id", 0, INT32_MAX, 0),
 	K_STRLIST(B, SB, listeners, n_listeners, "listeners", FWC_F_NONEMPTY | FWC_F_LISTENER, ','),
 	K_STR(B, SB, advertised_listeners, "advertised.listeners", 0),
+	K_STR(B, SB, listener_security_protocol_map, "listener.security.protocol.map", FWC_F_PROTOMAP),
 	K_STR(B, SB, log_dirs, "log.dirs", FWC_F_NONEMPTY | FWC_F_ONE_DIR),
 	K_INT(B, SB, num_partitions, "num.partitions", 1, 4096, 0),
 	K_BOOL(B, SB, auto_create_topics_enable, "auto.create.topics.enable"),
@@ -481,6 +482,29 @@ static bool listener_ok(const char *s)
 	return hostport_ok(sep + 3);
 }
 
+/* listener.security.protocol.map: "" or NAME:PROTOCOL[,NAME:PROTOCOL...]. */
+static bool protomap_ok(const char *s)
+{
+	static const char *const protos[] = { "PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL" };
+
+	for (const char *p = s; *p; p += *p == ',') {
+		size_t n = strcspn(p, ","), name = strcspn(p, ":,"), k;
+
+		if (name == 0 || name >= n)
+			return false;
+		for (size_t i = 0; i < name; i++)
+			if (!isalnum((unsigned char)p[i]) && p[i] != '_')
+				return false;
+		for (k = 0; k < sizeof(protos) / sizeof(protos[0]); k++)
+			if (strlen(protos[k]) == n - name - 1 && !strncmp(p + name + 1, protos[k], n - name - 1))
+				break;
+		if (k == sizeof(protos) / sizeof(protos[0]))
+			return false;
+		p += n;
+	}
+	return true;
+}
+
 static int str_check(const struct fwc_key *k, const char *s, const struct fwc_where *w,
 		     unsigned int line)
 {
@@ -494,6 +518,11 @@ static int str_check(const struct fwc_key *k, const char *s, const struct fwc_wh
 	}
 	if ((k->flags & FWC_F_LISTENER) && !listener_ok(s)) {
 		wreport(w, line, "expected NAME://HOST:PORT (got \"%s\")", s);
+		return -EINVAL;
+	}
+	if ((k->flags & FWC_F_PROTOMAP) && !protomap_ok(s)) {
+		wreport(w, line, "expected NAME:PROTOCOL,... with PROTOCOL PLAINTEXT, SSL, "
+			"SASL_PLAINTEXT or SASL_SSL (got \"%s\")", s);
 		return -EINVAL;
 	}
 	if ((k->flags & FWC_F_HOSTPORT) && *s && !hostport_ok(s)) {

@@ -46,6 +46,7 @@ enum fwc_type {
 #define FWC_F_LISTENER  (1u << 2)  /* string(s) NAME://HOST:PORT */
 #define FWC_F_HOSTPORT  (1u << 3)  /* string HOST:PORT or empty */
 #define FWC_F_ONE_DIR   (1u << 4)  /* a single path: no comma list */
+#define FWC_F_PROTOMAP  (1u << 5)  /* NAME:PROTOCOL,... or empty */
 
 struct fwc_key {
 	enum fwc_section sec;

@@ -6,8 +6,10 @@
  * the host may be empty (all addresses), a name, an IPv4 address or a
  * bracketed IPv6 address.  The control thread binds one socket per listener;
  * Metadata answers with the advertised host and port.  The listener name
- * is the security protocol: PLAINTEXT, SSL (TLS, ctl_tls.c), SASL_PLAINTEXT
- * and SASL_SSL (ctl_sasl.c); any other name is PLAINTEXT.
+ * names its security protocol through listener.security.protocol.map
+ * ("EXTERNAL:SASL_SSL,INTERNAL:PLAINTEXT"), as in Kafka, or is the protocol
+ * itself: PLAINTEXT, SSL (TLS, ctl_tls.c), SASL_PLAINTEXT and SASL_SSL
+ * (ctl_sasl.c); a name in neither is PLAINTEXT.
  */
 #ifndef CTL_LISTENER_H
 #define CTL_LISTENER_H
@@ -25,11 +27,12 @@ struct ctl_listener {
 };
 
 /**
- * Parse "NAME://host:port".
+ * Parse "NAME://host:port"; its security protocol from @map
+ * (listener.security.protocol.map, NULL or "" for none) or its name.
  *
- * @return 0, -EINVAL (malformed), -ERANGE (port).
+ * @return 0, -EINVAL (malformed, or a map entry naming no protocol), -ERANGE (port).
  */
-int ctl_listener_parse(const char *s, struct ctl_listener *out);
+int ctl_listener_parse(const char *s, const char *map, struct ctl_listener *out);
 
 /**
  * Resolve the listener's host to a bindable address (numeric or via

@@ -69,6 +69,7 @@ struct fwc_broker {
 	unsigned int n_listeners;
 	char listeners[FWC_MAX_LISTENERS][FWC_STR_MAX]; /* listeners: "PLAINTEXT://127.0.0.1:9092", comma separated */
 	char advertised_listeners[FWC_STR_MAX]; /* advertised.listeners ("" = listeners) */
+	char listener_security_protocol_map[FWC_STR_MAX]; /* NAME:PROTOCOL,... ("": names are protocols) */
 	char log_dirs[PATH_MAX];                /* log.dirs (one directory; relative paths are to the working directory, as in Kafka) */
 	int32_t num_partitions;                 /* num.partitions (1) */
 	bool auto_create_topics_enable;         /* auto.create.topics.enable (true) */

@@ -47,6 +47,7 @@ static void check_broker(const struct fwc_broker *b)
 	assert_string_equal(b->listeners[0], "PLAINTEXT://0.0.0.0:19092");
 	assert_string_equal(b->listeners[1], "INTERNAL://[::1]:19093");
 	assert_string_equal(b->advertised_listeners, "PLAINTEXT://ingest.example:19092");
+	assert_string_equal(b->listener_security_protocol_map, "INTERNAL:SASL_PLAINTEXT,PLAINTEXT:PLAINTEXT");
 	assert_string_equal(b->log_dirs, "/var/lib/sluice");
 	assert_int_equal(b->num_partitions, 3);
 	assert_false(b->auto_create_topics_enable);
@@ -135,8 +136,8 @@ static void check_dataplane(const struct fwc_dataplane *dp)
 	assert_false(p->promiscuous);
 	assert_int_equal(p->mbufs, 65536);
 	assert_int_equal(p->rx_timestamp, FWC_RX_TS_SOFTWARE);
-	assert_int_equal(p->origin.line, 72);
-	assert_int_equal(p->lcores_origin.line, 76);
+	assert_int_equal(p->origin.line, 73);
+	assert_int_equal(p->lcores_origin.line, 77);
 }
 
 static void check_topic(const struct fwc_config *cfg)

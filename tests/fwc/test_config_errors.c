@@ -159,6 +159,23 @@ static void test_config_errors_topic_configs(void **state)
 	free(c);
 }
 
+static void test_config_errors_protocol_map(void **state)
+{
+	struct capture *c = load_bad("broker:\n  listener.security.protocol.map: EXTERNAL:TLS\n");
+	struct capture *d = load_bad("broker:\n  listeners: [EXTERNAL://127.0.0.1:1]\n"
+				     "  listener.security.protocol.map: \"EXTERNAL:SSL,:PLAINTEXT\"\n");
+
+	(void)state;
+	assert_reported(c, "t.yaml:2: listener.security.protocol.map: expected NAME:PROTOCOL,... with "
+			"PROTOCOL PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL (got \"EXTERNAL:TLS\")");
+	assert_errors(c, 1);
+	assert_reported(d, "t.yaml:3: listener.security.protocol.map: expected NAME:PROTOCOL,... with "
+			"PROTOCOL PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL (got \"EXTERNAL:SSL,:PLAINTEXT\")");
+	assert_errors(d, 1);
+	free(c);
+	free(d);
+}
+
 static void test_config_errors_structure(void **state)
 {
 	struct capture *c = load_bad("control:\n  cpu: 1\n  cpu: 2\n"
@@ -329,6 +346,7 @@ int main(void)
 		cmocka_unit_test(test_config_errors_uplink),
 		cmocka_unit_test(test_config_errors_out_of_range),
 		cmocka_unit_test(test_config_errors_topic_configs),
+		cmocka_unit_test(test_config_errors_protocol_map),
 		cmocka_unit_test(test_config_errors_structure),
 		cmocka_unit_test(test_config_errors_yaml_syntax),
 		cmocka_unit_test(test_config_errors_missing_file),

@@ -127,6 +127,14 @@ grep -qi "authorization failed" "$work/other.out" || { cat "$work/other.out"; fa
 ok "ACLs by certificate: User:CN=client reads, User:CN=other is refused (TOPIC_AUTHORIZATION_FAILED)"
 stop
 
+start --override "listeners=EXTERNAL://127.0.0.1:$port" \
+	--override "listener.security.protocol.map=INTERNAL:PLAINTEXT,EXTERNAL:SSL"
+timeout 30 kcat -b "127.0.0.1:$port" "${tls[@]}" -L -m 10 >"$work/ext.out" 2>&1 &&
+	grep -q "at 127.0.0.1:$port" "$work/ext.out" || { cat "$work/ext.out"; fail "EXTERNAL (SSL) listener"; }
+refused || fail "plaintext served on a listener the map makes SSL"
+stop
+ok "listener.security.protocol.map: EXTERNAL://... mapped to SSL serves TLS only"
+
 launch --override ssl.key.location=
 wait "$pid"; rc=$?
 [ $rc -ne 0 ] || fail "sluiced started an SSL listener without a key"
